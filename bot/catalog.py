@@ -1,0 +1,52 @@
+"""Which questionnaire new sessions get, and every older version sessions still run on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.content import load_questionnaire
+from bot.storage import Storage, utc_now
+from flows.loading import parse_questionnaire
+from flows.questionnaire import Questionnaire
+
+
+class Catalog:
+    """Holds the active questionnaire; older versions are re-read from the stored source."""
+
+    def __init__(self, storage: Storage, active: Questionnaire, path: Path) -> None:
+        self._storage = storage
+        self._path = path
+        self.active = active
+        self._versions: dict[str, Questionnaire] = {active.content_hash: active}
+
+    @classmethod
+    async def load(cls, storage: Storage, path: Path) -> Catalog:
+        """Load and validate the file (raises `QuestionnaireInvalid`) and remember its source."""
+        questionnaire, source = load_questionnaire(path)
+        catalog = cls(storage, questionnaire, path)
+        await catalog._remember(questionnaire, source)
+        return catalog
+
+    async def reload(self) -> Questionnaire:
+        """Re-read the file; on any error the running version stays active (the error is raised)."""
+        questionnaire, source = load_questionnaire(self._path)
+        await self._remember(questionnaire, source)
+        self.active = questionnaire
+        return questionnaire
+
+    async def get(self, content_hash: str) -> Questionnaire:
+        cached = self._versions.get(content_hash)
+        if cached is not None:
+            return cached
+        source = await self._storage.questionnaire_source(content_hash)
+        if source is None:
+            raise LookupError(f"questionnaire version {content_hash} is not stored")
+        questionnaire = parse_questionnaire(source, f"stored version {content_hash}")
+        self._versions[content_hash] = questionnaire
+        return questionnaire
+
+    async def _remember(self, questionnaire: Questionnaire, source: str) -> None:
+        self._versions[questionnaire.content_hash] = questionnaire
+        await self._storage.remember_questionnaire(
+            questionnaire.content_hash, questionnaire.id, questionnaire.version, source, utc_now()
+        )

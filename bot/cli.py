@@ -1,0 +1,32 @@
+"""Command-line dispatch for `python -m bot`."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot import authoring
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Selbstcheck „Weltoffene Kommune“ – Telegram-Bot. Without a sub-command it "
+        "runs the bot (or a console chat when BOT_TOKEN is not set).",
+    )
+    commands = parser.add_subparsers(dest="command")
+    validate = commands.add_parser("validate", help="validate questionnaire files")
+    validate.add_argument("files", nargs="*", help="default: every file in questionnaires/")
+    preview = commands.add_parser("preview", help="print a questionnaire readably")
+    preview.add_argument("file", nargs="?", help="default: the shipped questionnaire")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "validate":
+        return authoring.validate(args.files)
+    if args.command == "preview":
+        return authoring.preview(args.file)
+    from bot.run import run
+
+    return run()

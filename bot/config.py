@@ -1,0 +1,85 @@
+"""Typed configuration, loaded once from the environment at start-up.
+
+A missing or malformed setting raises `ConfigError` with a one-line explanation; the entry
+point prints it and exits instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.content import DEFAULT_QUESTIONNAIRE
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None
+    base_url: str = DEFAULT_BASE_URL
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    database_path: Path = Path("data/selbstcheck.sqlite3")
+    questionnaire_path: Path = DEFAULT_QUESTIONNAIRE
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    log_level: str = "INFO"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.token is not None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from the environment (or the given mapping)."""
+    env = os.environ if environ is None else environ
+    token = env.get("BOT_TOKEN", "").strip() or None
+    if token is not None and not TOKEN_PATTERN.match(token):
+        raise ConfigError(
+            "BOT_TOKEN does not look like a bot token (expected '123456:ABC…' from @BotFather)"
+        )
+    base_url = env.get("TELEGRAM_BASE_URL", "").strip().rstrip("/") or DEFAULT_BASE_URL
+    if not re.match(r"^https?://[^\s/]+", base_url):
+        raise ConfigError(f"TELEGRAM_BASE_URL must be an http(s) URL, got {base_url!r}")
+    if not base_url.endswith("/bot"):
+        base_url += "/bot"
+    base_file_url = base_url[: -len("/bot")] + "/file/bot"
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in logging.getLevelNamesMapping():
+        raise ConfigError(
+            f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got {log_level!r}"
+        )
+    database = Path(env.get("DATABASE_PATH", "").strip() or "data/selbstcheck.sqlite3")
+    if database.exists() and database.is_dir():
+        raise ConfigError(f"DATABASE_PATH points at a folder, not a file: {database}")
+    questionnaire = Path(env.get("QUESTIONNAIRE_PATH", "").strip() or DEFAULT_QUESTIONNAIRE)
+    return Settings(
+        token=token,
+        base_url=base_url,
+        base_file_url=base_file_url,
+        database_path=database,
+        questionnaire_path=questionnaire,
+        admin_ids=_parse_ids(env.get("ADMIN_IDS", "")),
+        log_level=log_level,
+    )
+
+
+def _parse_ids(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in re.split(r"[,\s]+", raw.strip()):
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d+", part):
+            raise ConfigError(
+                f"ADMIN_IDS must be Telegram user ids separated by commas, got {part!r}"
+            )
+        ids.add(int(part))
+    return frozenset(ids)

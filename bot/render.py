@@ -1,0 +1,357 @@
+"""Pure rendering: from questionnaire and session state to the views a person sees."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot import callbacks
+from bot.texts import Html, Texts
+from bot.views import Button, View, rows, split_text
+from flows.questionnaire import Questionnaire
+from flows.scoring import SKIPPED, FieldResult, assess_all, assess_field
+from flows.session import Screen, SessionState, skipped_questions
+
+Answers = Mapping[str, str | None]
+
+
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    filled = round(width * done / total) if total else 0
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def percent(done: int, total: int) -> int:
+    return round(100 * done / total) if total else 0
+
+
+class Renderer:
+    """Builds every view from state; holds no state of its own."""
+
+    def __init__(self, texts: Texts) -> None:
+        self.t = texts
+
+    # entry points ---------------------------------------------------------------------------
+
+    def welcome(self, q: Questionnaire, state: SessionState) -> View:
+        done = len(state.answers)
+        total = len(q.questions)
+        if done == 0:
+            text = self.t(
+                "welcome",
+                title=q.title,
+                introduction=q.introduction,
+                minutes=q.estimated_minutes,
+                questions=total,
+                fields=len(q.fields),
+                skip=q.scale.skip_label,
+            )
+            return View(text, rows(self._button("button_begin", callbacks.RESUME), self._menu()))
+        key = "welcome_done" if done >= total else "welcome_back"
+        text = self.t(key, answered=done, questions=total, percent=percent(done, total))
+        first = (
+            self._button("button_results", callbacks.RESULTS)
+            if done >= total
+            else self._button("button_continue", callbacks.RESUME)
+        )
+        return View(text, rows(first, self._menu()))
+
+    def current(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
+        """Whatever the session's position says the person is looking at."""
+        screen = state.position.screen
+        if screen is Screen.QUESTION:
+            return self.question(q, state, prefix=prefix)
+        if screen is Screen.FIELD_RESULT and state.position.field_id:
+            return self.field_result(q, state, state.position.field_id, prefix=prefix)
+        if screen is Screen.MENU:
+            return self.menu(q, state, prefix=prefix)
+        if screen is Screen.RESULTS:
+            return self.results(q, state)[0]
+        return self.welcome(q, state)
+
+    def menu(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
+        done = len(state.answers)
+        text = prefix + self.t(
+            "menu_title",
+            bar=progress_bar(done, len(q.questions)),
+            percent=percent(done, len(q.questions)),
+        )
+        buttons = []
+        for number, field in enumerate(q.fields, start=1):
+            questions = q.field_questions(field.id)
+            field_done = sum(1 for x in questions if x.id in state.answers)
+            key = "field_button_new" if field_done == 0 else "field_button_partial"
+            if field_done == len(questions):
+                key = "field_button_done"
+            label = self.t.plain(
+                key, number=number, title=field.title, done=field_done, total=len(questions)
+            )
+            buttons.append(Button(label, callbacks.open_field(number - 1)))
+        buttons.append(Button(self.t.plain("button_results"), callbacks.RESULTS))
+        return View(text, rows(*buttons))
+
+    def question(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
+        position = state.position
+        question = q.question(position.question_id or "")
+        field = q.field(question.field)
+        in_field = q.field_questions(field.id)
+        index = next(i for i, x in enumerate(in_field) if x.id == question.id)
+        done = len(state.answers)
+        current = state.answers.get(question.id, ...)
+        current_label = self._answer_label(q, current) if current is not ... else None
+        subtheme = field.subtheme(question.subtheme)
+        text = self.t(
+            "question",
+            number=q.field_number(field.id) + 1,
+            field=field.title,
+            subtheme=self.t("question_subtheme", subtheme=subtheme.title) if subtheme else Html(""),
+            position=index + 1,
+            total=len(in_field),
+            bar=progress_bar(done, len(q.questions)),
+            percent=percent(done, len(q.questions)),
+            text=question.text,
+            hint=self.t("question_hint", hint=question.hint) if question.hint else Html(""),
+            current=self.t("question_current", answer=current_label) if current_label else Html(""),
+        )
+        if position.review:
+            text = self.t("question_review") + text
+        number = q.question_number(question.id)
+        revision = state.revision
+        mark = self.t.plain("selected_mark")
+        option_buttons = [
+            Button(
+                (mark if current == option.id else "") + option.label,
+                callbacks.answer(revision, number, i),
+            )
+            for i, option in enumerate(q.scale.options)
+        ]
+        skip_label = (
+            (mark if current is SKIPPED and current is not ... else "")
+            + self.t.plain("skip_prefix")
+            + q.scale.skip_label
+        )
+        keyboard = (
+            *rows(*option_buttons, per_row=2),
+            (Button(skip_label, callbacks.skip(revision, number)),),
+            (
+                Button(self.t.plain("button_back"), callbacks.back(revision)),
+                Button(self.t.plain("button_menu"), callbacks.MENU),
+            ),
+        )
+        return View(prefix + text, keyboard)
+
+    def previous_answer_note(self, q: Questionnaire, question_id: str, value: str | None) -> Html:
+        question = q.question(question_id)
+        in_field = q.field_questions(question.field)
+        index = next(i for i, x in enumerate(in_field) if x.id == question_id)
+        return self.t("question_previous", position=index + 1, answer=self._answer_label(q, value))
+
+    def field_result(
+        self, q: Questionnaire, state: SessionState, field_id: str, prefix: str = ""
+    ) -> View:
+        result = assess_field(q, field_id, state.answers)
+        number = q.field_number(field_id) + 1
+        text = prefix + self.t(
+            "field_result", number=number, title=result.title, summary=self._summary(q, result)
+        )
+        text += self._suggestions(result)
+        all_done = len(state.answers) >= len(q.questions)
+        next_field = self._next_open_field(q, state.answers, field_id)
+        if result.complete:
+            text += self.t("field_done_all") if all_done else self.t("field_done_next")
+        buttons: list[Button | None] = []
+        if next_field is not None:
+            title = q.field(next_field).title
+            buttons.append(
+                Button(
+                    self.t.plain("button_next_field", title=title),
+                    callbacks.open_field(q.field_number(next_field)),
+                )
+            )
+        if all_done:
+            buttons.append(self._button("button_results", callbacks.RESULTS))
+        buttons += [
+            Button(
+                self.t.plain("button_change_answers"),
+                callbacks.open_field(number - 1, from_start=True),
+            ),
+            self._menu(),
+        ]
+        return View(text, rows(*buttons))
+
+    def results(self, q: Questionnaire, state: SessionState) -> list[View]:
+        """The overview, every assessed field, and the skipped questions; split to fit."""
+        results = assess_all(q, state.answers)
+        skipped = skipped_questions(q, state.answers)
+        done_fields = [r for r in results if r.complete]
+        answered = sum(r.answered for r in results)
+        parts = [
+            self.t(
+                "results_title",
+                title=q.title,
+                done=len(done_fields),
+                fields=len(q.fields),
+                answered=answered,
+                skipped=len(skipped),
+            ),
+            "\n".join(
+                self._overview_line(q, number, r) for number, r in enumerate(results, start=1)
+            ),
+        ]
+        for number, result in enumerate(results, start=1):
+            if not result.complete:
+                continue
+            parts.append(
+                self.t(
+                    "field_result",
+                    number=number,
+                    title=result.title,
+                    summary=self._summary(q, result),
+                )
+                + self._suggestions(result)
+            )
+        if not done_fields:
+            parts.append(self.t("results_nothing"))
+        views = [View(chunk) for chunk in split_text("\n\n".join(parts))]
+        views += self.skipped_list(q, state)
+        if not any(view.buttons for view in views):
+            last = views[-1]
+            views[-1] = View(last.text, rows(self._continue_button(q, state), self._menu()))
+        return views
+
+    def skipped_list(self, q: Questionnaire, state: SessionState) -> list[View]:
+        skipped = skipped_questions(q, state.answers)
+        if not skipped:
+            return []
+        lines = [self.t("skipped_title", count=len(skipped))]
+        for question_id in skipped:
+            question = q.question(question_id)
+            lines.append(
+                self.t("skipped_line", field=q.field(question.field).title, text=question.text)
+            )
+        chunks = split_text("\n".join(lines))
+        buttons = rows(
+            self._button("button_review_skipped", callbacks.REVIEW),
+            self._continue_button(q, state),
+            self._menu(),
+        )
+        return [View(chunk) for chunk in chunks[:-1]] + [View(chunks[-1], buttons)]
+
+    def progress(self, q: Questionnaire, state: SessionState) -> View:
+        results = assess_all(q, state.answers)
+        done = len(state.answers)
+        skipped = sum(r.skipped for r in results)
+        lines = []
+        for number, result in enumerate(results, start=1):
+            lines.append(
+                self.t(
+                    "menu_line",
+                    number=number,
+                    title=result.title,
+                    state=self._field_state(result),
+                )
+            )
+        text = self.t(
+            "progress",
+            bar=progress_bar(done, len(q.questions)),
+            percent=percent(done, len(q.questions)),
+            answered=done - skipped,
+            skipped=skipped,
+            open=len(q.questions) - done,
+            lines=Html("\n".join(lines)),
+        )
+        return View(text, rows(self._continue_button(q, state), self._menu()))
+
+    def help(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
+        return View(prefix + self.t("help"), rows(self._continue_button(q, state), self._menu()))
+
+    def restart_confirm(self, state: SessionState) -> View:
+        return View(
+            self.t("restart_confirm", answered=len(state.answers)),
+            rows(
+                Button(self.t.plain("button_restart_confirm"), callbacks.RESTART_CONFIRM),
+                Button(self.t.plain("button_restart_cancel"), callbacks.RESTART_CANCEL),
+            ),
+        )
+
+    # pieces -----------------------------------------------------------------------------
+
+    def _summary(self, q: Questionnaire, result: FieldResult) -> Html:
+        if not result.complete:
+            return self.t("field_result_open", open=result.open, total=result.total)
+        if result.too_few_answers:
+            return self.t(
+                "field_result_too_few",
+                answered=result.answered,
+                minimum=q.field(result.field_id).min_answered,
+                skipped=result.skipped,
+            )
+        assert result.band is not None
+        return self.t(
+            "field_result_scored",
+            band=result.band.label,
+            score=result.score,
+            answered=result.answered,
+            total=result.total,
+            skipped=result.skipped,
+            assessment=result.assessment,
+        )
+
+    def _suggestions(self, result: FieldResult) -> Html:
+        if not result.complete or not result.suggestions:
+            return Html("")
+        lines = [self.t("suggestion_gap", text=g.text) for g in result.gap_suggestions]
+        lines += [self.t("suggestion_band", text=s) for s in result.band_suggestions]
+        return Html(self.t("suggestions_title") + "\n" + "\n".join(lines))
+
+    def _overview_line(self, q: Questionnaire, number: int, result: FieldResult) -> Html:
+        if not result.complete:
+            return self.t(
+                "results_line_open",
+                number=number,
+                title=result.title,
+                done=result.total - result.open,
+                total=result.total,
+            )
+        if result.too_few_answers:
+            return self.t("results_line_too_few", number=number, title=result.title)
+        assert result.band is not None and result.score is not None
+        return self.t(
+            "results_line_scored",
+            number=number,
+            title=result.title,
+            bar=progress_bar(result.score, 100, width=5),
+            score=result.score,
+            band=result.band.label,
+        )
+
+    def _field_state(self, result: FieldResult) -> str:
+        done = result.total - result.open
+        if done == 0:
+            return self.t.plain("field_state_new")
+        if result.complete:
+            return self.t.plain("field_state_done")
+        return self.t.plain("field_state_partial", done=done, total=result.total)
+
+    def _answer_label(self, q: Questionnaire, value: str | None) -> str:
+        if value is SKIPPED:
+            return q.scale.skip_label
+        option = q.scale.option(value)
+        return option.label if option else q.scale.skip_label
+
+    def _next_open_field(self, q: Questionnaire, answers: Answers, after: str) -> str | None:
+        ids = [f.id for f in q.fields]
+        start = ids.index(after)
+        for field_id in ids[start + 1 :] + ids[:start]:
+            if any(x.id not in answers for x in q.field_questions(field_id)):
+                return field_id
+        return None
+
+    def _continue_button(self, q: Questionnaire, state: SessionState) -> Button | None:
+        if len(state.answers) >= len(q.questions) and state.position.screen is not Screen.QUESTION:
+            return None
+        return self._button("button_continue", callbacks.RESUME)
+
+    def _menu(self) -> Button:
+        return self._button("button_menu", callbacks.MENU)
+
+    def _button(self, key: str, data: str) -> Button:
+        return Button(self.t.plain(key), data)

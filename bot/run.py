@@ -1,0 +1,53 @@
+"""Start-up: settings, logging, then the Telegram bot or the console chat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.config import ConfigError, load_settings
+from flows.loading import QuestionnaireInvalid
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level, stream=sys.stderr
+    )
+    # httpx logs every request URL at INFO, and those URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def run() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        if settings.token is None:
+            from bot.console import chat
+
+            return asyncio.run(chat(settings))
+        asyncio.run(_serve_until_signal(settings))
+    except QuestionnaireInvalid as error:
+        print("The questionnaire could not be loaded:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _serve_until_signal(settings) -> None:
+    from bot.app import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(settings, stop)

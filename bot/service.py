@@ -1,0 +1,216 @@
+"""The application service: one call per incoming update, for Telegram and the console alike.
+
+It loads the person's session, lets the pure flow decide, persists the result in one
+transaction and returns what to show. It never talks to Telegram itself, so the console chat
+and the tests share exactly this logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot import callbacks
+from bot.catalog import Catalog
+from bot.render import Renderer
+from bot.storage import SessionRecord, Storage, UserRef, utc_now
+from bot.texts import Html, Texts
+from bot.views import Reply, View
+from flows.questionnaire import Questionnaire
+from flows.session import OpenMenu, Outcome, Refusal, Screen, apply
+
+COMMAND_ALIASES = {
+    "help": "hilfe",
+    "progress": "fortschritt",
+    "results": "ergebnis",
+    "restart": "neustart",
+    "menue": "menu",
+    "weiter": "start",
+}
+
+
+@dataclass
+class Turn:
+    """What one update produced, plus the facts the messenger needs to keep the chat tidy."""
+
+    reply: Reply
+    session_id: int | None = None
+    live_message_id: int | None = None
+
+
+class SelfCheck:
+    def __init__(
+        self,
+        storage: Storage,
+        catalog: Catalog,
+        texts: Texts,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.storage = storage
+        self.catalog = catalog
+        self.t = texts
+        self.render = Renderer(texts)
+        self.clock = clock
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def locked(self, user_id: int) -> AsyncIterator[None]:
+        """Updates of one person are handled one at a time; different people run in parallel."""
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        async with lock:
+            yield
+
+    async def session_for(self, user: UserRef) -> tuple[SessionRecord, Questionnaire]:
+        """The person's current session, started on the active questionnaire if there is none."""
+        record = await self.storage.current_session(user.user_id)
+        if record is None:
+            record = await self.storage.create_session(
+                user.user_id, self.catalog.active.content_hash, self.clock()
+            )
+        return record, await self.catalog.get(record.content_hash)
+
+    # updates ------------------------------------------------------------------------------
+
+    async def start(self, user: UserRef) -> Turn:
+        async with self.locked(user.user_id):
+            await self.storage.touch_user(user, self.clock())
+            record, q = await self.session_for(user)
+            return self._turn(record, Reply(send=[self.render.welcome(q, record.state)]))
+
+    async def command(self, user: UserRef, name: str) -> Turn:
+        name = COMMAND_ALIASES.get(name.lower(), name.lower())
+        if name == "start":
+            return await self.start(user)
+        async with self.locked(user.user_id):
+            await self.storage.touch_user(user, self.clock())
+            record, q = await self.session_for(user)
+            state = record.state
+            if name == "menu":
+                record, _ = await self._move(record, q, apply(q, state, OpenMenu()))
+                return self._turn(record, Reply(send=[self.render.menu(q, record.state)]))
+            if name == "fortschritt":
+                return self._turn(record, Reply(send=[self.render.progress(q, state)]))
+            if name == "ergebnis":
+                return self._turn(record, Reply(send=self.render.results(q, state)))
+            if name == "neustart":
+                return self._turn(record, Reply(send=[self.render.restart_confirm(state)]))
+            prefix = Html("") if name == "hilfe" else self.t("unknown_command") + "\n\n"
+            return self._turn(record, Reply(send=[self.render.help(q, state, prefix=prefix)]))
+
+    async def other_input(self, user: UserRef) -> Turn:
+        """Text, stickers, photos and the like: a friendly hint and the open question again."""
+        async with self.locked(user.user_id):
+            record, q = await self.session_for(user)
+            key = (
+                "not_a_button"
+                if record.state.position.screen is Screen.QUESTION
+                else "not_a_button_idle"
+            )
+            view = self.render.current(q, record.state, prefix=self.t(key) + "\n\n")
+            return self._turn(record, Reply(send=[view]))
+
+    async def press(self, user: UserRef, data: str | None, message_id: int | None) -> Turn:
+        """A button press: decode, check it against the stored revision, apply, persist."""
+        async with self.locked(user.user_id):
+            record, q = await self.session_for(user)
+            decoded = callbacks.decode(data, q)
+            if decoded is None:
+                return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
+            if decoded.restart is not None:
+                return await self._restart(user, record, q, decoded.restart)
+            assert decoded.event is not None
+            outcome = apply(q, record.state, decoded.event)
+            if outcome.refused is Refusal.STALE:
+                return self._resync(record, q, message_id, self.t.plain("toast_stale"))
+            if outcome.refused is not None:
+                return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
+            moved, saved = await self._move(record, q, outcome)
+            if not saved:
+                fresh, q = await self.session_for(user)
+                return self._resync(fresh, q, message_id, self.t.plain("toast_stale"))
+            return self._turn(moved, self._after_move(q, moved, outcome))
+
+    async def set_live_message(self, session_id: int, message_id: int | None) -> None:
+        await self.storage.set_message_id(session_id, message_id)
+
+    # helpers ------------------------------------------------------------------------------
+
+    async def _move(
+        self, record: SessionRecord, q: Questionnaire, outcome: Outcome
+    ) -> tuple[SessionRecord, bool]:
+        if outcome.refused is not None or outcome.state == record.state:
+            return record, True
+        saved = await self.storage.save_state(
+            record,
+            outcome.state,
+            self.clock(),
+            stored_answer=outcome.stored_answer,
+            completed=outcome.session_completed,
+        )
+        if not saved:
+            return record, False
+        return _with_state(record, outcome), True
+
+    def _after_move(self, q: Questionnaire, record: SessionRecord, outcome: Outcome) -> Reply:
+        state = record.state
+        reply = Reply()
+        if outcome.stored_answer is not None:
+            question_id, value = outcome.stored_answer
+            reply.toast = (
+                self.t.plain("toast_skipped")
+                if value is None
+                else self.t.plain("toast_saved", answer=q.scale.option(value).label)
+            )
+            note = self.render.previous_answer_note(q, question_id, value)
+            reply.edit = self.render.current(q, state, prefix=note)
+        elif state.position.screen is Screen.RESULTS:
+            views = self.render.results(q, state)
+            reply.edit, reply.send = views[0], views[1:]
+            return reply
+        else:
+            reply.edit = self.render.current(q, state)
+        if outcome.session_completed:
+            reply.send = self.render.results(q, state)
+        return reply
+
+    def _resync(
+        self, record: SessionRecord, q: Questionnaire, message_id: int | None, toast: str
+    ) -> Turn:
+        """Show where the person really is, in the live message if that was the one pressed."""
+        view = self.render.current(q, record.state)
+        if message_id is not None and message_id == record.message_id:
+            return self._turn(record, Reply(toast=toast, edit=view))
+        return self._turn(record, Reply(toast=toast, send=[view]))
+
+    async def _restart(
+        self, user: UserRef, record: SessionRecord, q: Questionnaire, confirmed: bool
+    ) -> Turn:
+        if not confirmed:
+            view = self.render.current(q, record.state, prefix=self.t("restart_cancelled") + "\n\n")
+            return self._turn(record, Reply(edit=view))
+        now = self.clock()
+        await self.storage.archive_current(user.user_id, "restart", now)
+        fresh = await self.storage.create_session(
+            user.user_id, self.catalog.active.content_hash, now
+        )
+        fresh_q = await self.catalog.get(fresh.content_hash)
+        reply = Reply(
+            edit=View(self.t("restart_done")),
+            send=[self.render.welcome(fresh_q, fresh.state)],
+        )
+        return self._turn(fresh, reply)
+
+    @staticmethod
+    def _turn(record: SessionRecord, reply: Reply) -> Turn:
+        return Turn(reply, record.id, record.message_id)
+
+
+def _with_state(record: SessionRecord, outcome: Outcome) -> SessionRecord:
+    return replace(record, state=outcome.state)

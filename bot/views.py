@@ -1,0 +1,69 @@
+"""What the bot shows, independent of how it is sent: text, buttons, and message splitting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MESSAGE_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class View:
+    """One message: Telegram-HTML text and rows of inline buttons."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass
+class Reply:
+    """What one update leads to. `edit` replaces the pressed message; `send` adds new ones.
+
+    The last message that carries buttons becomes the session's live message.
+    """
+
+    toast: str | None = None
+    edit: View | None = None
+    send: list[View] = field(default_factory=list)
+
+
+def rows(*buttons: Button | None, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
+    present = [b for b in buttons if b is not None]
+    return tuple(tuple(present[i : i + per_row]) for i in range(0, len(present), per_row))
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split at paragraph, then line boundaries so no message exceeds Telegram's limit.
+
+    Pieces never cut through an HTML tag because templates keep tags within one line.
+    """
+    chunks: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        candidate = f"{current}\n\n{paragraph}" if current else paragraph
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        current = ""
+        for line in paragraph.split("\n"):
+            candidate = f"{current}\n{line}" if current else line
+            if len(candidate) <= limit:
+                current = candidate
+                continue
+            if current:
+                chunks.append(current)
+            while len(line) > limit:
+                chunks.append(line[:limit])
+                line = line[limit:]
+            current = line
+    if current:
+        chunks.append(current)
+    return chunks

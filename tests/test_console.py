@@ -1,0 +1,31 @@
+"""The console chat runs the whole check on the real service and a real SQLite file."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.console import chat
+
+
+async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: Path) -> None:
+    database = tmp_path / "console.sqlite3"
+    settings = load_settings({"DATABASE_PATH": str(database)})
+    # Begin, then press the first button: "trifft voll zu" on questions, "Weiter: <next field>"
+    # on each field's result (six times), then quit.
+    script = io.StringIO("1\n" + "1\n" * (104 + 6) + "q\n")
+    out = io.StringIO()
+    assert await chat(settings, lines=script, out=out) == 0
+    text = out.getvalue()
+    assert "Es ist kein BOT_TOKEN gesetzt" in text
+    assert "Ihr Ergebnis" in text
+    assert text.count("gut aufgestellt") >= 7
+    with sqlite3.connect(database) as db:
+        (answers,) = db.execute("SELECT count(*) FROM answers WHERE option_id = 'full'").fetchone()
+        (completed,) = db.execute(
+            "SELECT count(*) FROM sessions WHERE completed_at IS NOT NULL"
+        ).fetchone()
+    assert answers == 104
+    assert completed == 1
