@@ -6,12 +6,14 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, Defaults
 
 from bot.catalog import Catalog
 from bot.config import Settings
+from bot.group_handlers import GroupHandlers
+from bot.groups import GroupDesk, GroupPolicy
 from bot.handlers import SelfCheckHandlers
 from bot.messenger import Messenger
 from bot.service import SelfCheck
@@ -28,6 +30,7 @@ class Core:
     storage: Storage
     catalog: Catalog
     service: SelfCheck
+    desk: GroupDesk
 
     async def close(self) -> None:
         await self.storage.close()
@@ -41,7 +44,9 @@ async def build_core(settings: Settings) -> Core:
     except BaseException:
         await storage.close()
         raise
-    return Core(storage, catalog, SelfCheck(storage, catalog, load_texts()))
+    service = SelfCheck(storage, catalog, load_texts())
+    policy = GroupPolicy(settings.group_creation, settings.group_min_size)
+    return Core(storage, catalog, service, GroupDesk(service, policy, settings.bot_username))
 
 
 def build_application(settings: Settings, core: Core) -> Application:
@@ -51,18 +56,22 @@ def build_application(settings: Settings, core: Core) -> Application:
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, disable_web_page_preview=True))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(AIORateLimiter(max_retries=5))
         .concurrent_updates(64)
         .post_init(_post_init(core))
         .build()
     )
-    SelfCheckHandlers(core.service, Messenger(app.bot, core.service)).register(app)
+    messenger = Messenger(app.bot, core.service)
+    # Group handlers first: their command names and button patterns must win.
+    GroupHandlers(core.desk, messenger, settings.admin_ids).register(app)
+    SelfCheckHandlers(core.service, messenger, core.desk).register(app)
     return app
 
 
 def _post_init(core: Core):
     async def post_init(app: Application) -> None:
+        core.desk.bot_username = app.bot.username
         descriptions = core.service.t.section("commands")
         await app.bot.set_my_commands(
             [BotCommand(name, text) for name, text in descriptions.items()]

@@ -32,6 +32,9 @@ class Settings:
     questionnaire_path: Path = DEFAULT_QUESTIONNAIRE
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     log_level: str = "INFO"
+    group_creation: str = "anyone"
+    group_min_size: int = 3
+    bot_username: str = "IhrSelbstcheckBot"
 
     @property
     def telegram_enabled(self) -> bool:
@@ -69,7 +72,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         questionnaire_path=questionnaire,
         admin_ids=_parse_ids(env.get("ADMIN_IDS", "")),
         log_level=log_level,
+        group_creation=_choice(env, "GROUP_CREATION", ("anyone", "coordinators"), "anyone"),
+        group_min_size=_positive_int(env, "GROUP_MIN_SIZE", 3),
+        bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@") or "IhrSelbstcheckBot",
     )
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
 
 
 def _parse_ids(raw: str) -> frozenset[int]:

@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.groups import GroupDesk
 from bot.messenger import Messenger
 from bot.service import SelfCheck
 from bot.storage import UserRef
@@ -34,9 +35,10 @@ def user_of(update: Update) -> UserRef:
 class SelfCheckHandlers:
     """The conversation's handlers; one instance per application."""
 
-    def __init__(self, service: SelfCheck, messenger: Messenger) -> None:
+    def __init__(self, service: SelfCheck, messenger: Messenger, desk: GroupDesk) -> None:
         self.service = service
         self.messenger = messenger
+        self.desk = desk
 
     def register(self, app: Application) -> None:
         private = filters.ChatType.PRIVATE
@@ -48,9 +50,13 @@ class SelfCheckHandlers:
         app.add_error_handler(self.error)
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/start: welcome, or welcome back with the way to continue."""
+        """/start [token]: welcome (back); with a group's token, the join dialogue."""
         user = user_of(update)
-        await self.messenger.deliver(user.chat_id, await self.service.start(user))
+        if context.args:
+            turn = await self.desk.start_with_token(user, context.args[0])
+        else:
+            turn = await self.service.start(user)
+        await self.messenger.deliver(user.chat_id, turn)
 
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every other command; unknown ones get the help text."""

@@ -12,7 +12,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+)
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.service import SelfCheck, Turn
@@ -69,13 +76,23 @@ class Messenger:
     async def send(self, chat_id: int, view: View) -> Message | None:
         """Send one view; None if the person has blocked the bot (then recorded)."""
         try:
-            return await self._retrying(
-                lambda: self.bot.send_message(chat_id, view.text, reply_markup=keyboard(view))
-            )
+            return await self._retrying(lambda: self._send_once(chat_id, view))
         except Forbidden:
             log.info("chat %s blocked the bot; not retrying", chat_id)
             await self.service.storage.mark_blocked(chat_id, self.service.clock())
             return None
+
+    async def _send_once(self, chat_id: int, view: View) -> Message:
+        markup = keyboard(view)
+        file = view.attachment
+        if file is None:
+            return await self.bot.send_message(chat_id, view.text, reply_markup=markup)
+        upload = InputFile(file.content, filename=file.filename)
+        if file.kind == "photo":
+            return await self.bot.send_photo(
+                chat_id, upload, caption=view.text, reply_markup=markup
+            )
+        return await self.bot.send_document(chat_id, upload, caption=view.text, reply_markup=markup)
 
     async def _edit(self, chat_id: int, message_id: int, view: View) -> bool:
         try:

@@ -82,7 +82,20 @@ class SelfCheck:
         async with self.locked(user.user_id):
             await self.storage.touch_user(user, self.clock())
             record, q = await self.session_for(user)
-            return self._turn(record, Reply(send=[self.render.welcome(q, record.state)]))
+            views = [self.render.welcome(q, record.state)]
+            group = await self.storage.group(record.group_id) if record.group_id else None
+            if (
+                group
+                and record.group_round is not None
+                and group.current_round > record.group_round
+            ):
+                # The coordinator started a new round: the earlier attempt stays for comparison.
+                record, q = await self._fresh_session(user, record, "new_round")
+                views = [
+                    View(self.t("new_round_note", name=group.name)),
+                    self.render.welcome(q, record.state),
+                ]
+            return self._turn(record, Reply(send=views))
 
     async def command(self, user: UserRef, name: str) -> Turn:
         name = COMMAND_ALIASES.get(name.lower(), name.lower())
@@ -206,6 +219,22 @@ class SelfCheck:
             send=[self.render.welcome(fresh_q, fresh.state)],
         )
         return self._turn(fresh, reply)
+
+    async def _fresh_session(
+        self, user: UserRef, record: SessionRecord, reason: str
+    ) -> tuple[SessionRecord, Questionnaire]:
+        """Archive the current attempt and begin a new one in the same group and perspective."""
+        now = self.clock()
+        membership = None
+        if record.group_id is not None:
+            group = await self.storage.group(record.group_id)
+            if group is not None:
+                membership = (group.id, group.current_round, record.perspective)
+        await self.storage.archive_current(user.user_id, reason, now)
+        fresh = await self.storage.create_session(
+            user.user_id, self.catalog.active.content_hash, now, membership
+        )
+        return fresh, await self.catalog.get(fresh.content_hash)
 
     @staticmethod
     def _turn(record: SessionRecord, reply: Reply) -> Turn:

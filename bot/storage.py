@@ -65,6 +65,41 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (session_id, question_id)
     ) WITHOUT ROWID;
     """,
+    # 2: municipalities' groups, their coordinators and rounds; sessions belong to a group
+    """
+    CREATE TABLE groups (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        join_token TEXT NOT NULL UNIQUE,
+        coordinator_token TEXT NOT NULL UNIQUE,
+        created_by INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        closed_at TEXT,
+        current_round INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE group_coordinators (
+        group_id INTEGER NOT NULL REFERENCES groups (id),
+        user_id INTEGER NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX group_coordinators_user ON group_coordinators (user_id);
+    CREATE TABLE coordinator_grants (
+        user_id INTEGER PRIMARY KEY,
+        granted_by INTEGER NOT NULL,
+        granted_at TEXT NOT NULL
+    );
+    CREATE TABLE pending_joins (
+        user_id INTEGER PRIMARY KEY,
+        group_id INTEGER NOT NULL REFERENCES groups (id),
+        consented INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    ALTER TABLE sessions ADD COLUMN group_id INTEGER REFERENCES groups (id);
+    ALTER TABLE sessions ADD COLUMN group_round INTEGER;
+    ALTER TABLE sessions ADD COLUMN perspective TEXT;
+    CREATE INDEX sessions_group ON sessions (group_id, group_round, completed_at);
+    """,
 )
 
 
@@ -96,6 +131,41 @@ class SessionRecord:
     started_at: str
     updated_at: str
     completed_at: str | None
+    group_id: int | None = None
+    group_round: int | None = None
+    perspective: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    id: int
+    name: str
+    join_token: str
+    coordinator_token: str
+    created_by: int
+    created_at: str
+    closed_at: str | None
+    current_round: int
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    joined: int
+    started: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class CompletedCheck:
+    """A completed session of a group round, for aggregation; never shown individually."""
+
+    perspective: str | None
+    content_hash: str
+    answers: dict[str, str | None]
 
 
 class Storage:
@@ -221,15 +291,35 @@ class Storage:
             row = await cursor.fetchone()
         return await self._record(row) if row else None
 
-    async def create_session(self, user_id: int, content_hash: str, now: datetime) -> SessionRecord:
-        """Start a fresh attempt; the caller archives any current one first."""
+    async def create_session(
+        self,
+        user_id: int,
+        content_hash: str,
+        now: datetime,
+        group: tuple[int, int, str | None] | None = None,
+    ) -> SessionRecord:
+        """Start a fresh attempt, optionally in (group id, round, perspective).
+
+        The caller archives any current one first.
+        """
+        group_id, round_number, perspective = group or (None, None, None)
         async with self.transaction() as db:
             cursor = await db.execute(
                 """
-                INSERT INTO sessions (user_id, content_hash, screen, started_at, updated_at)
-                VALUES (?, ?, ?, ?, ?)
+                INSERT INTO sessions (user_id, content_hash, screen, started_at, updated_at,
+                                      group_id, group_round, perspective)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                (user_id, content_hash, Screen.WELCOME.value, _iso(now), _iso(now)),
+                (
+                    user_id,
+                    content_hash,
+                    Screen.WELCOME.value,
+                    _iso(now),
+                    _iso(now),
+                    group_id,
+                    round_number,
+                    perspective,
+                ),
             )
             session_id = cursor.lastrowid
         record = await self.session(session_id)
@@ -330,7 +420,193 @@ class Storage:
             started_at=row["started_at"],
             updated_at=row["updated_at"],
             completed_at=row["completed_at"],
+            group_id=row["group_id"],
+            group_round=row["group_round"],
+            perspective=row["perspective"],
         )
+
+    # groups -------------------------------------------------------------------------------
+
+    async def create_group(
+        self, name: str, join_token: str, coordinator_token: str, user_id: int, now: datetime
+    ) -> GroupRecord:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                """
+                INSERT INTO groups (name, join_token, coordinator_token, created_by, created_at)
+                VALUES (?, ?, ?, ?, ?)
+                """,
+                (name, join_token, coordinator_token, user_id, _iso(now)),
+            )
+            group_id = cursor.lastrowid
+            await db.execute(
+                "INSERT INTO group_coordinators (group_id, user_id, added_at) VALUES (?, ?, ?)",
+                (group_id, user_id, _iso(now)),
+            )
+        group = await self.group(group_id)
+        assert group is not None
+        return group
+
+    async def group(self, group_id: int) -> GroupRecord | None:
+        async with self._db.execute("SELECT * FROM groups WHERE id = ?", (group_id,)) as cursor:
+            row = await cursor.fetchone()
+        return GroupRecord(**dict(row)) if row else None
+
+    async def group_by_token(self, token: str) -> tuple[GroupRecord, str] | None:
+        """The group a start token belongs to and which kind it is ("join" or "coordinator")."""
+        async with self._db.execute(
+            "SELECT * FROM groups WHERE join_token = ? OR coordinator_token = ?", (token, token)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        group = GroupRecord(**dict(row))
+        return group, "join" if group.join_token == token else "coordinator"
+
+    async def groups_coordinated_by(self, user_id: int) -> list[GroupRecord]:
+        async with self._db.execute(
+            """
+            SELECT g.* FROM groups g JOIN group_coordinators c ON c.group_id = g.id
+            WHERE c.user_id = ? ORDER BY g.id
+            """,
+            (user_id,),
+        ) as cursor:
+            return [GroupRecord(**dict(row)) for row in await cursor.fetchall()]
+
+    async def is_coordinator_of(self, user_id: int, group_id: int) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM group_coordinators WHERE user_id = ? AND group_id = ?",
+            (user_id, group_id),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def add_coordinator(self, group_id: int, user_id: int, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """
+                INSERT OR IGNORE INTO group_coordinators (group_id, user_id, added_at)
+                VALUES (?, ?, ?)
+                """,
+                (group_id, user_id, _iso(now)),
+            )
+
+    async def set_group_open(self, group_id: int, is_open: bool, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE groups SET closed_at = ? WHERE id = ?",
+                (None if is_open else _iso(now), group_id),
+            )
+
+    async def start_new_round(self, group_id: int) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE groups SET current_round = current_round + 1 WHERE id = ? "
+                "RETURNING current_round",
+                (group_id,),
+            )
+            (round_number,) = await cursor.fetchone()
+        return round_number
+
+    async def group_counts(self, group_id: int, round_number: int) -> GroupCounts:
+        """People who joined, started answering and completed in the given round."""
+        async with self._db.execute(
+            """
+            SELECT count(DISTINCT s.user_id) AS joined,
+                   count(DISTINCT CASE WHEN EXISTS (
+                       SELECT 1 FROM answers a WHERE a.session_id = s.id) THEN s.user_id END
+                   ) AS started,
+                   count(DISTINCT CASE WHEN s.completed_at IS NOT NULL THEN s.user_id END)
+                       AS completed
+            FROM sessions s WHERE s.group_id = ? AND s.group_round = ?
+            """,
+            (group_id, round_number),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return GroupCounts(row["joined"], row["started"], row["completed"])
+
+    async def completed_checks(self, group_id: int, round_number: int) -> list[CompletedCheck]:
+        """The latest completed session per person in a group round."""
+        async with self._db.execute(
+            """
+            SELECT s.id, s.perspective, s.content_hash FROM sessions s
+            WHERE s.group_id = ? AND s.group_round = ? AND s.completed_at IS NOT NULL
+              AND s.id = (SELECT max(t.id) FROM sessions t
+                          WHERE t.user_id = s.user_id AND t.group_id = s.group_id
+                            AND t.group_round = s.group_round AND t.completed_at IS NOT NULL)
+            """,
+            (group_id, round_number),
+        ) as cursor:
+            sessions = await cursor.fetchall()
+        answers: dict[int, dict[str, str | None]] = {row["id"]: {} for row in sessions}
+        if sessions:
+            marks = ",".join("?" * len(sessions))
+            async with self._db.execute(
+                f"SELECT session_id, question_id, option_id FROM answers "
+                f"WHERE session_id IN ({marks})",
+                [row["id"] for row in sessions],
+            ) as cursor:
+                async for row in cursor:
+                    answers[row["session_id"]][row["question_id"]] = row["option_id"]
+        return [
+            CompletedCheck(row["perspective"], row["content_hash"], answers[row["id"]])
+            for row in sessions
+        ]
+
+    async def assign_group(
+        self,
+        session_id: int,
+        group_id: int | None,
+        round_number: int | None,
+        perspective: str | None,
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE sessions SET group_id = ?, group_round = ?, perspective = ? WHERE id = ?",
+                (group_id, round_number, perspective, session_id),
+            )
+
+    async def set_pending_join(self, user_id: int, group_id: int, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """
+                INSERT INTO pending_joins (user_id, group_id, consented, created_at)
+                VALUES (?, ?, 0, ?)
+                ON CONFLICT (user_id) DO UPDATE SET
+                    group_id = excluded.group_id, consented = 0, created_at = excluded.created_at
+                """,
+                (user_id, group_id, _iso(now)),
+            )
+
+    async def pending_join(self, user_id: int) -> tuple[int, bool] | None:
+        async with self._db.execute(
+            "SELECT group_id, consented FROM pending_joins WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (row["group_id"], bool(row["consented"])) if row else None
+
+    async def consent_pending_join(self, user_id: int) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE pending_joins SET consented = 1 WHERE user_id = ?", (user_id,))
+
+    async def clear_pending_join(self, user_id: int) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM pending_joins WHERE user_id = ?", (user_id,))
+
+    async def grant_coordinator(self, user_id: int, granted_by: int, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """
+                INSERT OR REPLACE INTO coordinator_grants (user_id, granted_by, granted_at)
+                VALUES (?, ?, ?)
+                """,
+                (user_id, granted_by, _iso(now)),
+            )
+
+    async def may_coordinate(self, user_id: int) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM coordinator_grants WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            return await cursor.fetchone() is not None
 
 
 def _statements(script: str) -> Iterable[str]:

@@ -14,11 +14,21 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a view: a photo (QR code) or a document (export)."""
+
+    kind: str  # "photo" or "document"
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class View:
-    """One message: Telegram-HTML text and rows of inline buttons."""
+    """One message: Telegram-HTML text (a caption when there is an attachment) and buttons."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    attachment: Attachment | None = None
 
 
 @dataclass

@@ -7,6 +7,7 @@ reads the questionnaire only through them, so content errors are caught once, at
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import cached_property
 from typing import Annotated
 
@@ -124,7 +125,9 @@ class Questionnaire(Model):
     @cached_property
     def content_hash(self) -> str:
         """Identifies this exact content; comments and formatting do not change it."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        # Sorted keys: the order of keys in a mapping (e.g. `assessments`) is formatting too.
+        content = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(content.encode()).hexdigest()[:16]
 
     @cached_property
     def _field_index(self) -> dict[str, Field]:

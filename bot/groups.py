@@ -1,0 +1,365 @@
+"""Coordinators and their municipality's group: invitation links, joining, and the group report.
+
+Joining is a short dialogue (consent, then perspective) whose progress is stored, so a forged
+button can never put someone into a group whose link they did not open.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+
+import segno
+
+from bot.service import SelfCheck, Turn
+from bot.storage import GroupRecord, SessionRecord, UserRef
+from bot.texts import Html, Texts
+from bot.views import Attachment, Button, Reply, View, rows, split_text
+from flows.aggregation import GroupReport, Participant, group_report
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+GROUP_NAME_LIMIT = 80
+ACTIONS = {"r", "c", "o", "n", "N"}
+
+
+def new_token() -> str:
+    """192 random bits in Telegram's start-parameter alphabet (32 characters)."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class GroupPolicy:
+    creation: str = "anyone"  # or "coordinators": only people an admin has granted it
+    min_group: int = 3
+
+
+class GroupDesk:
+    def __init__(self, service: SelfCheck, policy: GroupPolicy, bot_username: str) -> None:
+        self.service = service
+        self.storage = service.storage
+        self.t = service.t
+        self.policy = policy
+        self.bot_username = bot_username
+
+    def link(self, token: str) -> str:
+        return f"https://t.me/{self.bot_username}?start={token}"
+
+    # coordinators -------------------------------------------------------------------------
+
+    async def new_group(self, user: UserRef, name: str, is_admin: bool = False) -> Turn:
+        name = " ".join(name.split())
+        if not name:
+            return _plain(View(self.t("group_name_missing")))
+        if len(name) > GROUP_NAME_LIMIT:
+            return _plain(View(self.t("group_name_too_long")))
+        if (
+            self.policy.creation == "coordinators"
+            and not is_admin
+            and not await self.storage.may_coordinate(user.user_id)
+        ):
+            return _plain(View(self.t("group_not_allowed")))
+        now = self.service.clock()
+        await self.storage.touch_user(user, now)
+        group = await self.storage.create_group(name, new_token(), new_token(), user.user_id, now)
+        link = self.link(group.join_token)
+        text = self.t(
+            "group_created",
+            name=group.name,
+            link=link,
+            min_group=self.policy.min_group,
+            coordinator_link=self.link(group.coordinator_token),
+        )
+        qr = io.BytesIO()
+        segno.make(link, error="m").save(qr, kind="png", scale=8, border=4)
+        caption = self.t("group_qr_caption", name=group.name, link=link)
+        return _plain(
+            View(text),
+            View(
+                caption,
+                self._actions(group),
+                Attachment("photo", "einladung-qr.png", qr.getvalue()),
+            ),
+        )
+
+    async def list_groups(self, user: UserRef) -> Turn:
+        groups = await self.storage.groups_coordinated_by(user.user_id)
+        if not groups:
+            return _plain(View(self.t("groups_none")))
+        views = [View(self.t("groups_title"))]
+        for group in groups:
+            counts = await self.storage.group_counts(group.id, group.current_round)
+            text = self.t(
+                "groups_line",
+                name=group.name,
+                round=group.current_round,
+                state=self.t.plain("group_state_open" if group.is_open else "group_state_closed"),
+                joined=counts.joined,
+                started=counts.started,
+                completed=counts.completed,
+                link=self.link(group.join_token),
+            )
+            views.append(View(text, self._actions(group)))
+        return _plain(*views)
+
+    async def choose_or_run(self, user: UserRef, action: str) -> Turn:
+        """Commands like /groupreport: run directly for one group, else offer a choice."""
+        groups = await self.storage.groups_coordinated_by(user.user_id)
+        if not groups:
+            return _plain(View(self.t("groups_none")))
+        if len(groups) == 1:
+            return await self.act(user, action, groups[0].id)
+        buttons = [Button(g.name, f"g:{action}:{g.id}") for g in groups]
+        return _plain(View(self.t("group_choose"), rows(*buttons)))
+
+    async def act(self, user: UserRef, action: str, group_id: int) -> Turn:
+        """A coordinator's action on one group; everyone else is politely refused."""
+        group = await self.storage.group(group_id)
+        if (
+            group is None
+            or action not in ACTIONS
+            or not await self.storage.is_coordinator_of(user.user_id, group_id)
+        ):
+            return _plain(View(self.t("group_refused")))
+        now = self.service.clock()
+        if action == "r":
+            return _plain(*await self.report_views(group))
+        if action == "c":
+            await self.storage.set_group_open(group.id, False, now)
+            return _plain(View(self.t("group_closed_done", name=group.name)))
+        if action == "o":
+            await self.storage.set_group_open(group.id, True, now)
+            return _plain(View(self.t("group_opened_done", name=group.name)))
+        if action == "n":
+            text = self.t("group_round_confirm", name=group.name, round=group.current_round)
+            button = Button(self.t.plain("group_button_round_confirm"), f"g:N:{group.id}")
+            return _plain(View(text, rows(button)))
+        round_number = await self.storage.start_new_round(group.id)
+        return _plain(
+            View(
+                self.t(
+                    "group_round_done",
+                    name=group.name,
+                    round=round_number,
+                    link=self.link(group.join_token),
+                )
+            )
+        )
+
+    async def report_views(self, group: GroupRecord) -> list[View]:
+        q = self.service.catalog.active
+        current = await self._participants(group.id, group.current_round)
+        previous = (
+            await self._participants(group.id, group.current_round - 1)
+            if group.current_round > 1
+            else None
+        )
+        report = group_report(q, current, min_group=self.policy.min_group, previous=previous)
+        counts = Counter(p.perspective for p in current)
+        labels = {p.label: counts[p.id] for p in q.perspectives if counts[p.id]}
+        return render_report(self.t, group, report, labels)
+
+    async def _participants(self, group_id: int, round_number: int) -> list[Participant]:
+        checks = await self.storage.completed_checks(group_id, round_number)
+        return [Participant(c.perspective, c.answers) for c in checks]
+
+    def _actions(self, group: GroupRecord) -> tuple[tuple[Button, ...], ...]:
+        toggle = (
+            Button(self.t.plain("group_button_close"), f"g:c:{group.id}")
+            if group.is_open
+            else Button(self.t.plain("group_button_open"), f"g:o:{group.id}")
+        )
+        return (
+            (Button(self.t.plain("group_button_report"), f"g:r:{group.id}"),),
+            (toggle, Button(self.t.plain("group_button_round"), f"g:n:{group.id}")),
+        )
+
+    # joining ------------------------------------------------------------------------------
+
+    async def start_with_token(self, user: UserRef, token: str) -> Turn:
+        """/start <token>: join a group, become co-coordinator, or learn the link is not valid."""
+        found = await self.storage.group_by_token(token) if TOKEN_PATTERN.match(token) else None
+        if found is None:
+            return await self._welcome_with(user, self.t("join_invalid"))
+        group, kind = found
+        now = self.service.clock()
+        await self.storage.touch_user(user, now)
+        if kind == "coordinator":
+            await self.storage.add_coordinator(group.id, user.user_id, now)
+            return _plain(
+                View(self.t("group_coordinator_added", name=group.name), self._actions(group))
+            )
+        if not group.is_open:
+            return await self._welcome_with(user, self.t("join_closed", name=group.name))
+        async with self.service.locked(user.user_id):
+            record, _ = await self.service.session_for(user)
+        if record.group_id == group.id and record.group_round == group.current_round:
+            return await self._welcome_with(user, self.t("join_already", name=group.name))
+        await self.storage.set_pending_join(user.user_id, group.id, now)
+        current = await self.storage.group(record.group_id) if record.group_id else None
+        text = self.t("join_consent", name=group.name, min_group=self.policy.min_group)
+        if current is not None:
+            text = Html(text + self.t("join_switch_note", name=group.name, current=current.name))
+            yes = self.t.plain("join_button_switch", name=group.name)
+            no = self.t.plain("join_button_stay", current=current.name)
+        else:
+            yes, no = self.t.plain("join_button_yes"), self.t.plain("join_button_no")
+        return _plain(View(text, rows(Button(yes, "j:y"), Button(no, "j:n"))))
+
+    async def press_join(self, user: UserRef, data: str) -> Turn:
+        """Consent (j:y / j:n) and perspective (p:<n>) of the stored pending join."""
+        pending = await self.storage.pending_join(user.user_id)
+        group = await self.storage.group(pending[0]) if pending else None
+        if pending is None or group is None:
+            return await self._welcome_with(
+                user, self.t("join_stale"), toast=self.t.plain("toast_stale")
+            )
+        _, consented = pending
+        if data == "j:n":
+            await self.storage.clear_pending_join(user.user_id)
+            record = await self.storage.current_session(user.user_id)
+            current = (
+                await self.storage.group(record.group_id) if record and record.group_id else None
+            )
+            note = self.t("join_kept", name=current.name) if current else self.t("join_declined")
+            return await self._welcome_with(user, note)
+        if not group.is_open:
+            await self.storage.clear_pending_join(user.user_id)
+            return await self._welcome_with(user, self.t("join_closed", name=group.name))
+        q = self.service.catalog.active
+        if data == "j:y":
+            await self.storage.consent_pending_join(user.user_id)
+            buttons = [Button(p.label, f"p:{i}") for i, p in enumerate(q.perspectives)]
+            return Turn(Reply(edit=View(self.t("join_perspective"), rows(*buttons, per_row=2))))
+        match = re.fullmatch(r"p:(\d{1,2})", data)
+        if not consented or match is None or int(match[1]) >= len(q.perspectives):
+            return await self._welcome_with(
+                user, self.t("join_stale"), toast=self.t.plain("toast_unknown")
+            )
+        perspective = q.perspectives[int(match[1])]
+        async with self.service.locked(user.user_id):
+            record, _ = await self.service.session_for(user)
+            await self._assign(user, record, group, perspective.id)
+            await self.storage.clear_pending_join(user.user_id)
+        note = self.t("join_done", name=group.name, perspective=perspective.label)
+        return await self._welcome_with(user, note)
+
+    async def _assign(
+        self, user: UserRef, record: SessionRecord, group: GroupRecord, perspective: str
+    ) -> None:
+        """A completed check of an earlier round stays there; otherwise the session moves along."""
+        membership = (group.id, group.current_round, perspective)
+        if (
+            record.completed_at
+            and record.group_id == group.id
+            and record.group_round != group.current_round
+        ):
+            now = self.service.clock()
+            await self.storage.archive_current(user.user_id, "new_round", now)
+            await self.storage.create_session(
+                user.user_id, self.service.catalog.active.content_hash, now, membership
+            )
+            return
+        await self.storage.assign_group(record.id, *membership)
+
+    async def _welcome_with(self, user: UserRef, note: Html, toast: str | None = None) -> Turn:
+        turn = await self.service.start(user)
+        turn.reply.toast = toast
+        turn.reply.send.insert(0, View(note))
+        return turn
+
+
+def _plain(*views: View) -> Turn:
+    return Turn(Reply(send=list(views)))
+
+
+def _number(value: float | None) -> str:
+    """German decimal comma, as in the project's own texts."""
+    if value is None:
+        return "–"
+    return f"{value:.1f}".replace(".", ",")
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "±" if value == 0 else "−") + _number(abs(value))
+
+
+def render_report(
+    t: Texts, group: GroupRecord, report: GroupReport, counts: dict[str, int]
+) -> list[View]:
+    """The coordinator's combined picture; figures only where enough people completed."""
+    perspectives = (
+        t("report_perspectives", items=", ".join(f"{label} {n}" for label, n in counts.items()))
+        if counts
+        else Html("")
+    )
+    parts: list[str] = [
+        t(
+            "report_title",
+            name=group.name,
+            round=group.current_round,
+            completed=report.completed,
+            perspectives=perspectives,
+        )
+    ]
+    if report.missing:
+        parts.append(t("report_hidden", min_group=report.min_group, missing=report.missing))
+    for number, field in enumerate(report.fields, start=1):
+        if field.mean is None or field.band is None:
+            parts.append(
+                t(
+                    "report_field_hidden",
+                    number=number,
+                    title=field.title,
+                    n=field.n,
+                    missing=field.missing,
+                )
+            )
+            continue
+        change = (
+            t("report_change", round=group.current_round - 1, change=_signed(field.change))
+            if field.change is not None
+            else Html("")
+        )
+        text = t(
+            "report_field",
+            number=number,
+            title=field.title,
+            mean=_number(field.mean),
+            band=field.band.label,
+            low=field.low,
+            high=field.high,
+            n=field.n,
+            change=change,
+        )
+        items = [
+            t("report_perspective_item", label=p.label, mean=_number(p.mean))
+            if p.mean is not None
+            else t("report_perspective_hidden", label=p.label, min_group=report.min_group)
+            for p in field.by_perspective
+        ]
+        if items:
+            text = Html(text + "\n" + t("report_by_perspective", items=Html(" · ".join(items))))
+        parts.append(text)
+    for key, stats in (
+        ("report_divergent_title", report.divergent),
+        ("report_priorities_title", report.priorities),
+    ):
+        if not stats:
+            continue
+        lines = [t(key)]
+        lines += [
+            t(
+                "report_question",
+                text=s.text,
+                mean=_number(s.mean),
+                spread=_number(s.spread),
+                suggestion=s.suggestion,
+            )
+            for s in stats
+        ]
+        parts.append("\n".join(lines))
+    parts.append(t("report_footer"))
+    return [View(chunk) for chunk in split_text("\n\n".join(parts))]

@@ -1,0 +1,17 @@
+"""First contact: /start over real HTTP shows the welcome with the way to begin."""
+
+from __future__ import annotations
+
+from tests.harness import InProcessBot
+
+
+async def test_start_shows_welcome_and_first_question(bot: InProcessBot) -> None:
+    user = bot.user(501)
+    await user.send_command("/start")
+    welcome = await user.wait_for_message()
+    assert "Willkommen" in welcome.visible_text
+    assert "kein Ranking" in welcome.visible_text
+    await user.press("▶️ Los geht’s")
+    question = await user.wait_for_message()
+    assert "Frage 1 von 12" in question.visible_text
+    assert "trifft voll zu" in user.buttons()

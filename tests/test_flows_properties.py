@@ -1,0 +1,315 @@
+"""Properties over arbitrary answers and event sequences, on the shipped questionnaire.
+
+Scoring must stay in range and never mix fields up, whatever people answer; the session state
+machine must stay consistent whatever buttons arrive in whatever order (late, repeated, forged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flows.loading import parse_questionnaire
+from flows.questionnaire import Questionnaire
+from flows.scoring import SKIPPED, assess_all, assess_field
+from flows.session import (
+    AnswerQuestion,
+    Event,
+    GoBack,
+    OpenField,
+    OpenMenu,
+    Outcome,
+    Resume,
+    ReviewSkipped,
+    Screen,
+    SessionState,
+    ShowResults,
+    SkipQuestion,
+    apply,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(path: Path) -> Questionnaire:
+    return parse_questionnaire(path.read_text(encoding="utf-8"), path.name)
+
+
+SHIPPED = load(ROOT / "questionnaires" / "weltoffene-kommune.de.yaml")
+MINI = load(Path(__file__).resolve().parent / "fixtures" / "mini.yaml")
+
+PROPERTY_SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+EVENTS_MAX = 300
+
+# Scoring ------------------------------------------------------------------------------------
+
+ABSENT = "<absent>"
+"""Marker for 'question not reached'; never stored in the answers."""
+UNKNOWN_OPTION = "nicht-vorhanden"
+
+
+def answers_for(q: Questionnaire) -> st.SearchStrategy[dict[str, str | None]]:
+    """Each question: absent, skipped, any option, or (rarely) an unknown option id."""
+    choice = st.sampled_from(
+        [ABSENT, ABSENT, SKIPPED, *(o.id for o in q.scale.options), UNKNOWN_OPTION]
+    )
+    ids = [x.id for x in q.questions]
+    return st.lists(choice, min_size=len(ids), max_size=len(ids)).map(
+        lambda values: {i: v for i, v in zip(ids, values, strict=True) if v != ABSENT}
+    )
+
+
+def expected_score(q: Questionnaire, field_id: str, answers: Mapping[str, str | None]) -> int:
+    """Independent integer arithmetic: floor(100 * sum / (n * span) + 1/2)."""
+    scale = q.scale
+    span = scale.max_points - scale.min_points
+    points = [
+        option.points - scale.min_points
+        for x in q.field_questions(field_id)
+        if (option := scale.option(answers.get(x.id) or "")) is not None
+    ]
+    total, n = sum(points), len(points)
+    return (200 * total + n * span) // (2 * n * span)
+
+
+@PROPERTY_SETTINGS
+@given(answers=answers_for(SHIPPED))
+def test_every_field_result_is_in_range_and_uses_only_its_own_content(
+    answers: dict[str, str | None],
+) -> None:
+    q = SHIPPED
+    results = assess_all(q, answers)
+    assert [r.field_id for r in results] == [f.id for f in q.fields]
+    for result in results:
+        field = q.field(result.field_id)
+        own = {x.id: x for x in q.field_questions(field.id)}
+        assert result.total == len(own)
+        assert result.answered + result.skipped + result.open == result.total
+        assert result.open >= 0
+        assert set(result.skipped_question_ids) <= set(own)
+        if result.answered < field.min_answered:
+            assert result.score is None
+            assert result.band is None and result.assessment is None
+            assert result.band_suggestions == ()
+        else:
+            assert result.score is not None and 0 <= result.score <= 100
+            assert result.score == expected_score(q, field.id, answers)
+            assert result.band is not None and result.band.contains(result.score)
+            assessment = field.assessments[result.band.id]
+            assert result.assessment == assessment.text
+            assert result.band_suggestions == tuple(assessment.suggestions)
+        assert len(result.gap_suggestions) <= 3
+        for gap in result.gap_suggestions:
+            question = own[gap.question_id]
+            option = q.scale.option(answers[gap.question_id] or "")
+            assert option is not None and option.points == gap.points
+            assert gap.points <= q.scale.low_answer_max_points
+            assert gap.text == question.suggestion
+        points = [g.points for g in result.gap_suggestions]
+        assert points == sorted(points)
+
+
+@PROPERTY_SETTINGS
+@given(answers=answers_for(SHIPPED), data=st.data())
+def test_skipping_an_open_question_never_changes_the_score(
+    answers: dict[str, str | None], data: st.DataObject
+) -> None:
+    q = SHIPPED
+    question = data.draw(st.sampled_from(q.questions))
+    without = {k: v for k, v in answers.items() if k != question.id}
+    skipped = {**without, question.id: SKIPPED}
+    before = assess_field(q, question.field, without)
+    after = assess_field(q, question.field, skipped)
+    assert (after.score, after.band, after.gap_suggestions) == (
+        before.score,
+        before.band,
+        before.gap_suggestions,
+    )
+
+
+@PROPERTY_SETTINGS
+@given(answers=answers_for(SHIPPED), data=st.data())
+def test_a_better_answer_never_lowers_the_score(
+    answers: dict[str, str | None], data: st.DataObject
+) -> None:
+    q = SHIPPED
+    question = data.draw(st.sampled_from(q.questions))
+    worse, better = sorted(
+        data.draw(st.lists(st.sampled_from(q.scale.options), min_size=2, max_size=2)),
+        key=lambda o: o.points,
+    )
+    low = assess_field(q, question.field, {**answers, question.id: worse.id}).score
+    high = assess_field(q, question.field, {**answers, question.id: better.id}).score
+    if low is not None:
+        assert high is not None and high >= low
+
+
+# Session state machine ----------------------------------------------------------------------
+
+Spec = tuple[Any, ...]
+"""An event described relative to the state it will meet (current or stale revision, ...)."""
+
+
+def event_specs(q: Questionnaire) -> st.SearchStrategy[Spec]:
+    revision_delta = st.sampled_from([0, 0, 0, 0, 0, -1, 1, -3])
+    question_pick = st.one_of(st.none(), st.none(), st.integers(0, len(q.questions) - 1))
+    option_pick = st.integers(-1, len(q.scale.options) - 1)  # -1: an unknown option id
+    field_pick = st.integers(-1, len(q.fields) - 1)  # -1: an unknown field id
+    answer = st.tuples(st.just("answer"), revision_delta, question_pick, option_pick)
+    skip = st.tuples(st.just("skip"), revision_delta, question_pick)
+    # Mostly answers, so that fields (and sometimes the whole check) get completed.
+    return st.one_of(
+        *[answer] * 8,
+        *[skip] * 2,
+        st.tuples(st.just("back"), revision_delta),
+        st.tuples(st.just("field"), field_pick, st.booleans()),
+        st.sampled_from([("menu",), ("results",), ("review",), ("resume",), ("resume",)]),
+    )
+
+
+def resolve(q: Questionnaire, state: SessionState, spec: Spec) -> Event:
+    """Turn a spec into the concrete event a (possibly confused) client would send."""
+    kind = spec[0]
+    if kind in {"answer", "skip"}:
+        revision = state.revision + spec[1]
+        pick = spec[2]
+        if pick is None and state.position.question_id is not None:
+            question_id = state.position.question_id
+        else:
+            question_id = q.questions[pick or 0].id
+        if kind == "skip":
+            return SkipQuestion(question_id, revision)
+        option_id = UNKNOWN_OPTION if spec[3] < 0 else q.scale.options[spec[3]].id
+        return AnswerQuestion(question_id, option_id, revision)
+    if kind == "back":
+        return GoBack(state.revision + spec[1])
+    if kind == "field":
+        field_id = "unbekannt" if spec[1] < 0 else q.fields[spec[1]].id
+        return OpenField(field_id, from_start=spec[2])
+    return {"menu": OpenMenu(), "results": ShowResults(), "review": ReviewSkipped()}.get(
+        kind, Resume()
+    )
+
+
+def should_accept(q: Questionnaire, state: SessionState, event: Event) -> bool:
+    here = state.position
+    match event:
+        case AnswerQuestion() | SkipQuestion():
+            valid_option = (
+                isinstance(event, SkipQuestion) or q.scale.option(event.option_id) is not None
+            )
+            return (
+                event.revision == state.revision
+                and here.screen is Screen.QUESTION
+                and here.question_id == event.question_id
+                and valid_option
+            )
+        case GoBack():
+            return event.revision == state.revision
+        case OpenField():
+            return q.has_field(event.field_id)
+    return True
+
+
+def complete_fields(q: Questionnaire, answers: Mapping[str, str | None]) -> set[str]:
+    return {f.id for f in q.fields if all(x.id in answers for x in q.field_questions(f.id))}
+
+
+def check_position(q: Questionnaire, state: SessionState) -> None:
+    here = state.position
+    if here.screen is Screen.QUESTION:
+        assert here.field_id is not None and here.question_id is not None
+        assert q.has_question(here.question_id)
+        assert q.question(here.question_id).field == here.field_id
+    elif here.screen is Screen.FIELD_RESULT:
+        assert here.field_id is not None and q.has_field(here.field_id)
+        assert here.question_id is None and not here.review
+    else:
+        assert here.field_id is None and here.question_id is None and not here.review
+
+
+def check_answers(q: Questionnaire, state: SessionState) -> None:
+    for question_id, value in state.answers.items():
+        assert q.has_question(question_id)
+        assert value is SKIPPED or q.scale.option(value) is not None
+
+
+def check_step(q: Questionnaire, before: SessionState, event: Event, outcome: Outcome) -> None:
+    after = outcome.state
+    accepted = outcome.refused is None
+    assert accepted == should_accept(q, before, event), (event, before.position)
+    if not accepted:
+        assert after is before
+        assert outcome.stored_answer is None and outcome.field_completed is None
+        assert not outcome.session_completed
+        return
+    assert after.revision == before.revision + 1
+    if isinstance(event, AnswerQuestion | SkipQuestion):
+        value = event.option_id if isinstance(event, AnswerQuestion) else SKIPPED
+        assert outcome.stored_answer == (event.question_id, value)
+        assert dict(after.answers) == {**before.answers, event.question_id: value}
+        check_next_position(q, before, after, event.question_id)
+    else:
+        assert outcome.stored_answer is None
+        assert dict(after.answers) == dict(before.answers)
+    newly = complete_fields(q, after.answers) - complete_fields(q, before.answers)
+    assert newly == ({outcome.field_completed} if outcome.field_completed else set())
+    all_ids = {x.id for x in q.questions}
+    was_done, is_done = all_ids <= set(before.answers), all_ids <= set(after.answers)
+    assert outcome.session_completed == (is_done and not was_done)
+
+
+def check_next_position(
+    q: Questionnaire, before: SessionState, after: SessionState, question_id: str
+) -> None:
+    """After an answer: the next open question of the field, or the next skipped in review."""
+    here = after.position
+    if before.position.review:
+        if here.screen is Screen.RESULTS:
+            return
+        assert here.screen is Screen.QUESTION and here.review
+        assert here.question_id is not None and after.answers[here.question_id] is SKIPPED
+        assert q.question_number(here.question_id) > q.question_number(question_id)
+        return
+    field_id = q.question(question_id).field
+    assert here.field_id == field_id and not here.review
+    if here.screen is Screen.FIELD_RESULT:
+        assert field_id in complete_fields(q, after.answers)
+    else:
+        assert here.screen is Screen.QUESTION
+        assert here.question_id not in after.answers
+
+
+@pytest.mark.parametrize("q", [MINI, SHIPPED], ids=["mini", "shipped"])
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_any_event_sequence_keeps_the_session_consistent(
+    q: Questionnaire, data: st.DataObject
+) -> None:
+    steps = data.draw(st.integers(1, EVENTS_MAX), label="steps")
+    specs = event_specs(q)
+    state = SessionState()
+    completions = accepted = 0
+    for _ in range(steps):
+        event = resolve(q, state, data.draw(specs))
+        outcome = apply(q, state, event)
+        check_step(q, state, event, outcome)
+        assert outcome.state.revision >= state.revision
+        completions += outcome.session_completed
+        accepted += outcome.refused is None
+        state = outcome.state
+        check_position(q, state)
+        check_answers(q, state)
+    assert completions <= 1
+    assert state.revision == accepted

@@ -1,0 +1,162 @@
+"""The shipped questionnaire loads and has the structure the bot and the reports rely on."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import yaml
+
+from flows.loading import parse_questionnaire
+from flows.questionnaire import Questionnaire
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "questionnaires" / "weltoffene-kommune.de.yaml"
+
+FIELDS = [
+    ("management", "Management und Steuerung"),
+    ("opening", "Interkulturelle Öffnung und Antirassismus"),
+    ("access", "Fairer Zugang und Teilhabe"),
+    ("economy", "Arbeit und wirtschaftliche Entwicklung"),
+    ("engagement", "Engagement und Beteiligung"),
+    ("cohesion", "Zusammenhalt und Begegnung"),
+    ("communication", "Kommunikation und Konfliktmanagement"),
+]
+ACCESS_SUBTHEMES = [
+    "education",
+    "language",
+    "work_training",
+    "housing",
+    "health_care",
+    "transport",
+    "culture",
+    "sport",
+    "safety_law",
+]
+
+
+def shipped_text() -> str:
+    return SHIPPED.read_text(encoding="utf-8")
+
+
+def load(text: str | None = None) -> Questionnaire:
+    """Parse the shipped file (or a variant of its text) the way the bot does."""
+    return parse_questionnaire(shipped_text() if text is None else text, SHIPPED.name)
+
+
+def test_shipped_questionnaire_loads_with_metadata() -> None:
+    q = load()
+    assert q.id == "weltoffene-kommune"
+    assert "Weltoffene Kommune" in q.title
+    assert q.version.strip()
+    assert q.language == "de"
+    assert q.estimated_minutes >= 1
+    assert q.introduction.strip()
+
+
+def test_seven_fields_in_required_order_with_titles() -> None:
+    q = load()
+    assert [(f.id, f.title) for f in q.fields] == FIELDS
+
+
+def test_question_count_in_expected_range() -> None:
+    """The check is meant to take under an hour: roughly a hundred statements."""
+    assert 90 <= len(load().questions) <= 110
+
+
+def test_access_is_the_largest_field_with_nine_subthemes() -> None:
+    q = load()
+    sizes = {f.id: len(q.field_questions(f.id)) for f in q.fields}
+    assert max(sizes, key=sizes.__getitem__) == "access"
+    assert all(size < sizes["access"] for fid, size in sizes.items() if fid != "access")
+    access = q.field("access")
+    assert [s.id for s in access.subthemes] == ACCESS_SUBTHEMES
+    assert all(s.title.strip() for s in access.subthemes)
+
+
+def test_access_questions_are_grouped_by_subtheme_in_declared_order() -> None:
+    """The preview and the chat show a subtheme heading whenever the subtheme changes."""
+    q = load()
+    used = [q.subtheme for q in q.field_questions("access")]
+    assert None not in used
+    assert [key for key, _ in itertools.groupby(used)] == ACCESS_SUBTHEMES
+
+
+def test_only_access_uses_subthemes() -> None:
+    q = load()
+    assert all(f.subthemes == [] for f in q.fields if f.id != "access")
+    assert all(x.subtheme is None for x in q.questions if x.field != "access")
+
+
+def test_every_question_has_text_and_suggestion() -> None:
+    for question in load().questions:
+        assert question.text.strip(), question.id
+        assert question.suggestion.strip(), question.id
+
+
+def test_ids_are_unique_and_prefixed_with_their_field() -> None:
+    q = load()
+    ids = [x.id for x in q.questions]
+    assert len(ids) == len(set(ids))
+    assert len({f.id for f in q.fields}) == len(q.fields)
+    assert all(x.id.startswith(f"{x.field}.") for x in q.questions)
+
+
+def test_every_field_can_reach_its_minimum_and_has_all_assessments() -> None:
+    q = load()
+    bands = {b.id for b in q.bands}
+    for field in q.fields:
+        assert 1 <= field.min_answered <= len(q.field_questions(field.id))
+        assert set(field.assessments) == bands
+        for assessment in field.assessments.values():
+            assert assessment.text.strip()
+            assert 2 <= len(assessment.suggestions) <= 4
+
+
+def test_content_hash_is_stable_across_reloads() -> None:
+    first = load().content_hash
+    assert load().content_hash == first
+    assert len(first) == 16
+
+
+def test_content_hash_changes_when_a_text_changes() -> None:
+    text = shipped_text()
+    needle = "Integration mit eigenem Budget und Personal"
+    assert text.count(needle) == 1
+    changed = text.replace(needle, "Integration mit eigenem Budget")
+    assert load(changed).content_hash != load().content_hash
+
+
+def test_content_hash_ignores_comments_and_formatting() -> None:
+    """Authors may reformat or comment the file without orphaning stored answers."""
+    text = shipped_text()
+    commented = "# Kommentar ganz oben\n" + text.replace(
+        "\nquestions:\n", "\n# noch ein Kommentar\nquestions:   # und hier\n", 1
+    )
+    assert commented != text
+    reformatted = yaml.safe_dump(
+        yaml.safe_load(text), allow_unicode=True, sort_keys=True, width=60, indent=4
+    )
+    original = load().content_hash
+    assert load(commented).content_hash == original
+    assert load(reformatted).content_hash == original
+
+
+def test_gender_inclusive_language_is_used() -> None:
+    """Light content check: the texts address people with the gender star."""
+    q = load()
+    texts = [q.introduction, *(x.text for x in q.questions), *(x.suggestion for x in q.questions)]
+    for field in q.fields:
+        texts += [field.introduction]
+        for assessment in field.assessments.values():
+            texts += [assessment.text, *assessment.suggestions]
+    assert any("*innen" in t for t in texts)
+
+
+def test_content_hash_ignores_the_order_of_assessment_keys() -> None:
+    """`assessments` is a mapping keyed by band id; listing them in another order is formatting."""
+    data = yaml.safe_load(shipped_text())
+    for field in data["fields"]:
+        field["assessments"] = dict(reversed(list(field["assessments"].items())))
+    reordered = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    assert load(reordered).content_hash == load().content_hash
