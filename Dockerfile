@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Selbstcheck „Weltoffene Kommune“ – Telegram bot.
 #
 #   docker build -t selbstcheck-bot .
