@@ -389,3 +389,42 @@ async def test_webhook_delivery_with_secret_token(server: BotApiServer) -> None:
 async def test_webhook_to_non_loopback_url_is_refused(server: BotApiServer) -> None:
     response = await api(server, "setWebhook", url="https://example.org/hook")
     assert response.status_code == 400 and server.webhook == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("Hallo *Welt* _kursiv_ `1.0`", True),
+        ("Schritt 1\\. Start\\!", True),
+        ("Schritt 1. Start", False),
+        ("*offen", False),
+        ("[Link](https://example.org)", True),
+    ],
+)
+async def test_markdown_v2_requires_escaping(server: BotApiServer, text: str, ok: bool) -> None:
+    SimulatedUser(server, 5)
+    response = await api(server, "sendMessage", chat_id=5, text=text, parse_mode="MarkdownV2")
+    assert response.json()["ok"] is ok, response.text
+
+
+def test_faults_are_deterministic_and_spare_get_updates() -> None:
+    def draws(seed: int) -> list[str | None]:
+        server = BotApiServer(seed=seed)
+        server.faults.rate(0.5)
+        picks = [server.faults.pick("sendMessage", 5) for _ in range(20)]
+        return [rule.kind if rule else None for rule in picks]
+
+    assert draws(7) == draws(7) and None in draws(7) and "error" in draws(7)
+    server = BotApiServer()
+    server.faults.drop(1.0)
+    assert server.faults.pick("getUpdates", None) is None
+    with pytest.raises(ValueError, match="getUpdates"):
+        server.faults.slow(1.0, 5, methods=["getUpdates"])
+
+
+async def test_wait_until_idle_reports_an_unanswered_callback(server: BotApiServer) -> None:
+    user = SimulatedUser(server, 5)
+    await api(server, "sendMessage", chat_id=5, text="Frage", reply_markup=KEYBOARD.to_dict())
+    await user.press("Hilfe")
+    with pytest.raises(TimeoutError, match="not idle"):
+        await user.wait_until_idle(timeout=0.2, quiet=0.05)

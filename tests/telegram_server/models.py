@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +51,16 @@ class Params:
     clients post JSON; handlers coerce on access and never care about the transport.
     """
 
-    def __init__(self, values: JSON, uploads: dict[str, Upload] | None = None) -> None:
+    def __init__(
+        self,
+        values: JSON,
+        uploads: dict[str, Upload] | None = None,
+        is_connected: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.values = values
-        self.uploads = uploads or {}
+        self.uploads = {} if uploads is None else uploads
+        # A long poll whose client died (e.g. a SIGKILLed bot) must not swallow updates.
+        self.is_connected = is_connected
 
     def has(self, name: str) -> bool:
         return self.values.get(name) not in (None, "") or name in self.uploads
@@ -200,7 +208,9 @@ class StoredMessage:
     def version(self) -> JSON:
         """The editable part of the message, for the edit history."""
         keys = ("text", "raw_text", "parse_mode", "entities", "caption", "reply_markup")
-        return copy.deepcopy({key: getattr(self, key) for key in keys} | {"date": self.edit_date})
+        return copy.deepcopy(
+            {key: getattr(self, key) for key in keys} | {"edit_date": self.edit_date}
+        )
 
     def snapshot(self) -> StoredMessage:
         """A frozen copy, so a waiting test sees the message as it was at that moment."""

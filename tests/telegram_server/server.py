@@ -85,6 +85,7 @@ class BotApiServer:
         self.descriptions: dict[tuple[str, str], str] = {}
         self.retry_after_violations: list[RetryAfterViolation] = []
         self.webhook_deliveries: list[WebhookDelivery] = []
+        self.internal_errors: list[Exception] = []
         self.webhook: JSON = {}
         self.port = 0
         self._chats: dict[int, ChatState] = {}
@@ -340,6 +341,9 @@ class BotApiServer:
             return web.json_response({"ok": True, "result": result})
         except ApiError as exc:
             return _reply(exc)
+        except Exception as exc:  # a bug in this fake (or input it can't handle): make it loud
+            self.internal_errors.append(exc)
+            return _reply(ApiError(500, f"Internal Server Error: {exc!r}"))
 
     async def _apply_fault(self, fault: FaultRule, call: ApiCall) -> web.Response | None:
         """Delay, or answer early with 429/5xx; ``None`` continues with the handler."""
@@ -358,7 +362,7 @@ class BotApiServer:
     def _check_retry_after(self, call: ApiCall) -> None:
         """Record (and answer 429 again) a call made before the chat's retry_after passed."""
         allowed_at = self._retry_until.get(call.chat_id, 0.0)
-        if call.time < allowed_at:
+        if call.time < allowed_at and call.method != "getUpdates":
             self.retry_after_violations.append(
                 RetryAfterViolation(call.method, call.chat_id, call.time, allowed_at)
             )
@@ -385,6 +389,8 @@ class BotApiServer:
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         """Serve ``base_file_url`` downloads of files obtained through getFile."""
+        if self.token is not None and request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
         path = request.match_info["path"]
         for stored in self.files.values():
             if stored.file_path == path:
@@ -512,6 +518,8 @@ class BotApiServer:
                 )
             batch = self._deliverable()[:limit]
             remaining = deadline - time.monotonic()
+            if not params.is_connected():
+                return []
             if batch or remaining <= 0 or self._closing:
                 self._mark_fetched(batch)
                 return [update.to_api() for update in batch]
@@ -764,8 +772,9 @@ async def _read_params(request: web.Request) -> Params:
     """Merge query string and JSON / urlencoded / multipart body into :class:`Params`."""
     values: JSON = dict(request.query)
     uploads: dict[str, Upload] = {}
+    params = Params(values, uploads, lambda: not _closing(request))
     if not request.can_read_body:
-        return Params(values)
+        return params
     if request.content_type == "application/json":
         try:
             body = await request.json()
@@ -780,11 +789,15 @@ async def _read_params(request: web.Request) -> Params:
                 uploads[key] = Upload(value.filename, value.content_type, value.file.read())
             else:
                 values[key] = value
-    return Params(values, uploads)
+    return params
 
 
 def _reply(error: ApiError) -> web.Response:
     return web.json_response(error.to_api(), status=error.code)
+
+
+def _closing(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()
 
 
 def _drop(request: web.Request) -> web.Response:

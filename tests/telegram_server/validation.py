@@ -67,6 +67,8 @@ def formatted_text(
         raise bad_request("message text is empty")
     given = params.obj("caption_entities" if caption else "entities")
     parse_mode = params.text("parse_mode")
+    if given is not None and not isinstance(given, list):
+        raise bad_request("can't parse entities JSON object")
     if given is not None and not parse_mode:
         plain, entities = raw, list(given)
     else:
