@@ -34,6 +34,11 @@ ALPHA = ["alpha.one", "alpha.two", "alpha.three"]
 BETA = ["beta.school", "beta.daycare", "beta.flats", "beta.advice"]
 
 
+def by_order(question_ids: list[str], values: list[str | None]) -> Answers:
+    """Answers given in question order, one value per question."""
+    return dict(zip(question_ids, values, strict=True))
+
+
 def test_no_answers_at_all_leaves_every_field_open() -> None:
     for result in assess_all(Q, {}):
         assert result.score is None
@@ -59,8 +64,14 @@ def test_all_skipped_gives_no_score_and_no_band() -> None:
 
 @pytest.mark.parametrize(
     ("score", "band"),
-    [(0, "beginning"), (39, "beginning"), (40, "underway"), (69, "underway"), (70, "strong")]
-    + [(100, "strong")],
+    [
+        (0, "beginning"),
+        (39, "beginning"),
+        (40, "underway"),
+        (69, "underway"),
+        (70, "strong"),
+        (100, "strong"),
+    ],
 )
 def test_band_for_at_the_borders(score: int, band: str) -> None:
     assert Q.band_for(score).id == band
@@ -68,8 +79,14 @@ def test_band_for_at_the_borders(score: int, band: str) -> None:
 
 @pytest.mark.parametrize(
     ("option", "band"),
-    [("p0", "beginning"), ("p39", "beginning"), ("p40", "underway"), ("p69", "underway")]
-    + [("p70", "strong"), ("p100", "strong")],
+    [
+        ("p0", "beginning"),
+        ("p39", "beginning"),
+        ("p40", "underway"),
+        ("p69", "underway"),
+        ("p70", "strong"),
+        ("p100", "strong"),
+    ],
 )
 def test_scores_exactly_at_band_borders(option: str, band: str) -> None:
     """With a 0–100 point scale the score of equal answers is exactly the option's points."""
@@ -122,8 +139,8 @@ def test_rounding_is_half_up(first: str, second: str, expected: int) -> None:
 
 def test_rounding_on_the_normal_scale() -> None:
     """8 of 9 points is 88.9 -> 89; 1 of 9 is 11.1 -> 11."""
-    assert assess_field(Q, "alpha", dict(zip(ALPHA, ["full", "full", "mostly"]))).score == 89
-    assert assess_field(Q, "alpha", dict(zip(ALPHA, ["partly", "none", "none"]))).score == 11
+    assert assess_field(Q, "alpha", by_order(ALPHA, ["full", "full", "mostly"])).score == 89
+    assert assess_field(Q, "alpha", by_order(ALPHA, ["partly", "none", "none"])).score == 11
 
 
 def test_score_is_relative_to_the_lowest_option() -> None:
@@ -135,7 +152,7 @@ def test_score_is_relative_to_the_lowest_option() -> None:
 
 
 def test_gap_suggestions_lowest_first_then_questionnaire_order_at_most_three() -> None:
-    answers = dict(zip(BETA, ["partly", "none", "partly", "none"]))
+    answers = by_order(BETA, ["partly", "none", "partly", "none"])
     result = assess_field(Q, "beta", answers)
     assert [g.question_id for g in result.gap_suggestions] == [
         "beta.daycare",
@@ -149,21 +166,21 @@ def test_gap_suggestions_lowest_first_then_questionnaire_order_at_most_three() -
 
 
 def test_gap_suggestions_only_for_low_answers() -> None:
-    answers = dict(zip(BETA, ["full", "mostly", "partly", "mostly"]))
+    answers = by_order(BETA, ["full", "mostly", "partly", "mostly"])
     result = assess_field(Q, "beta", answers)
     assert [g.question_id for g in result.gap_suggestions] == ["beta.flats"]
-    answers = dict(zip(BETA, ["full", "mostly", "mostly", "full"]))
+    answers = by_order(BETA, ["full", "mostly", "mostly", "full"])
     assert assess_field(Q, "beta", answers).gap_suggestions == ()
 
 
 def test_gap_suggestions_never_for_skipped_questions() -> None:
-    answers = dict(zip(BETA, [SKIPPED, "none", SKIPPED, "full"]))
+    answers = by_order(BETA, [SKIPPED, "none", SKIPPED, "full"])
     result = assess_field(Q, "beta", answers)
     assert [g.question_id for g in result.gap_suggestions] == ["beta.daycare"]
 
 
 def test_suggestions_show_own_gaps_before_band_suggestions() -> None:
-    answers = dict(zip(ALPHA, ["none", "full", "full"]))
+    answers = by_order(ALPHA, ["none", "full", "full"])
     result = assess_field(Q, "alpha", answers)
     assert result.score == 67
     assert result.band is not None and result.band.id == "underway"

@@ -160,9 +160,7 @@ def test_back_from_field_result_shows_the_last_question() -> None:
     assert outcome.state.position == Position(Screen.FIELD_RESULT, "alpha")
 
 
-def complete_all(
-    state: SessionState, skip_ids: Collection[str] = ()
-) -> tuple[SessionState, int]:
+def complete_all(state: SessionState, skip_ids: Collection[str] = ()) -> tuple[SessionState, int]:
     """Answer every field in order; returns the final state and how often completion fired."""
     completions = 0
     for field in Q.fields:
@@ -270,9 +268,7 @@ def test_open_complete_field_shows_result_and_from_start_the_first_question() ->
     for _ in range(3):
         state = answer(state).state
     state = step(state, OpenMenu()).state
-    assert step(state, OpenField("gamma")).state.position == Position(
-        Screen.FIELD_RESULT, "gamma"
-    )
+    assert step(state, OpenField("gamma")).state.position == Position(Screen.FIELD_RESULT, "gamma")
     again = step(state, OpenField("gamma", from_start=True)).state
     assert again.position == Position(Screen.QUESTION, "gamma", "gamma.clubs")
 

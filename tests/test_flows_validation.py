@@ -121,7 +121,9 @@ def test_duplicate_question_id() -> None:
 
 
 def test_question_points_at_unknown_field() -> None:
-    text = edited("    field: gamma\n    text: Es gibt Begegnungsfeste.", "    field: delta\n    text: x")
+    text = edited(
+        "    field: gamma\n    text: Es gibt Begegnungsfeste.", "    field: delta\n    text: x"
+    )
     problem = only_problem(text)
     assert problem.message == "question 'gamma.events' points at unknown field 'delta'"
     assert problem.path == "questions[8].field"
@@ -141,7 +143,10 @@ def test_question_points_at_unknown_subtheme() -> None:
 
 
 def test_subtheme_on_a_field_without_subthemes() -> None:
-    text = edited("    field: alpha\n    text: Es gibt", "    field: alpha\n    subtheme: x\n    text: Es gibt")
+    text = edited(
+        "    field: alpha\n    text: Es gibt",
+        "    field: alpha\n    subtheme: x\n    text: Es gibt",
+    )
     problem = only_problem(text)
     assert problem.message == "question 'alpha.two' points at unknown subtheme 'x' of field 'alpha'"
 
@@ -181,9 +186,7 @@ def test_band_ending_before_it_starts() -> None:
 
 
 def test_option_without_points() -> None:
-    text = edited(
-        'label: "trifft eher nicht zu", points: 1}', 'label: "trifft eher nicht zu"}'
-    )
+    text = edited('label: "trifft eher nicht zu", points: 1}', 'label: "trifft eher nicht zu"}')
     problem = only_problem(text)
     assert problem.message == "option without points: add 'points' (a whole number)"
     assert problem.path == "scale.options[2].points"
@@ -207,7 +210,9 @@ def test_field_with_fewer_questions_than_min_answered() -> None:
 
 
 def test_field_without_questions() -> None:
-    text = mutated(lambda d: d.update(questions=[q for q in d["questions"] if q["field"] != "gamma"]))
+    text = mutated(
+        lambda d: d.update(questions=[q for q in d["questions"] if q["field"] != "gamma"])
+    )
     problem = only_problem(text)
     assert problem.message == "field 'gamma' has no questions"
     assert problem.path == "fields[2]"
@@ -225,9 +230,12 @@ def test_assessment_key_that_is_not_a_band() -> None:
     problems = problems_of(text)
     assert [(p.path, p.message) for p in problems] == [
         ("fields[2].assessments", "missing the assessment for band 'strong'"),
-        ("fields[2].assessments.excellent", "'excellent' is not a band id (beginning, underway, strong)"),
+        (
+            "fields[2].assessments.excellent",
+            "'excellent' is not a band id (beginning, underway, strong)",
+        ),
     ]
-    assert problems[1].line == line_of(text, "text: Gamma ist gut") 
+    assert problems[1].line == line_of(text, "text: Gamma ist gut")
 
 
 def test_non_mapping_file() -> None:
@@ -272,7 +280,9 @@ def test_multiple_schema_problems_reported_at_once() -> None:
 def test_multiple_consistency_problems_reported_at_once() -> None:
     text = edited("  - id: alpha.two\n", "  - id: alpha.one\n")
     text = text.replace("min: 40, max: 69", "min: 45, max: 69")
-    text = text.replace("    subtheme: housing\n    text: Wohnungen", "    subtheme: sport\n    text: Wohnungen")
+    text = text.replace(
+        "    subtheme: housing\n    text: Wohnungen", "    subtheme: sport\n    text: Wohnungen"
+    )
     problems = problems_of(text)
     assert [p.message for p in problems] == [
         "duplicate question id 'alpha.one'",

@@ -1,0 +1,133 @@
+"""`python -m bot validate` and `preview` as authors run them: real processes, real files."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from flows.loading import parse_questionnaire
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = "questionnaires/weltoffene-kommune.de.yaml"
+MINI = Path(__file__).resolve().parent / "fixtures" / "mini.yaml"
+SUMMARY = re.compile(r"^questionnaires/weltoffene-kommune\.de\.yaml: OK — 7 fields, \d+ questions$")
+
+
+def run_bot(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run the CLI from the repository root, as the docs tell authors to."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+
+
+def broken_copy(tmp_path: Path, name: str = "kaputt.yaml") -> Path:
+    """The mini fixture without the text of its second question (line known to the test)."""
+    text = MINI.read_text(encoding="utf-8")
+    snippet = "    text: Es gibt eine zuständige Stelle.\n"
+    assert text.count(snippet) == 1
+    path = tmp_path / name
+    path.write_text(text.replace(snippet, ""), encoding="utf-8")
+    return path
+
+
+def question_line(path: Path, question_id: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, start=1) if f"id: {question_id}" in line)
+
+
+def test_validate_shipped_file() -> None:
+    result = run_bot("validate", SHIPPED, MINI)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout
+    assert SUMMARY.match(lines[0]), result.stdout
+    assert lines[1] == "tests/fixtures/mini.yaml: OK — 3 fields, 10 questions"
+
+
+def test_validate_without_arguments_checks_the_questionnaire_folder() -> None:
+    result = run_bot("validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert any(SUMMARY.match(line) for line in result.stdout.splitlines()), result.stdout
+
+
+def test_validate_broken_file_names_file_location_and_reason(tmp_path: Path) -> None:
+    path = broken_copy(tmp_path)
+    result = run_bot("validate", path)
+    assert result.returncode != 0
+    out = result.stdout
+    assert f"{path}: INVALID — 1 problem(s)" in out
+    line = question_line(path, "alpha.two")
+    assert f"{path}:{line} at questions[1].text: missing text: add 'text'" in out
+
+
+def test_validate_reports_yaml_syntax_errors_and_missing_files(tmp_path: Path) -> None:
+    syntax = tmp_path / "syntax.yaml"
+    syntax.write_text("id: x\ntitle: [offen\nversion: '1'\n", encoding="utf-8")
+    missing = tmp_path / "gibt-es-nicht.yaml"
+    result = run_bot("validate", syntax, missing)
+    assert result.returncode != 0
+    assert f"  {syntax}:3: YAML syntax error: " in result.stdout
+    assert f"  {missing}: file not found" in result.stdout
+
+
+def test_validate_several_files_one_summary_each(tmp_path: Path) -> None:
+    broken = broken_copy(tmp_path)
+    reordered = tmp_path / "mini-sortiert.yaml"
+    data = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    reordered.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = run_bot("validate", SHIPPED, MINI, broken, reordered)
+    assert result.returncode != 0, "one invalid file fails the whole run"
+    summaries = [line for line in result.stdout.splitlines() if not line.startswith("  ")]
+    assert len(summaries) == 4, result.stdout
+    assert SUMMARY.match(summaries[0])
+    assert summaries[1] == "tests/fixtures/mini.yaml: OK — 3 fields, 10 questions"
+    assert summaries[2] == f"{broken}: INVALID — 1 problem(s)"
+    assert summaries[3] == f"{reordered}: OK — 3 fields, 10 questions"
+
+
+def test_preview_shows_the_whole_shipped_questionnaire() -> None:
+    result = run_bot("preview")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    q = parse_questionnaire((ROOT / SHIPPED).read_text(encoding="utf-8"), SHIPPED)
+    for field in q.fields:
+        assert field.title in out
+    for option in q.scale.options:
+        assert f"{option.label} ({option.points})" in out
+    assert q.scale.skip_label in out
+    for band in q.bands:
+        assert f"{band.label} {band.min}–{band.max}" in out
+    assert f"hash {q.content_hash}" in out
+    assert "Anregung bei niedriger Antwort:" in out
+    assert "• " in out  # band suggestions
+    assert "— Bildung —" in out  # subtheme heading in field 3
+
+
+def test_preview_of_a_given_file() -> None:
+    result = run_bot("preview", MINI)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Mini-Selbstcheck\n")
+    for title in ("Feld Alpha", "Feld Beta", "Feld Gamma", "— Wohnen —"):
+        assert title in out
+    assert "Hinweis: Ein Leitbild beschreibt gemeinsame Ziele." in out
+    assert "Anregung bei niedriger Antwort: Erarbeiten Sie ein Leitbild." in out
+    assert "• Gamma stark zwei." in out
+
+
+def test_preview_of_a_broken_file_fails_with_the_problem(tmp_path: Path) -> None:
+    path = broken_copy(tmp_path)
+    result = run_bot("preview", path)
+    assert result.returncode != 0
+    assert "missing text: add 'text'" in result.stdout
+    assert str(path) in result.stdout
