@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -56,45 +58,96 @@ def build_application(settings: Settings, core: Core) -> Application:
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
         .rate_limiter(AIORateLimiter(max_retries=5))
         .concurrent_updates(64)
-        .post_init(_post_init(core))
+        .post_init(_post_init(core, settings.admin_ids))
         .build()
     )
     messenger = Messenger(app.bot, core.service)
+    # Admin handlers before all others: admins' commands and buttons are never shadowed.
+    from bot.admin_handlers import AdminHandlers
+
+    AdminHandlers(
+        core.service, core.catalog, messenger, settings.admin_ids, settings.group_creation
+    ).register(app)
     # Group handlers first: their command names and button patterns must win.
     GroupHandlers(core.desk, messenger, settings.admin_ids).register(app)
+    from bot.reminder_handlers import ReminderHandlers
+    from bot.reminders import ReminderPolicy
+
+    ReminderHandlers(core.service, messenger, ReminderPolicy.from_settings(settings)).register(app)
     SelfCheckHandlers(core.service, messenger, core.desk).register(app)
     return app
 
 
-def _post_init(core: Core):
+def _post_init(core: Core, admin_ids: frozenset[int] = frozenset()):
     async def post_init(app: Application) -> None:
+        from bot.admin_handlers import publish_admin_commands
+
         core.desk.bot_username = app.bot.username
         descriptions = core.service.t.section("commands")
-        await app.bot.set_my_commands(
-            [BotCommand(name, text) for name, text in descriptions.items()]
-        )
+        commands = [BotCommand(name, text) for name, text in descriptions.items()]
+        await app.bot.set_my_commands(commands)
+        await publish_admin_commands(app.bot, admin_ids, commands, core.service.t)
 
     return post_init
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the bot with long polling until `stop` is set, then shut down cleanly."""
+async def serve(
+    settings: Settings, stop: asyncio.Event, clock: Callable[[], datetime] | None = None
+) -> None:
+    """Run the bot (long polling, or a webhook if configured) until `stop` is set.
+
+    Shutdown order: the reminder task ends (a reminder being sent is finished), no new updates
+    are taken, updates being handled run to completion (`Application.stop` waits for them),
+    and only then is the database closed. `clock` replaces the wall clock (tests).
+    """
+    from bot.reminders import ReminderPolicy, Reminders
+
     core = await build_core(settings)
+    if clock is not None:
+        core.service.clock = clock
     try:
         app = build_application(settings, core)
         async with app:
+            if app.post_init is not None:  # only run_polling/run_webhook call it themselves
+                await app.post_init(app)
             await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(
-                allowed_updates=Update.ALL_TYPES, poll_interval=0.0, timeout=10
-            )
-            log.info("bot @%s is polling", app.bot.username)
-            await stop.wait()
-            log.info("shutting down")
-            await app.updater.stop()
-            await app.stop()
+            policy = ReminderPolicy.from_settings(settings)
+            reminders = Reminders(core.service, Messenger(app.bot, core.service), policy)
+            try:
+                await _receive_updates(app, settings)
+                reminders.start()
+                await stop.wait()
+                log.info("shutting down")
+            finally:
+                await reminders.stop()
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                await app.stop()
     finally:
         await core.close()
+
+
+async def _receive_updates(app: Application, settings: Settings) -> None:
+    """Long polling, or a webhook server when WEBHOOK_URL is set (Telegram then pushes)."""
+    assert app.updater is not None
+    if settings.webhook_url:
+        # PTB rejects requests without the matching secret token header with 403.
+        await app.updater.start_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.info("bot @%s receives updates via webhook", app.bot.username)
+        return
+    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0, timeout=10)
+    log.info("bot @%s is polling", app.bot.username)

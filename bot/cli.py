@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot import authoring
+from bot import admin_cli, authoring
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="*", help="default: every file in questionnaires/")
     preview = commands.add_parser("preview", help="print a questionnaire readably")
     preview.add_argument("file", nargs="?", help="default: the shipped questionnaire")
+    admin_cli.add_parser(commands)
     return parser
 
 
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         return authoring.validate(args.files)
     if args.command == "preview":
         return authoring.preview(args.file)
+    if args.command == "admin":
+        return admin_cli.run(args)
     from bot.run import run
 
     return run()

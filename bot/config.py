@@ -35,6 +35,16 @@ class Settings:
     group_creation: str = "anyone"
     group_min_size: int = 3
     bot_username: str = "IhrSelbstcheckBot"
+    # reminders about unfinished checks
+    reminder_days: int = 3
+    reminder_max: int = 2
+    reminder_check_seconds: float = 3600.0
+    # webhook mode (instead of long polling) when webhook_url is set
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_path: str = "telegram"
+    webhook_secret: str | None = None
 
     @property
     def telegram_enabled(self) -> bool:
@@ -75,6 +85,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         group_creation=_choice(env, "GROUP_CREATION", ("anyone", "coordinators"), "anyone"),
         group_min_size=_positive_int(env, "GROUP_MIN_SIZE", 3),
         bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@") or "IhrSelbstcheckBot",
+        **_reminder_settings(env),
+        **_webhook_settings(env),
     )
 
 
@@ -105,3 +117,52 @@ def _parse_ids(raw: str) -> frozenset[int]:
             )
         ids.add(int(part))
     return frozenset(ids)
+
+
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _reminder_settings(env: Mapping[str, str]) -> dict[str, object]:
+    max_raw = env.get("REMINDER_MAX", "").strip()
+    if max_raw and not max_raw.isdigit():
+        raise ConfigError(
+            f"REMINDER_MAX must be a whole number (0 = no reminders), got {max_raw!r}"
+        )
+    seconds_raw = env.get("REMINDER_CHECK_SECONDS", "").strip()
+    try:
+        seconds = float(seconds_raw) if seconds_raw else 3600.0
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(
+            f"REMINDER_CHECK_SECONDS must be a number of seconds above 0, got {seconds_raw!r}"
+        )
+    return {
+        "reminder_days": _positive_int(env, "REMINDER_DAYS", 3),
+        "reminder_max": int(max_raw) if max_raw else 2,
+        "reminder_check_seconds": seconds,
+    }
+
+
+def _webhook_settings(env: Mapping[str, str]) -> dict[str, object]:
+    url = env.get("WEBHOOK_URL", "").strip() or None
+    if url is None:
+        return {}
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(f"WEBHOOK_URL must be an http(s) URL, got {url!r}")
+    secret = env.get("WEBHOOK_SECRET", "").strip()
+    if not WEBHOOK_SECRET_PATTERN.match(secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET is required with WEBHOOK_URL: "
+            "1-256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    port_raw = env.get("WEBHOOK_PORT", "").strip() or "8443"
+    if not port_raw.isdigit() or not 1 <= int(port_raw) <= 65535:
+        raise ConfigError(f"WEBHOOK_PORT must be a port number from 1 to 65535, got {port_raw!r}")
+    return {
+        "webhook_url": url,
+        "webhook_listen": env.get("WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        "webhook_port": int(port_raw),
+        "webhook_path": env.get("WEBHOOK_PATH", "").strip().strip("/") or "telegram",
+        "webhook_secret": secret,
+    }

@@ -12,6 +12,15 @@ from bot.messenger import Messenger
 COMMAND_ACTIONS = {"groupreport": "r", "closegroup": "c", "opengroup": "o", "newround": "n"}
 
 
+class _PrefixButtons(CallbackQueryHandler):
+    """PTB passes presses without data through any pattern; these take only their prefix."""
+
+    def check_update(self, update: object) -> bool | object | None:
+        if isinstance(update, Update) and update.callback_query and not update.callback_query.data:
+            return None
+        return super().check_update(update)
+
+
 class GroupHandlers:
     def __init__(self, desk: GroupDesk, messenger: Messenger, admin_ids: frozenset[int]) -> None:
         self.desk = desk
@@ -24,8 +33,8 @@ class GroupHandlers:
         app.add_handler(CommandHandler("newgroup", self.new_group, filters=private))
         app.add_handler(CommandHandler("groups", self.list_groups, filters=private))
         app.add_handler(CommandHandler(list(COMMAND_ACTIONS), self.group_command, filters=private))
-        app.add_handler(CallbackQueryHandler(self.press_group, pattern=r"^g:"))
-        app.add_handler(CallbackQueryHandler(self.press_join, pattern=r"^[jp]:"))
+        app.add_handler(_PrefixButtons(self.press_group, pattern=r"^g:"))
+        app.add_handler(_PrefixButtons(self.press_join, pattern=r"^[jp]:"))
 
     async def new_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/newgroup <name>: a group, its invitation link and a QR code for print."""

@@ -198,7 +198,9 @@ class GroupDesk:
         if record.group_id == group.id and record.group_round == group.current_round:
             return await self._welcome_with(user, self.t("join_already", name=group.name))
         await self.storage.set_pending_join(user.user_id, group.id, now)
-        current = await self.storage.group(record.group_id) if record.group_id else None
+        # An earlier round of this same group is no "switch": just ask to take part again.
+        other = record.group_id if record.group_id != group.id else None
+        current = await self.storage.group(other) if other else None
         text = self.t("join_consent", name=group.name, min_group=self.policy.min_group)
         if current is not None:
             text = Html(text + self.t("join_switch_note", name=group.name, current=current.name))

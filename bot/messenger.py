@@ -51,6 +51,15 @@ class Messenger:
         origin: int | None = None,
         query: CallbackQuery | None = None,
     ) -> None:
+        """Show the turn; a person who blocked the bot is recorded once, never retried."""
+        try:
+            await self._deliver(chat_id, turn, origin, query)
+        except Forbidden:
+            await self._blocked(chat_id)
+
+    async def _deliver(
+        self, chat_id: int, turn: Turn, origin: int | None, query: CallbackQuery | None
+    ) -> None:
         reply = turn.reply
         sends = list(reply.send)
         new_live: int | None = None
@@ -78,9 +87,12 @@ class Messenger:
         try:
             return await self._retrying(lambda: self._send_once(chat_id, view))
         except Forbidden:
-            log.info("chat %s blocked the bot; not retrying", chat_id)
-            await self.service.storage.mark_blocked(chat_id, self.service.clock())
+            await self._blocked(chat_id)
             return None
+
+    async def _blocked(self, chat_id: int) -> None:
+        log.info("chat %s blocked the bot; not retrying", chat_id)
+        await self.service.storage.mark_blocked(chat_id, self.service.clock())
 
     async def _send_once(self, chat_id: int, view: View) -> Message:
         markup = keyboard(view)

@@ -298,8 +298,13 @@ class Renderer:
     def _suggestions(self, result: FieldResult) -> Html:
         if not result.complete or not result.suggestions:
             return Html("")
-        lines = [self.t("suggestion_gap", text=g.text) for g in result.gap_suggestions]
-        lines += [self.t("suggestion_band", text=s) for s in result.band_suggestions]
+        lines: list[str] = []
+        if result.gap_suggestions:
+            lines.append(self.t("suggestions_gap_title"))
+            lines += [self.t("suggestion_gap", text=g.text) for g in result.gap_suggestions]
+        if result.band_suggestions and result.band is not None:
+            lines.append(self.t("suggestions_band_title", band=result.band.label))
+            lines += [self.t("suggestion_band", text=s) for s in result.band_suggestions]
         return Html(self.t("suggestions_title") + "\n" + "\n".join(lines))
 
     def _overview_line(self, q: Questionnaire, number: int, result: FieldResult) -> Html:

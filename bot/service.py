@@ -82,8 +82,8 @@ class SelfCheck:
         async with self.locked(user.user_id):
             await self.storage.touch_user(user, self.clock())
             record, q = await self.session_for(user)
-            views = [self.render.welcome(q, record.state)]
             group = await self.storage.group(record.group_id) if record.group_id else None
+            views: list[View] = []
             if (
                 group
                 and record.group_round is not None
@@ -91,10 +91,17 @@ class SelfCheck:
             ):
                 # The coordinator started a new round: the earlier attempt stays for comparison.
                 record, q = await self._fresh_session(user, record, "new_round")
-                views = [
-                    View(self.t("new_round_note", name=group.name)),
-                    self.render.welcome(q, record.state),
-                ]
+                views.append(View(self.t("new_round_note", name=group.name)))
+            welcome = self.render.welcome(q, record.state)
+            if group is not None:
+                perspective = q.perspective(record.perspective)
+                note = self.t(
+                    "welcome_group",
+                    name=group.name,
+                    perspective=perspective.label if perspective else "–",
+                )
+                welcome = View(f"{welcome.text}\n\n{note}", welcome.buttons)
+            views.append(welcome)
             return self._turn(record, Reply(send=views))
 
     async def command(self, user: UserRef, name: str) -> Turn:

@@ -100,6 +100,37 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sessions ADD COLUMN perspective TEXT;
     CREATE INDEX sessions_group ON sessions (group_id, group_round, completed_at);
     """,
+    # 3: support work: an audit log of admin actions; per-database facts like the export salt
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    INSERT INTO meta (key, value) VALUES ('export_salt', lower(hex(randomblob(32))));
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        details TEXT
+    );
+    CREATE INDEX audit_log_at ON audit_log (at);
+    """,
+    # 4: reminders about unfinished checks: per-session count and time, per-person opt-out
+    """
+    CREATE TABLE session_reminders (
+        session_id INTEGER PRIMARY KEY REFERENCES sessions (id),
+        sent_count INTEGER NOT NULL,
+        last_sent_at TEXT NOT NULL
+    );
+    CREATE TABLE reminder_optouts (
+        user_id INTEGER PRIMARY KEY,
+        opted_out_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_open_by_activity ON sessions (updated_at)
+        WHERE archived_at IS NULL AND completed_at IS NULL;
+    """,
 )
 
 
@@ -607,6 +638,236 @@ class Storage:
             "SELECT 1 FROM coordinator_grants WHERE user_id = ?", (user_id,)
         ) as cursor:
             return await cursor.fetchone() is not None
+
+    # admin --------------------------------------------------------------------------------
+
+    async def find_user(
+        self, user_id: int | None = None, username: str | None = None
+    ) -> dict | None:
+        """A known person by id or by @username (case-insensitive, without the @)."""
+        if user_id is not None:
+            query, value = "SELECT * FROM users WHERE user_id = ?", user_id
+        else:
+            query = (
+                "SELECT * FROM users WHERE lower(username) = lower(?) ORDER BY last_seen_at DESC"
+            )
+            value = (username or "").lstrip("@")
+        async with self._db.execute(query, (value,)) as cursor:
+            row = await cursor.fetchone()
+        return dict(row) if row else None
+
+    async def admin_restart(
+        self,
+        user_id: int,
+        expected_session: int | None,
+        content_hash: str,
+        reason: str,
+        now: datetime,
+    ) -> tuple[int, SessionRecord] | None:
+        """Archive the current attempt and begin a new one in the same group and perspective.
+
+        One transaction, so the person's bot can never see neither or both. None if the person
+        has no current session or it is no longer `expected_session` (when given).
+        """
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "SELECT id, group_id, perspective FROM sessions "
+                "WHERE user_id = ? AND archived_at IS NULL",
+                (user_id,),
+            )
+            current = await cursor.fetchone()
+            if current is None or expected_session not in (None, current["id"]):
+                return None
+            cursor = await db.execute(
+                "SELECT current_round FROM groups WHERE id = ?", (current["group_id"],)
+            )
+            group = await cursor.fetchone()
+            group_id, round_number, perspective = (
+                (current["group_id"], group["current_round"], current["perspective"])
+                if group is not None
+                else (None, None, None)
+            )
+            await db.execute(
+                "UPDATE sessions SET archived_at = ?, archived_reason = ? WHERE id = ?",
+                (_iso(now), reason, current["id"]),
+            )
+            cursor = await db.execute(
+                """
+                INSERT INTO sessions (user_id, content_hash, screen, started_at, updated_at,
+                                      group_id, group_round, perspective)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                (
+                    user_id,
+                    content_hash,
+                    Screen.WELCOME.value,
+                    _iso(now),
+                    _iso(now),
+                    group_id,
+                    round_number,
+                    perspective,
+                ),
+            )
+            fresh_id = cursor.lastrowid
+        fresh = await self.session(fresh_id)
+        assert fresh is not None
+        return current["id"], fresh
+
+    async def add_audit(
+        self, who: str, action: str, target: str | None, details: str | None, now: datetime
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO audit_log (at, who, action, target, details) VALUES (?, ?, ?, ?, ?)",
+                (_iso(now), who, action, target, details),
+            )
+
+    async def audit_entries(self, limit: int = 100) -> list[dict]:
+        async with self._db.execute(
+            "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def export_salt(self) -> str:
+        """The random per-database key for pseudonyms; created once, never exported."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) "
+                "VALUES ('export_salt', lower(hex(randomblob(32))))"
+            )
+            cursor = await db.execute("SELECT value FROM meta WHERE key = 'export_salt'")
+            (salt,) = await cursor.fetchone()
+        return salt
+
+    async def usage_counts(self, since_7: datetime, since_30: datetime) -> dict[str, int]:
+        """People, sessions and groups in numbers; active = seen or answering since then."""
+        async with self._db.execute(
+            """
+            SELECT
+                (SELECT count(*) FROM users) AS people,
+                (SELECT count(*) FROM sessions) AS sessions,
+                (SELECT count(*) FROM sessions s
+                 WHERE EXISTS (SELECT 1 FROM answers a WHERE a.session_id = s.id)) AS started,
+                (SELECT count(*) FROM sessions WHERE completed_at IS NOT NULL) AS completed,
+                (SELECT count(*) FROM sessions WHERE archived_at IS NULL) AS current,
+                (SELECT count(*) FROM groups) AS groups,
+                (SELECT count(*) FROM groups WHERE closed_at IS NULL) AS open_groups,
+                (SELECT count(*) FROM users u WHERE u.last_seen_at >= :d7 OR EXISTS (
+                    SELECT 1 FROM sessions s WHERE s.user_id = u.user_id AND s.updated_at >= :d7
+                 )) AS active_7,
+                (SELECT count(*) FROM users u WHERE u.last_seen_at >= :d30 OR EXISTS (
+                    SELECT 1 FROM sessions s WHERE s.user_id = u.user_id AND s.updated_at >= :d30
+                 )) AS active_30
+            """,
+            {"d7": _iso(since_7), "d30": _iso(since_30)},
+        ) as cursor:
+            row = await cursor.fetchone()
+        return dict(row)
+
+    async def current_answered(self) -> list[tuple[str, set[str]]]:
+        """Per current session: its questionnaire version and the questions answered or skipped."""
+        sessions: dict[int, tuple[str, set[str]]] = {}
+        async with self._db.execute(
+            """
+            SELECT s.id, s.content_hash, a.question_id FROM sessions s
+            LEFT JOIN answers a ON a.session_id = s.id
+            WHERE s.archived_at IS NULL
+            """
+        ) as cursor:
+            async for row in cursor:
+                _, answered = sessions.setdefault(row["id"], (row["content_hash"], set()))
+                if row["question_id"] is not None:
+                    answered.add(row["question_id"])
+        return list(sessions.values())
+
+    async def export_answers(self) -> list[dict]:
+        """Every stored answer (or skip) with its session, group and questionnaire version."""
+        async with self._db.execute(
+            """
+            SELECT s.user_id, s.id AS session_id, g.name AS group_name, s.group_round,
+                   s.perspective, v.questionnaire_id, v.version AS questionnaire_version,
+                   s.content_hash, a.question_id, a.option_id, a.answered_at,
+                   s.started_at, s.completed_at, s.archived_at, s.archived_reason,
+                   (SELECT count(*) FROM sessions t
+                    WHERE t.user_id = s.user_id AND t.id <= s.id) AS attempt
+            FROM answers a
+            JOIN sessions s ON s.id = a.session_id
+            JOIN questionnaire_versions v ON v.content_hash = s.content_hash
+            LEFT JOIN groups g ON g.id = s.group_id
+            ORDER BY s.id, a.question_id
+            """
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    # reminders ----------------------------------------------------------------------------
+
+    # Current, unfinished, begun sessions idle since `due_before`, of people who neither
+    # blocked the bot nor opted out, with fewer than `max_count` reminders, the last one
+    # no later than `due_before`. Walks the partial index on open sessions by `updated_at`.
+    _DUE_REMINDERS = """
+        SELECT s.id AS session_id, s.user_id, u.chat_id,
+               coalesce(r.sent_count, 0) AS sent_count
+        FROM sessions s INDEXED BY sessions_open_by_activity
+        JOIN users u ON u.user_id = s.user_id
+        LEFT JOIN session_reminders r ON r.session_id = s.id
+        WHERE s.archived_at IS NULL AND s.completed_at IS NULL AND s.updated_at <= :due_before
+          AND u.blocked_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM reminder_optouts o WHERE o.user_id = s.user_id)
+          AND (s.screen != 'welcome' OR EXISTS (SELECT 1 FROM answers a WHERE a.session_id = s.id))
+          AND coalesce(r.sent_count, 0) < :max_count
+          AND (r.last_sent_at IS NULL OR r.last_sent_at <= :due_before)
+    """
+
+    async def due_reminders(
+        self, due_before: datetime, max_count: int, limit: int
+    ) -> list[tuple[int, int, int, int]]:
+        """(session id, user id, chat id, reminders sent so far) of sessions due a reminder."""
+        async with self._db.execute(
+            self._DUE_REMINDERS + " ORDER BY s.updated_at LIMIT :limit",
+            {"due_before": _iso(due_before), "max_count": max_count, "limit": limit},
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [(r["session_id"], r["user_id"], r["chat_id"], r["sent_count"]) for r in rows]
+
+    async def claim_reminder(
+        self, session_id: int, sent_count: int, due_before: datetime, max_count: int, now: datetime
+    ) -> bool:
+        """Record one more reminder if it is still due and nobody recorded it meanwhile."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                self._DUE_REMINDERS + " AND s.id = :session_id",
+                {"due_before": _iso(due_before), "max_count": max_count, "session_id": session_id},
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is None or row["sent_count"] != sent_count:
+                return False
+            await db.execute(
+                """
+                INSERT INTO session_reminders (session_id, sent_count, last_sent_at)
+                VALUES (?, 1, ?)
+                ON CONFLICT (session_id) DO UPDATE SET
+                    sent_count = sent_count + 1, last_sent_at = excluded.last_sent_at
+                """,
+                (session_id, _iso(now)),
+            )
+        return True
+
+    async def set_reminders_enabled(self, user_id: int, enabled: bool, now: datetime) -> None:
+        async with self.transaction() as db:
+            if enabled:
+                await db.execute("DELETE FROM reminder_optouts WHERE user_id = ?", (user_id,))
+            else:
+                await db.execute(
+                    "INSERT OR IGNORE INTO reminder_optouts (user_id, opted_out_at) VALUES (?, ?)",
+                    (user_id, _iso(now)),
+                )
+
+    async def reminders_enabled(self, user_id: int) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM reminder_optouts WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            return await cursor.fetchone() is None
 
 
 def _statements(script: str) -> Iterable[str]:

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings, load_settings
@@ -53,13 +54,14 @@ class InProcessBot:
     settings: Settings
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    clock: Callable[[], datetime] | None = None  # replaces the wall clock of the service
 
     async def start(self) -> None:
         from bot.app import serve
 
         self.stop = asyncio.Event()
         since = len(self.server.calls("getUpdates"))
-        self.task = asyncio.create_task(serve(self.settings, self.stop))
+        self.task = asyncio.create_task(serve(self.settings, self.stop, clock=self.clock))
         done, _ = await asyncio.wait(
             {self.task, asyncio.create_task(wait_until_polling(self.server, since))},
             return_when=asyncio.FIRST_COMPLETED,
@@ -77,7 +79,9 @@ class InProcessBot:
         await self.shutdown()
         await self.start()
 
-    def user(self, user_id: int, first_name: str = "Test", username: str | None = None) -> SimulatedUser:
+    def user(
+        self, user_id: int, first_name: str = "Test", username: str | None = None
+    ) -> SimulatedUser:
         return SimulatedUser(self.server, user_id, first_name=first_name, username=username)
 
 

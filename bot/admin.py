@@ -1,0 +1,203 @@
+"""Support work for the bot's operators: find people, restart a check, count, export, grant.
+
+Shared by the Telegram admin commands and the `python -m bot admin` CLI, so both act on the
+database the same way and both write one audit row per action. Nothing here talks to
+Telegram, and nothing logs answer contents.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.export import ExportRow, build_csv, pseudonym
+from bot.storage import SessionRecord, Storage, utc_now
+from flows.loading import parse_questionnaire
+from flows.questionnaire import Questionnaire
+from flows.session import field_is_complete
+
+log = logging.getLogger(__name__)
+
+RESET_REASON = "admin_reset"
+USERNAME = re.compile(r"^@?[A-Za-z0-9_]{3,64}$")
+
+Versions = Callable[[str], Awaitable[Questionnaire]]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the bot knows (or at least their Telegram id)."""
+
+    user_id: int
+    chat_id: int | None = None
+    username: str | None = None
+    first_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Plain text for the operator: name, id and @username where known."""
+        parts = [self.first_name] if self.first_name else []
+        parts.append(f"ID {self.user_id}")
+        if self.username:
+            parts.append(f"@{self.username}")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class FieldCompletion:
+    field_id: str
+    title: str
+    complete: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    people: int
+    sessions: int
+    started: int
+    completed: int
+    current: int
+    groups: int
+    open_groups: int
+    active_7: int
+    active_30: int
+    fields: tuple[FieldCompletion, ...]
+
+
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    rows: int
+    sessions: int
+
+
+class StoredVersions:
+    """Questionnaire versions straight from the database, for tools without a running bot."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._cache: dict[str, Questionnaire] = {}
+
+    async def __call__(self, content_hash: str) -> Questionnaire:
+        cached = self._cache.get(content_hash)
+        if cached is None:
+            source = await self._storage.questionnaire_source(content_hash)
+            if source is None:
+                raise LookupError(f"questionnaire version {content_hash} is not stored")
+            cached = parse_questionnaire(source, f"stored version {content_hash}")
+            self._cache[content_hash] = cached
+        return cached
+
+
+class Admin:
+    """The operator's actions; `who` is the admin's Telegram id or "cli"."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        versions: Versions,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.storage = storage
+        self.versions = versions
+        self.clock = clock
+
+    async def find(self, spec: str) -> Person | None:
+        """A person by numeric Telegram id or @username; None if the bot does not know them."""
+        spec = spec.strip()
+        if re.fullmatch(r"-?\d{1,20}", spec):
+            row = await self.storage.find_user(user_id=int(spec))
+        elif USERNAME.match(spec):
+            row = await self.storage.find_user(username=spec.lstrip("@"))
+        else:
+            row = None
+        if row is None:
+            return None
+        return Person(row["user_id"], row["chat_id"], row["username"], row["first_name"])
+
+    async def audit(self, who: str, action: str, target: str | None, details: str = "") -> None:
+        await self.storage.add_audit(who, action, target, details or None, self.clock())
+        log.info("admin %s: %s%s", who, action, f" {target}" if target else "")
+
+    async def reset(
+        self, who: str, person: Person, content_hash: str, expected_session: int | None = None
+    ) -> SessionRecord | None:
+        """Archive the person's current check ("admin_reset") and start a fresh one.
+
+        Group and perspective are kept, as when a person restarts. None if there was no
+        current check, or it is no longer `expected_session`.
+        """
+        result = await self.storage.admin_restart(
+            person.user_id, expected_session, content_hash, RESET_REASON, self.clock()
+        )
+        if result is None:
+            return None
+        archived, fresh = result
+        await self.audit(who, "reset", str(person.user_id), f"archived session {archived}")
+        return fresh
+
+    async def grant_coordinator(self, who: str, granted_by: int, person: Person) -> None:
+        await self.storage.grant_coordinator(person.user_id, granted_by, self.clock())
+        await self.audit(who, "grant_coordinator", str(person.user_id))
+
+    async def stats(self, who: str, active: Questionnaire | None = None) -> Stats:
+        now = self.clock()
+        counts = await self.storage.usage_counts(now - timedelta(days=7), now - timedelta(days=30))
+        titles: dict[str, str] = {f.id: f.title for f in active.fields} if active else {}
+        complete: dict[str, int] = dict.fromkeys(titles, 0)
+        for content_hash, answered in await self.storage.current_answered():
+            q = await self.versions(content_hash)
+            answers = dict.fromkeys(answered)
+            for field in q.fields:
+                titles.setdefault(field.id, field.title)
+                complete.setdefault(field.id, 0)
+                if field_is_complete(q, field.id, answers):
+                    complete[field.id] += 1
+        fields = tuple(FieldCompletion(fid, titles[fid], n) for fid, n in complete.items())
+        await self.audit(who, "stats", None)
+        return Stats(**counts, fields=fields)
+
+    async def export(self, who: str) -> Export:
+        """All answers and skips, one row each, with pseudonyms instead of Telegram ids."""
+        salt = await self.storage.export_salt()
+        rows: list[tuple[int, int, ExportRow]] = []
+        for raw in await self.storage.export_answers():
+            q = await self.versions(raw["content_hash"])
+            question_id = raw["question_id"]
+            known = q.has_question(question_id)
+            option = q.scale.option(raw["option_id"]) if raw["option_id"] is not None else None
+            order = q.question_number(question_id) if known else len(q.questions)
+            rows.append(
+                (
+                    raw["session_id"],
+                    order,
+                    ExportRow(
+                        person=pseudonym(salt, raw["user_id"]),
+                        session_id=raw["session_id"],
+                        attempt=raw["attempt"],
+                        group=raw["group_name"],
+                        group_round=raw["group_round"],
+                        perspective=raw["perspective"],
+                        questionnaire_id=raw["questionnaire_id"],
+                        questionnaire_version=raw["questionnaire_version"],
+                        content_hash=raw["content_hash"],
+                        question_id=question_id,
+                        field_id=q.question(question_id).field if known else None,
+                        option_id=raw["option_id"],
+                        points=option.points if option is not None else None,
+                        answered_at=raw["answered_at"],
+                        session_started_at=raw["started_at"],
+                        session_completed_at=raw["completed_at"],
+                        session_archived_at=raw["archived_at"],
+                        session_archived_reason=raw["archived_reason"],
+                    ),
+                )
+            )
+        rows.sort(key=lambda item: (item[0], item[1]))
+        sessions = len({session_id for session_id, _, _ in rows})
+        export = Export(build_csv(row for _, _, row in rows), len(rows), sessions)
+        await self.audit(who, "export", None, f"{export.rows} rows, {export.sessions} sessions")
+        return export

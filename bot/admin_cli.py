@@ -1,0 +1,145 @@
+"""`python -m bot admin …`: support tools for the server operator, working on the database.
+
+They read DATABASE_PATH (and, for `reset`, QUESTIONNAIRE_PATH) from the environment like the
+bot does and write an audit row with who="cli". They can run while the bot is running. The
+CLI cannot message anyone: after `reset` the person sees the fresh start next time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+if TYPE_CHECKING:
+    from bot.admin import Admin, Person, Stats
+    from bot.config import Settings
+    from bot.storage import Storage
+
+CLI = "cli"
+CLI_GRANTOR = 0  # coordinator_grants.granted_by for grants made on the command line
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    admin = commands.add_parser(
+        "admin", help="support tools working directly on the database (DATABASE_PATH)"
+    )
+    tools = admin.add_subparsers(dest="admin_command", required=True, metavar="TOOL")
+    tools.add_parser("stats", help="people, checks, completion per field, groups, activity")
+    reset = tools.add_parser("reset", help="archive a person's current check and start a fresh one")
+    reset.add_argument("user", help="Telegram user id or @username")
+    export = tools.add_parser("export", help="all answers as pseudonymous CSV")
+    export.add_argument(
+        "--output",
+        "-o",
+        default="export.csv",
+        help="file to write (default: ./export.csv; - for stdout)",
+    )
+    grant = tools.add_parser("grant-coordinator", help="allow a person to create groups")
+    grant.add_argument("user", help="Telegram user id or @username")
+
+
+def run(
+    args: argparse.Namespace,
+    out: TextIO | None = None,
+    binary: BinaryIO | None = None,
+) -> int:
+    from bot.config import ConfigError, load_settings
+    from bot.run import configure_logging
+
+    out = out or sys.stdout
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if not settings.database_path.exists():
+        print(f"No database at {settings.database_path} (set DATABASE_PATH)", file=sys.stderr)
+        return 2
+    return asyncio.run(_run(args, settings, out, binary or sys.stdout.buffer))
+
+
+async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary: BinaryIO) -> int:
+    from bot.admin import Admin, Person, StoredVersions
+    from bot.storage import Storage
+
+    storage = await Storage.open(settings.database_path)
+    try:
+        admin = Admin(storage, StoredVersions(storage))
+        command = args.admin_command
+        if command == "stats":
+            print_stats(await admin.stats(CLI), out)
+            return 0
+        if command == "export":
+            return await _export(admin, args.output, out, binary)
+        person = await admin.find(args.user)
+        if command == "grant-coordinator":
+            if person is None and args.user.strip().isdigit():
+                person = Person(int(args.user))
+            if person is None:
+                print(f"unknown person: {args.user}", file=sys.stderr)
+                return 1
+            await admin.grant_coordinator(CLI, CLI_GRANTOR, person)
+            print(f"{person.label} may now create groups", file=out)
+            return 0
+        if person is None:
+            print(f"unknown person: {args.user}", file=sys.stderr)
+            return 1
+        return await _reset(admin, storage, settings.questionnaire_path, person, out)
+    finally:
+        await storage.close()
+
+
+async def _reset(
+    admin: Admin, storage: Storage, questionnaire: Path, person: Person, out: TextIO
+) -> int:
+    from bot.catalog import Catalog
+    from flows.loading import QuestionnaireInvalid
+
+    try:
+        catalog = await Catalog.load(storage, questionnaire)
+    except QuestionnaireInvalid as error:
+        print("The questionnaire could not be loaded:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    fresh = await admin.reset(CLI, person, catalog.active.content_hash)
+    if fresh is None:
+        print(f"{person.label} has no current check; nothing to reset", file=out)
+        return 1
+    print(
+        f"{person.label}: check restarted (new session {fresh.id}); the earlier answers are "
+        "kept as an earlier round. The person sees the fresh start next time.",
+        file=out,
+    )
+    return 0
+
+
+async def _export(admin: Admin, output: str, out: TextIO, binary: BinaryIO) -> int:
+    export = await admin.export(CLI)
+    if output == "-":
+        binary.write(export.content)
+        binary.flush()
+    else:
+        Path(output).write_bytes(export.content)
+        print(f"{export.rows} rows from {export.sessions} sessions written to {output}", file=out)
+    return 0
+
+
+def print_stats(stats: Stats, out: TextIO) -> None:
+    lines = [
+        f"people: {stats.people} (active last 7 days: {stats.active_7}, "
+        f"last 30 days: {stats.active_30})",
+        f"checks: {stats.sessions} created, {stats.started} begun, {stats.completed} completed, "
+        f"{stats.current} current",
+        f"groups: {stats.groups} ({stats.open_groups} open)",
+        f"fields complete in the {stats.current} current checks:",
+        *(
+            f"  {n}. {f.title} ({f.field_id}): {f.complete}"
+            for n, f in enumerate(stats.fields, start=1)
+        ),
+    ]
+    print("\n".join(lines), file=out)

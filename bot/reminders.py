@@ -1,0 +1,171 @@
+"""Friendly reminders for people who left their self-check unfinished.
+
+A background task looks every `check_seconds` for current, unfinished sessions that have been
+idle for `days` days and sends at most `max_count` reminders per session, at least `days`
+apart. Each reminder is first recorded (count and time, in one transaction that re-checks that
+it is still due) and only then sent: a crash in between loses one reminder but can never send
+one twice, also not after a restart. People can switch reminders off and on again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import callbacks
+from bot.config import Settings
+from bot.messenger import Messenger
+from bot.render import percent
+from bot.service import SelfCheck, Turn
+from bot.storage import UserRef
+from bot.views import Button, Reply, View
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+OFF_WORDS = frozenset({"off", "aus", "stop", "nein", "no", "0"})
+ON_WORDS = frozenset({"on", "an", "ein", "ja", "yes", "1"})
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    days: int = 3
+    max_count: int = 2
+    check_seconds: float = 3600.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_count > 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReminderPolicy:
+        return cls(settings.reminder_days, settings.reminder_max, settings.reminder_check_seconds)
+
+
+class Reminders:
+    """Finds due reminders and sends them; `run` is the background loop."""
+
+    def __init__(
+        self,
+        service: SelfCheck,
+        messenger: Messenger,
+        policy: ReminderPolicy,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.service = service
+        self.messenger = messenger
+        self.policy = policy
+        self.clock = clock or service.clock
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.policy.enabled and self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(self.run(), name="reminders")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let a reminder that is being sent finish (up to `grace` seconds), then end."""
+        self._stopping.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.check()
+            except Exception:
+                log.exception("reminder check failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.policy.check_seconds)
+
+    # one round ----------------------------------------------------------------------------
+
+    async def check(self) -> int:
+        """Send every reminder that is due now; returns how many were sent."""
+        storage = self.service.storage
+        seen: set[int] = set()
+        sent = 0
+        while not self._stopping.is_set():
+            now = self.clock()
+            due_before = now - timedelta(days=self.policy.days)
+            due = [
+                row
+                for row in await storage.due_reminders(due_before, self.policy.max_count, BATCH)
+                if row[0] not in seen
+            ]
+            if not due:
+                break
+            for session_id, user_id, chat_id, count in due:
+                if self._stopping.is_set():
+                    break
+                seen.add(session_id)
+                try:
+                    sent += await self._remind(session_id, user_id, chat_id, count)
+                except Exception:
+                    log.exception("reminder for chat %s failed", chat_id)
+        return sent
+
+    async def _remind(self, session_id: int, user_id: int, chat_id: int, count: int) -> int:
+        storage = self.service.storage
+        async with self.service.locked(user_id):
+            now = self.clock()
+            due_before = now - timedelta(days=self.policy.days)
+            # Recorded before sending: a crash now loses this reminder rather than repeating it.
+            if not await storage.claim_reminder(
+                session_id, count, due_before, self.policy.max_count, now
+            ):
+                return 0
+            record = await storage.session(session_id)
+            if record is None:
+                return 0
+            q = await self.service.catalog.get(record.content_hash)
+            done, total = len(record.state.answers), len(q.questions)
+            t = self.service.t
+            view = View(
+                t(
+                    "reminder",
+                    title=q.title,
+                    answered=done,
+                    questions=total,
+                    percent=percent(done, total),
+                ),
+                ((Button(t.plain("button_continue"), callbacks.RESUME),),),
+            )
+            turn = Turn(Reply(send=[view]), record.id, record.message_id)
+            await self.messenger.deliver(chat_id, turn)
+            log.info("reminder %s of %s sent to chat %s", count + 1, self.policy.max_count, chat_id)
+            return 1
+
+
+async def reminder_command(
+    service: SelfCheck, policy: ReminderPolicy, user: UserRef, argument: str
+) -> View:
+    """/reminders on|off (also /erinnerungen an|aus); without an argument, the current state."""
+    word = argument.strip().lower()
+    async with service.locked(user.user_id):
+        now = service.clock()
+        await service.storage.touch_user(user, now)
+        if word in OFF_WORDS:
+            await service.storage.set_reminders_enabled(user.user_id, False, now)
+            return View(service.t("reminders_off"))
+        if word in ON_WORDS:
+            await service.storage.set_reminders_enabled(user.user_id, True, now)
+            return View(service.t("reminders_on", days=policy.days, max=policy.max_count))
+        if not policy.enabled:
+            return View(service.t("reminders_unavailable"))
+        enabled = await service.storage.reminders_enabled(user.user_id)
+        key = "reminders_status_on" if enabled else "reminders_status_off"
+        return View(service.t(key, days=policy.days, max=policy.max_count))

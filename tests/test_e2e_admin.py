@@ -1,0 +1,513 @@
+"""Admin commands over the local Bot API server, and the operator's `python -m bot admin` CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import ROOT, running_bot
+from tests.telegram_server import BotApiServer, SimulatedUser
+
+ADMIN = 900
+MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
+ADMIN_COMMANDS = {"reset", "reload", "stats", "export", "coordinator"}
+
+
+@pytest.fixture
+def questionnaire(tmp_path: Path) -> Path:
+    """A copy of the small test questionnaire that a test may change or break."""
+    copy = tmp_path / "fragebogen.yaml"
+    shutil.copy(MINI, copy)
+    return copy
+
+
+def env(questionnaire: Path, **extra: str) -> dict[str, str]:
+    return {"ADMIN_IDS": str(ADMIN), "QUESTIONNAIRE_PATH": str(questionnaire), **extra}
+
+
+def rows(database: Path, query: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(database) as db:
+        return db.execute(query, params).fetchall()
+
+
+def audit(database: Path) -> list[tuple[str, str, str | None]]:
+    return [
+        tuple(r) for r in rows(database, "SELECT who, action, target FROM audit_log ORDER BY id")
+    ]
+
+
+async def say(user: SimulatedUser, command: str, payload: str = "") -> str:
+    """Send a command and return the visible text of the bot's reply."""
+    user.mark_seen()
+    await user.send_command(command, payload)
+    await user.wait_until_idle()
+    message = await user.wait_for_message(timeout=5)
+    return message.visible_text or ""
+
+
+async def press(user: SimulatedUser, button: str | re.Pattern[str]) -> None:
+    await user.press(button)
+    await user.wait_until_idle()
+
+
+async def begin(user: SimulatedUser) -> None:
+    await say(user, "/start")
+    await press(user, "Los geht’s")
+
+
+async def answer(user: SimulatedUser, count: int, option: str = "trifft voll zu") -> None:
+    """Answer `count` questions, moving on to the next field where a field ends."""
+    done = 0
+    while done < count:
+        buttons = user.buttons()
+        if option in buttons or any(option in b for b in buttons):
+            await press(user, option)
+            done += 1
+        else:
+            await press(user, re.compile(r"^▶️ Weiter: "))
+
+
+async def new_group(admin: SimulatedUser, name: str) -> str:
+    """The admin creates a group; returns its join token."""
+    text = await say(admin, "/newgroup", name)
+    assert "angelegt" in text, text
+    match = re.search(r"start=([A-Za-z0-9_-]+)", text)
+    assert match is not None, text
+    return match[1]
+
+
+async def join(user: SimulatedUser, token: str, perspective: str = "Verwaltung") -> None:
+    await say(user, "/start", token)
+    await press(user, "Einverstanden")
+    await press(user, perspective)
+
+
+# reset -------------------------------------------------------------------------------------
+
+
+async def test_admin_resets_a_person_who_is_told_and_starts_over(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        admin = bot.user(ADMIN, "Ada")
+        person = bot.user(501, "Kim", username="Kim_Muster")
+        token = await new_group(admin, "Stadt Musterstadt")
+        await join(person, token, "Politik")
+        await press(person, "Los geht’s")
+        await answer(person, 2)
+        await press(person, "überspringen")
+        question = person.last_message
+        assert question is not None and question.inline_buttons
+
+        assert "kenne ich keine Person" in await say(admin, "/reset", "@niemand_hier")
+        assert "Telegram-ID oder den @Benutzernamen" in await say(admin, "/reset")
+        confirm = await say(admin, "/reset", "@kim_muster")  # usernames ignore case
+        assert "Selbstcheck neu starten?" in confirm
+        assert "3 Aussagen bearbeitet" in confirm
+        assert "Stadt Musterstadt" in confirm
+        assert rows(database, "SELECT count(*) FROM sessions WHERE user_id = 501") == [(1,)]
+
+        person.mark_seen()
+        await press(admin, "Ja, neu starten")
+        assert "wurde neu gestartet und die Person benachrichtigt" in (admin.last_text or "")
+        assert not admin.buttons(admin.last_message)
+
+        notice = await person.wait_for_message(lambda m: "neu gestartet" in (m.text or ""))
+        assert "frühere Runde gespeichert" in (notice.visible_text or "")
+        welcome = await person.wait_for_message(lambda m: "Willkommen" in (m.text or ""))
+        assert "▶️ Los geht’s" in welcome.button_texts
+        # The old question's keyboard is gone, so no answer can land in the archived attempt.
+        assert not person.server.chat(501).messages[question.message_id].inline_buttons
+
+        await press(person, "Los geht’s")
+        assert "Frage 1 von 3" in (person.last_text or "")
+        assert "Ihre bisherige Antwort" not in (person.last_text or "")
+        await answer(person, 1, "trifft nicht zu")
+
+    sessions = rows(
+        database,
+        "SELECT id, archived_reason, group_id, group_round, perspective FROM sessions "
+        "WHERE user_id = 501 ORDER BY id",
+    )
+    assert len(sessions) == 2
+    (old, reason, group, round_, perspective), (new, current, group2, round2, perspective2) = (
+        sessions
+    )
+    assert reason == "admin_reset" and current is None
+    assert (group2, round2, perspective2) == (group, round_, perspective) == (1, 1, "politics")
+    kept = rows(
+        database, "SELECT question_id, option_id FROM answers WHERE session_id = ? ORDER BY 1", old
+    )
+    assert kept == [("alpha.one", "full"), ("alpha.three", None), ("alpha.two", "full")]
+    assert rows(
+        database, "SELECT question_id, option_id FROM answers WHERE session_id = ?", new
+    ) == [("alpha.one", "none")]
+    assert ("900", "reset", "501") in audit(database)
+    assert [a for a in audit(database) if a[1] == "reset"] == [("900", "reset", "501")]
+
+
+async def test_reset_can_be_cancelled_and_confirmations_go_stale(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        admin = bot.user(ADMIN)
+        person = bot.user(502, "Jo")
+        await begin(person)
+        await answer(person, 1)
+        await say(admin, "/reset", "502")
+        await press(admin, "Abbrechen")
+        assert "es wurde nichts geändert" in (admin.last_text or "")
+        await say(admin, "/reset", "502")
+        first = admin.last_message
+        await say(admin, "/reset", "502")
+        await press(admin, "Ja, neu starten")
+        assert "neu gestartet" in (admin.last_text or "")
+        assert first is not None
+        await admin.press("Ja, neu starten", first)
+        await admin.wait_until_idle()
+        assert "nicht mehr aktuell" in (admin.server.chat(ADMIN).messages[first.message_id].text)
+    assert rows(database, "SELECT count(*) FROM sessions WHERE user_id = 502") == [(2,)]
+    assert [a for a in audit(database) if a[1] == "reset"] == [("900", "reset", "502")]
+
+
+# refusals and the command menu --------------------------------------------------------------
+
+
+async def test_admin_commands_are_refused_for_everyone_else_revealing_nothing(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        person = bot.user(503, "Pat")
+        other = bot.user(504, "Sam", username="sam_s")
+        await begin(other)
+        await answer(other, 1)
+        unknown = await say(person, "/gibtsnicht")
+        assert "Diesen Befehl kenne ich nicht." in unknown
+        for command, payload in [
+            ("/reset", "504"),
+            ("/reset", "@sam_s"),
+            ("/stats", ""),
+            ("/export", ""),
+            ("/reload", ""),
+            ("/coordinator", "503"),
+        ]:
+            reply = await say(person, command, payload)
+            assert reply == unknown, command
+        assert not person.documents
+        # A forged admin button from someone else is just an unknown button.
+        await say(person, "/start")
+        message = person.last_message
+        assert message is not None
+        await person.press_data(message.message_id, "adm:r:504:1")
+        await person.wait_until_idle()
+        assert "kenne ich nicht" in person.answered_callbacks[-1].get("text", "")
+    assert rows(database, "SELECT count(*) FROM sessions WHERE user_id = 504") == [(1,)]
+    assert rows(database, "SELECT count(*) FROM coordinator_grants") == [(0,)]
+    assert audit(database) == []
+
+
+async def test_admin_commands_appear_only_in_the_admins_menu(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    async with running_bot(server, database, **env(questionnaire, ADMIN_IDS="900, 901")):
+        default = {c["command"] for c in server.commands()}
+        assert "start" in default and "hilfe" in default
+        assert not default & ADMIN_COMMANDS
+        for admin_id in (900, 901):
+            menu = {c["command"] for c in server.commands({"type": "chat", "chat_id": admin_id})}
+            assert menu >= ADMIN_COMMANDS
+            assert default <= menu
+        assert server.commands({"type": "chat", "chat_id": 503}) == []
+
+
+# reload ------------------------------------------------------------------------------------
+
+
+async def test_reload_of_a_broken_file_keeps_the_running_questionnaire(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        admin = bot.user(ADMIN)
+        person = bot.user(505)
+        (running,) = rows(database, "SELECT content_hash FROM questionnaire_versions")
+        source = questionnaire.read_text(encoding="utf-8")
+        questionnaire.write_text(
+            source.replace("min_answered: 2", "min_answered: 0", 1), encoding="utf-8"
+        )
+        admin.mark_seen()
+        await admin.send_command("/reload")
+        await admin.wait_until_idle()
+        report = (await admin.wait_for_message()).visible_text or ""
+        assert "konnte nicht geladen werden" in report
+        assert running[0] in report
+        assert "fields[0].min_answered" in report or "min_answered" in report
+        assert str(questionnaire) in report
+
+        questionnaire.write_text("id: [kaputt", encoding="utf-8")
+        report = await say(admin, "/reload")
+        assert "konnte nicht geladen werden" in report and "YAML" in report
+
+        await begin(person)
+        assert "Die Kommune hat ein Leitbild." in (person.last_text or "")
+    assert rows(database, "SELECT DISTINCT content_hash FROM sessions") == [running]
+    reloads = rows(database, "SELECT who, action, details FROM audit_log ORDER BY id")
+    assert [r[:2] for r in reloads] == [("900", "reload"), ("900", "reload")]
+    assert all("rejected" in r[2] for r in reloads)
+
+
+async def test_reload_of_a_changed_file_serves_new_checks_while_running_ones_keep_theirs(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    old_text = "Es gibt eine zuständige Stelle."
+    new_text = "Es gibt eine zuständige Stelle mit eigenem Budget."
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        admin = bot.user(ADMIN)
+        early = bot.user(506)
+        late = bot.user(507)
+        await begin(early)
+        await answer(early, 1)
+        assert old_text in (early.last_text or "")
+        (old_hash,) = rows(database, "SELECT content_hash FROM sessions WHERE user_id = 506")[0]
+
+        source = questionnaire.read_text(encoding="utf-8")
+        questionnaire.write_text(
+            source.replace(old_text, new_text).replace('"test.1"', '"test.2"'), encoding="utf-8"
+        )
+        report = await say(admin, "/reload")
+        assert "Fragebogen neu geladen" in report
+        assert "Version test.2" in report
+        assert "3 Handlungsfelder, 10 Aussagen" in report
+        (new_hash,) = rows(
+            database, "SELECT content_hash FROM questionnaire_versions WHERE version = 'test.2'"
+        )[0]
+        assert new_hash in report and new_hash != old_hash
+
+        await begin(late)
+        await answer(late, 1)
+        assert new_text in (late.last_text or "")
+        await answer(early, 1)  # the running check goes on with its own version
+        await press(early, "zurück")
+        assert old_text in (early.last_text or "")
+        assert new_text not in (early.last_text or "")
+        assert "unverändert" in await say(admin, "/reload")
+
+    hashes = dict(rows(database, "SELECT user_id, content_hash FROM sessions"))
+    assert hashes == {506: old_hash, 507: new_hash}
+    assert audit(database) == [("900", "reload", None)] * 2
+
+
+# stats and export --------------------------------------------------------------------------
+
+
+async def test_stats_show_the_right_numbers(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        admin = bot.user(ADMIN)
+        finished, halfway, idle, restarted = (bot.user(i) for i in (511, 512, 513, 514))
+        await begin(finished)
+        await answer(finished, 10)
+        await begin(halfway)
+        await answer(halfway, 4)  # alpha complete, one of beta
+        await say(idle, "/start")
+        await begin(restarted)
+        await answer(restarted, 1)
+        await say(restarted, "/neustart")
+        await press(restarted, "Ja, neu beginnen")
+        await new_group(admin, "Gemeinde A")
+        await new_group(admin, "Gemeinde B")
+        await say(admin, "/closegroup")  # two groups: asks which one
+        await press(admin, "Gemeinde B")
+        # `idle` was last here 10 days ago, `restarted` 40 days ago.
+        with sqlite3.connect(database) as db:
+            for user_id, days in ((513, 10), (514, 40)):
+                moment = f"datetime('now', '-{days} days')"
+                db.execute(
+                    f"UPDATE users SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', "
+                    f"{moment}) WHERE user_id = ?",
+                    (user_id,),
+                )
+                db.execute(
+                    f"UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', "
+                    f"{moment}), started_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', {moment}) "
+                    f"WHERE user_id = ?",
+                    (user_id,),
+                )
+        text = await say(admin, "/stats")
+    # The admin created groups, so the bot knows them as a person too.
+    assert "Personen: 5" in text
+    assert "letzten 7 Tagen: 3, in den letzten 30 Tagen: 4" in text
+    assert "Selbstchecks: 5 angelegt, 3 begonnen, 1 abgeschlossen, 4 aktuell" in text
+    assert "Gruppen: 2, davon offen: 1" in text
+    assert "1. Feld Alpha: 2 von 4" in text
+    assert "2. Feld Beta: 1 von 4" in text
+    assert "3. Feld Gamma: 1 von 4" in text
+    assert ("900", "stats", None) in audit(database)
+
+
+async def test_export_matches_the_stored_answers_and_neutralises_formulas(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    evil = '=HYPERLINK("http://evil.example","klick")'
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        admin = bot.user(ADMIN)
+        first, second, alone = bot.user(521), bot.user(522), bot.user(523)
+        assert "keine Antworten" in await say(admin, "/export")
+        await join(first, await new_group(admin, evil), "Politik")
+        await join(second, await new_group(admin, "+cmd|' /C calc'!A0"))
+        await press(first, "Los geht’s")
+        await press(second, "Los geht’s")
+        await begin(alone)
+        await answer(first, 2)
+        await press(first, "überspringen")
+        await answer(second, 4, "trifft eher zu")
+        await answer(alone, 1, "trifft nicht zu")
+        await say(alone, "/neustart")
+        await press(alone, "Ja, neu beginnen")
+        await begin(alone)
+        await answer(alone, 1)
+
+        admin.mark_seen()
+        await admin.send_command("/export")
+        await admin.wait_until_idle()
+        message = await admin.wait_for_message(lambda m: m.document is not None)
+        assert "Zeilen aus 4 Selbstchecks" in (message.caption or "")
+        assert message.document is not None
+        assert (message.document.file_name or "").endswith(".csv")
+        content = message.document.content
+    assert content.startswith(b"\xef\xbb\xbf")
+    table = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    stored = rows(
+        database,
+        "SELECT a.session_id, a.question_id, a.option_id, s.user_id FROM answers a "
+        "JOIN sessions s ON s.id = a.session_id",
+    )
+    assert len(table) == len(stored) == 3 + 4 + 2
+    assert {(int(r["session_id"]), r["question_id"], r["option_id"]) for r in table} == {
+        (s, q, o or "") for s, q, o, _ in stored
+    }
+    for user_id in (521, 522, 523):  # never the raw Telegram id, in no cell
+        assert all(str(user_id) not in r.values() for r in table)
+        assert all(str(user_id) not in r["person"] for r in table)
+    people = {r["person"] for r in table}
+    assert len(people) == 3
+    groups = {r["group"] for r in table}
+    assert groups == {"'" + evil, "'+cmd|' /C calc'!A0", ""}
+    skipped = [r for r in table if r["option_id"] == ""]
+    assert len(skipped) == 1 and skipped[0]["points"] == "" and skipped[0]["field_id"] == "alpha"
+    assert {r["points"] for r in table if r["option_id"] == "mostly"} == {"2"}
+    assert {r["perspective"] for r in table if r["group"] == "'" + evil} == {"politics"}
+    archived = [r for r in table if r["session_archived_reason"]]
+    assert [(r["session_archived_reason"], r["attempt"], r["option_id"]) for r in archived] == [
+        ("restart", "1", "none")
+    ]
+    assert all(r["questionnaire_id"] == "mini" and r["questionnaire_version"] for r in table)
+    assert len({(r["session_id"], r["question_id"]) for r in table}) == len(table)
+    assert ("900", "export", None) in audit(database)
+    assert [a for a in audit(database) if a[1] == "export"] == [("900", "export", None)] * 2
+
+
+async def test_admin_grants_coordinator_rights(
+    server: BotApiServer, database: Path, questionnaire: Path
+) -> None:
+    async with running_bot(
+        server, database, **env(questionnaire, GROUP_CREATION="coordinators")
+    ) as bot:
+        admin = bot.user(ADMIN)
+        person = bot.user(531, "Mo", username="Mo_Koord")
+        await say(person, "/start")
+        assert "nur Koordinator*innen" in await say(person, "/newgroup", "Stadt X")
+        assert "kann jetzt Gruppen anlegen" in await say(admin, "/coordinator", "@mo_koord")
+        assert "angelegt" in await say(person, "/newgroup", "Stadt X")
+        reply = await say(admin, "/coordinator", "777")  # not known yet: the grant waits
+        assert "ID 777" in reply
+    assert rows(database, "SELECT user_id, granted_by FROM coordinator_grants ORDER BY 1") == [
+        (531, ADMIN),
+        (777, ADMIN),
+    ]
+    assert audit(database) == [
+        ("900", "grant_coordinator", "531"),
+        ("900", "grant_coordinator", "777"),
+    ]
+
+
+# the operator's CLI ------------------------------------------------------------------------
+
+
+def cli(database: Path, questionnaire: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    env.update(
+        DATABASE_PATH=str(database), QUESTIONNAIRE_PATH=str(questionnaire), LOG_LEVEL="WARNING"
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "admin", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_cli_works_on_the_database_file(
+    server: BotApiServer, database: Path, questionnaire: Path, tmp_path: Path
+) -> None:
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        person = bot.user(541, "Lu", username="lu_x")
+        await begin(person)
+        await answer(person, 4)
+
+    stats = cli(database, questionnaire, "stats")
+    assert stats.returncode == 0, stats.stderr
+    assert "people: 1" in stats.stdout
+    assert "1 begun, 0 completed, 1 current" in stats.stdout
+    assert "1. Feld Alpha (alpha): 1" in stats.stdout
+
+    output = tmp_path / "antworten.csv"
+    export = cli(database, questionnaire, "export", "--output", str(output))
+    assert export.returncode == 0, export.stderr
+    assert "4 rows from 1 sessions" in export.stdout
+    table = list(csv.DictReader(io.StringIO(output.read_text("utf-8-sig")), delimiter=";"))
+    assert [r["option_id"] for r in table] == ["full"] * 4
+    assert all("541" not in r.values() for r in table)
+
+    assert cli(database, questionnaire, "reset", "999").returncode == 1
+    reset = cli(database, questionnaire, "reset", "@LU_X")
+    assert reset.returncode == 0, reset.stderr
+    assert "restarted" in reset.stdout
+    sessions = rows(
+        database, "SELECT archived_reason FROM sessions WHERE user_id = 541 ORDER BY id"
+    )
+    assert sessions == [("admin_reset",), (None,)]
+
+    grant = cli(database, questionnaire, "grant-coordinator", "541")
+    assert grant.returncode == 0, grant.stderr
+    assert rows(database, "SELECT user_id, granted_by FROM coordinator_grants") == [(541, 0)]
+    assert audit(database) == [
+        ("cli", "stats", None),
+        ("cli", "export", None),
+        ("cli", "reset", "541"),
+        ("cli", "grant_coordinator", "541"),
+    ]
+
+    # Next time the person opens the bot, the fresh start is there; the answers are kept.
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        person = bot.user(541, "Lu", username="lu_x")
+        assert "Willkommen beim" in await say(person, "/start")
+    assert rows(database, "SELECT count(*) FROM answers") == [(4,)]
+
+
+async def test_cli_refuses_a_missing_database(tmp_path: Path, questionnaire: Path) -> None:
+    result = cli(tmp_path / "fehlt.sqlite3", questionnaire, "stats")
+    assert result.returncode == 2
+    assert "No database" in result.stderr
+    assert not (tmp_path / "fehlt.sqlite3").exists()

@@ -1,0 +1,100 @@
+"""Webhook mode: Telegram pushes updates to the bot, which checks the secret token header."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.app import serve
+from bot.config import ConfigError, load_settings
+from tests.harness import bot_env, wait_for
+from tests.telegram_server import BotApiServer, SimulatedUser
+
+SECRET = "geheim_Token-123"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def webhook_env(server: BotApiServer, database: Path, port: int) -> dict[str, str]:
+    return bot_env(
+        server,
+        database,
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        WEBHOOK_SECRET=SECRET,
+    )
+
+
+async def test_webhook_delivers_updates_and_rejects_a_wrong_secret(
+    server: BotApiServer, database: Path
+) -> None:
+    port = free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(load_settings(webhook_env(server, database, port)), stop))
+    try:
+        await wait_for(lambda: bool(server.webhook.get("url")) or task.done(), what="setWebhook")
+        assert not task.done(), task
+        url = f"http://127.0.0.1:{port}/telegram"
+        assert server.webhook == {"url": url, "secret_token": SECRET}
+        assert server.calls("getUpdates") == []
+
+        person = SimulatedUser(server, 801)
+        await person.send_command("/start")
+        welcome = await person.wait_for_message()
+        assert "Willkommen" in welcome.visible_text
+        assert server.webhook_deliveries[-1].status == 200
+
+        forged = {
+            "update_id": 999_001,
+            "message": {
+                "message_id": 999,
+                "date": 1_700_000_000,
+                "chat": dict(server.chat(801).chat),
+                "from": dict(person.user),
+                "text": "/start",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }
+        async with httpx.AsyncClient(trust_env=False) as client:
+            wrong = await client.post(
+                url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "falsch"}
+            )
+            missing = await client.post(url, json=forged)
+        assert wrong.status_code == 403
+        assert missing.status_code == 403
+        await person.wait_until_idle()
+        await asyncio.sleep(0.3)
+        assert len(server.calls("sendMessage", 801)) == 1  # only the genuine welcome
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [("", "required"), ("mit leerzeichen", "A-Z"), ("ä" * 3, "A-Z"), ("x" * 257, "1-256")],
+)
+def test_webhook_needs_a_valid_secret(secret: str, problem: str) -> None:
+    env = {"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": secret}
+    with pytest.raises(ConfigError, match=problem) as error:
+        load_settings(env)
+    assert "\n" not in str(error.value)
+
+
+def test_webhook_settings_defaults() -> None:
+    settings = load_settings({"WEBHOOK_URL": "https://bot.example.org/tg", "WEBHOOK_SECRET": "s"})
+    assert (settings.webhook_listen, settings.webhook_port, settings.webhook_path) == (
+        "0.0.0.0",
+        8443,
+        "telegram",
+    )
+    assert load_settings({}).webhook_url is None
