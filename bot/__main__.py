@@ -1,6 +1,7 @@
 """Entry point: `python -m bot` runs the bot (or a console chat without a token).
 
-Sub-commands: `validate [FILE ...]`, `preview [FILE]` for questionnaire authors.
+Sub-commands: `validate [FILE ...]`, `preview [FILE]` for questionnaire authors, and
+`admin stats|reset|export|grant-coordinator` for the server operator.
 """
 
 from bot.cli import main
