@@ -1,0 +1,680 @@
+"""Groups end to end: a coordinator invites by deep link, participants join and complete the
+check by pressing real buttons, and the coordinator reads the combined report.
+
+Every figure in the report is checked against a calculation done here from the answer patterns
+and the questionnaire file (not with the bot's own scoring code):
+
+    field score = round-half-up(100 * sum(points) / (3 * answered)) over the answered questions
+    field mean  = mean of the participants' field scores, one decimal, half up, decimal comma
+    band        = band of the mean rounded half up to a whole number
+
+Each participant answers question number k (0-based, over the whole questionnaire) with the
+option index `choice(seed, k)`, which is (seed + k) % 4 for most questions, skips some, and puts
+a field-dependent answer on every third question so the fields land in different bands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import sqlite3
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import segno
+import yaml
+
+from tests.harness import InProcessBot, running_bot
+from tests.telegram_server import BotApiServer, SimulatedUser, StoredMessage
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = yaml.safe_load(
+    (ROOT / "questionnaires" / "weltoffene-kommune.de.yaml").read_text(encoding="utf-8")
+)
+FIELDS: list[dict] = SOURCE["fields"]
+QUESTIONS: list[dict] = SOURCE["questions"]
+FIELD_INDEX = {field["id"]: i for i, field in enumerate(FIELDS)}
+POINTS = [option["points"] for option in SOURCE["scale"]["options"]]  # by option index
+MAX_POINTS = max(POINTS)
+BANDS = [(band["min"], band["max"], band["label"]) for band in SOURCE["bands"]]
+
+LINK = re.compile(r"https://t\.me/selbstcheck_test_bot\?start=(\S+)")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+NAME = "Stadt Musterstadt"
+
+Choice = Callable[[int], int | None]
+
+
+def choice(seed: int, k: int) -> int | None:
+    """Option index for question number k of participant `seed`; None means skip."""
+    if (k + 4 * seed) % 9 == 0:
+        return None
+    field = FIELD_INDEX[QUESTIONS[k]["field"]]
+    if (seed + k + field) % 3:
+        return (seed + k) % 4
+    return field % 4 if field < 4 else 0
+
+
+def pattern(seed: int) -> Choice:
+    return lambda k: choice(seed, k)
+
+
+# -- the independent calculation -------------------------------------------------------------
+
+
+def half_up(value: Fraction) -> int:
+    return math.floor(value + Fraction(1, 2))
+
+
+def german(value: Fraction) -> str:
+    """One decimal, half up, decimal comma: Fraction(698, 10) -> '69,8'."""
+    tenths = half_up(value * 10)
+    return f"{tenths // 10},{tenths % 10}"
+
+
+def band_label(score: int) -> str:
+    return next(label for low, high, label in BANDS if low <= score <= high)
+
+
+def field_scores(seed: int) -> list[int]:
+    """The participant's score per field (every field has enough answers with these patterns)."""
+    scores = []
+    for field in FIELDS:
+        points = [
+            POINTS[option]
+            for k, question in enumerate(QUESTIONS)
+            if question["field"] == field["id"] and (option := choice(seed, k)) is not None
+        ]
+        assert len(points) >= field["min_answered"], "pattern leaves a field without a score"
+        scores.append(half_up(Fraction(100 * sum(points), MAX_POINTS * len(points))))
+    return scores
+
+
+@dataclass(frozen=True)
+class FieldLine:
+    number: int
+    title: str
+    mean: Fraction
+    low: int
+    high: int
+    n: int
+
+    @property
+    def text(self) -> str:
+        band = band_label(half_up(self.mean))
+        return (
+            f"{self.number}. {self.title}\nØ {german(self.mean)} – {band} · "
+            f"Spanne {self.low}–{self.high} · n = {self.n}"
+        )
+
+
+def expected_fields(seeds: list[int]) -> list[FieldLine]:
+    per_person = [field_scores(seed) for seed in seeds]
+    lines = []
+    for i, field in enumerate(FIELDS):
+        scores = [person[i] for person in per_person]
+        mean = Fraction(sum(scores), len(scores))
+        lines.append(FieldLine(i + 1, field["title"], mean, min(scores), max(scores), len(scores)))
+    return lines
+
+
+def spread_tenths(variance: Fraction) -> int:
+    """sqrt(variance) in tenths, half up: the t with (t - 1/2)^2 <= 100 v < (t + 1/2)^2."""
+    target = variance * 100
+    t = 0
+    while Fraction(2 * t + 1, 2) ** 2 <= target:
+        t += 1
+    return t
+
+
+def expected_question_lists(seeds: list[int]) -> tuple[list[str], list[str]]:
+    """(discussion points, priorities) as rendered: five each, by variance / by mean."""
+    stats = []
+    for k, question in enumerate(QUESTIONS):
+        values = [
+            Fraction(POINTS[option] * 100, MAX_POINTS)
+            for seed in seeds
+            if (option := choice(seed, k)) is not None
+        ]
+        if len(values) < 3:
+            continue
+        mean = sum(values, Fraction(0)) / len(values)
+        variance = sum((v - mean) ** 2 for v in values) / len(values)
+        stats.append((k, question, mean, variance))
+
+    def line(stat: tuple[int, dict, Fraction, Fraction]) -> str:
+        _, question, mean, variance = stat
+        spread = spread_tenths(variance)
+        return (
+            f"• {question['text']} (Ø {german(mean)}, Streuung {spread // 10},{spread % 10})\n"
+            f"  ➜ {question['suggestion']}"
+        )
+
+    divergent = sorted((s for s in stats if spread_tenths(s[3]) > 0), key=lambda s: (-s[3], s[0]))
+    priorities = sorted(stats, key=lambda s: (s[2], s[0]))
+    return [line(s) for s in divergent[:5]], [line(s) for s in priorities[:5]]
+
+
+# -- driving the chat ------------------------------------------------------------------------
+
+
+def text_of(message: StoredMessage) -> str:
+    return message.visible_text or ""
+
+
+def live(user: SimulatedUser) -> StoredMessage:
+    """The newest bot message with an inline keyboard."""
+    return [m for m in user.messages if m.inline_buttons][-1]
+
+
+def data_of(message: StoredMessage) -> list[str]:
+    return [b.get("callback_data", "") for b in message.inline_buttons]
+
+
+async def answer_questions(user: SimulatedUser, choose: Choice, limit: int | None = None) -> int:
+    """Press through the check from wherever the person is, with the answer buttons' own data.
+
+    Answers `limit` questions (all, if None) and returns how many it answered. Between questions
+    it presses the "▶️" button (Los geht’s / Weitermachen / Weiter: <next field>).
+    """
+    given = 0
+    user.mark_seen()
+    while True:
+        message = live(user)
+        data = data_of(message)
+        answers = [d for d in data if d.startswith("a:")]
+        if answers:
+            if limit is not None and given >= limit:
+                return given
+            _, revision, number, _ = answers[0].split(":")
+            option = choose(int(number))
+            wanted = f"s:{revision}:{number}" if option is None else answers[option]
+            assert wanted in data and wanted.startswith(("a:", "s:"))
+            if option is not None:
+                assert wanted == f"a:{revision}:{number}:{option}"
+            given += 1
+        else:
+            onward = [b for b in message.inline_buttons if b["text"].startswith("▶️")]
+            if not onward:
+                await user.wait_until_idle()
+                return given
+            wanted = onward[0]["callback_data"]
+        before = message.reply_markup
+        await user.press_data(message.message_id, wanted)
+        await user.wait_for_message(
+            lambda m, mid=message.message_id, old=before: (
+                m.message_id == mid and m.reply_markup != old
+            )
+        )
+
+
+async def reply_text(user: SimulatedUser, command: str, payload: str = "") -> str:
+    """Everything the bot sends in answer to one command, joined like one long message."""
+    before = len(user.messages)
+    await user.send_command(command, payload)
+    await user.wait_for_message()
+    await user.wait_until_idle()
+    user.mark_seen()
+    return "\n\n".join(text_of(m) for m in user.messages[before:])
+
+
+async def press_text(user: SimulatedUser, button: str | re.Pattern[str]) -> str:
+    """Press a button; the texts of new or edited messages after it."""
+    before = {m.message_id: text_of(m) for m in user.messages}
+    await user.press(button)
+    await user.wait_for_message()
+    await user.wait_until_idle()
+    user.mark_seen()
+    return "\n\n".join(text_of(m) for m in user.messages if before.get(m.message_id) != text_of(m))
+
+
+async def forged_press(user: SimulatedUser, data: str) -> str:
+    before = len(user.messages)
+    await user.press_data(user.messages[-1].message_id, data)
+    await user.wait_until_idle()
+    user.mark_seen()
+    return "\n\n".join(text_of(m) for m in user.messages[before:])
+
+
+async def create_group(coordinator: SimulatedUser, name: str = NAME) -> tuple[str, str, int]:
+    """/newgroup; returns (join token, coordinator token, group id)."""
+    text = await reply_text(coordinator, "/newgroup", name)
+    join, coordinate = LINK.findall(text)[:2]
+    photo = next(m for m in reversed(coordinator.messages) if m.photo)
+    report = next(d for d in data_of(photo) if d.startswith("g:r:"))
+    return join, coordinate, int(report.split(":")[2])
+
+
+async def join(user: SimulatedUser, token: str, perspective: str) -> str:
+    consent = await reply_text(user, "/start", token)
+    assert "Ihre einzelnen Antworten sieht niemand" in consent
+    perspective_text = await press_text(user, "✅ Einverstanden, teilnehmen")
+    assert "Aus welcher Perspektive" in perspective_text
+    return await press_text(user, perspective)
+
+
+def query(database: Path, sql: str, *args: object) -> list[tuple]:
+    with closing(sqlite3.connect(database)) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def sessions(database: Path, user_id: int) -> list[tuple]:
+    """(id, group_id, group_round, perspective, completed?, archived_reason, answer count)."""
+    return query(
+        database,
+        """
+        SELECT s.id, s.group_id, s.group_round, s.perspective, s.completed_at IS NOT NULL,
+               s.archived_reason, (SELECT count(*) FROM answers a WHERE a.session_id = s.id)
+        FROM sessions s WHERE s.user_id = ? ORDER BY s.id
+        """,
+        user_id,
+    )
+
+
+# -- PNG / QR ----------------------------------------------------------------------------------
+
+
+def png_chunks(png: bytes) -> Iterator[tuple[bytes, bytes]]:
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    pos = 8
+    while pos < len(png):
+        (length, kind) = struct.unpack(">I4s", png[pos : pos + 8])
+        body = png[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", png[pos + 8 + length : pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
+        yield kind, body
+        pos += 12 + length
+
+
+def png_pixels(png: bytes) -> list[list[int]]:
+    """Decode a greyscale PNG (bit depth 1 or 8, no interlace) to rows of 0 = black, 1 = white."""
+    chunks = list(png_chunks(png))
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert colour == 0 and depth in (1, 8) and interlace == 0, (colour, depth, interlace)
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    stride = (width * depth + 7) // 8
+    bpp = max(1, depth // 8)
+    assert len(raw) == height * (stride + 1)
+    rows: list[list[int]] = []
+    previous = bytearray(stride)
+    for y in range(height):
+        kind, line = (
+            raw[y * (stride + 1)],
+            bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
+        )
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = previous[i]
+            c = previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+            else:
+                assert kind == 0, f"unknown PNG filter {kind}"
+        previous = line
+        if depth == 1:
+            rows.append([(line[x // 8] >> (7 - x % 8)) & 1 for x in range(width)])
+        else:
+            rows.append([int(v > 127) for v in line[:width]])
+    return rows
+
+
+def qr_modules(pixels: list[list[int]]) -> list[list[int]]:
+    """Read the module grid (1 = dark) from a rendered QR code: find the top-left finder
+    pattern (7 modules wide) to learn the quiet zone and the module size, then sample centres."""
+    size = len(pixels)
+    top = next(y for y in range(size) if 0 in pixels[y])
+    left = pixels[top].index(0)
+    run = next(x for x in range(left, size) if pixels[top][x] == 1) - left
+    assert run % 7 == 0, "finder pattern is not 7 modules wide"
+    scale = run // 7
+    count = (size - 2 * left) // scale
+    assert count * scale == size - 2 * left and top == left, "QR code is not centred"
+    return [
+        [
+            1 - pixels[left + r * scale + scale // 2][left + c * scale + scale // 2]
+            for c in range(count)
+        ]
+        for r in range(count)
+    ]
+
+
+def encodes(modules: list[list[int]], text: str) -> bool:
+    """True if the grid is exactly the QR symbol segno makes for `text` at some error level."""
+    for error in ("l", "m", "q", "h"):
+        symbol = segno.make(text, error=error, boost_error=False)
+        if [list(row) for row in symbol.matrix] == modules:
+            return True
+    return False
+
+
+# -- tests ---------------------------------------------------------------------------------------
+
+
+async def test_new_group_gives_deep_link_coordinator_link_and_qr_code(
+    bot: InProcessBot, database: Path
+) -> None:
+    coordinator = bot.user(100, "Kim")
+    assert "Namen Ihrer Kommune" in await reply_text(coordinator, "/newgroup")
+    assert "zu lang" in await reply_text(coordinator, "/newgroup", "X" * 81)
+
+    text = await reply_text(coordinator, "/newgroup", "  Stadt   Musterstadt ")
+    assert f"Gruppe „{NAME}“ angelegt." in text
+    assert "Zahlen erst ab 3 abgeschlossenen Selbstchecks" in text
+    join_token, coordinator_token = LINK.findall(text)[:2]
+    for token in (join_token, coordinator_token):
+        assert TOKEN.match(token), token
+        assert len(token) * 6 >= 128  # base64url: six bits per character
+    assert join_token != coordinator_token
+    assert (
+        text.index(join_token)
+        < text.index("Weitere Koordinator*innen")
+        < text.index(coordinator_token)
+    )
+    link = f"https://t.me/selbstcheck_test_bot?start={join_token}"
+    assert query(database, "SELECT name, join_token, coordinator_token FROM groups") == [
+        (NAME, join_token, coordinator_token)
+    ]
+
+    (photo_message,) = [m for m in coordinator.messages if m.photo]
+    assert link in text_of(photo_message) and "QR-Code" in text_of(photo_message)
+    assert coordinator.buttons(photo_message) == ["📊 Bericht", "🔒 Schließen", "🔁 Neue Runde"]
+    png = photo_message.photo.content
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == height and 200 <= width <= 2000, (width, height)
+    modules = qr_modules(png_pixels(png))
+    assert encodes(modules, link), "the QR code does not encode the invitation link"
+
+    # A second group gets fresh tokens.
+    again = await reply_text(coordinator, "/newgroup", "Gemeinde Beispielheim")
+    assert not {join_token, coordinator_token} & set(LINK.findall(again))
+
+
+async def test_group_report_of_five_participants(bot: InProcessBot, database: Path) -> None:
+    coordinator = bot.user(100, "Kim")
+    join_token, coordinator_token, group_id = await create_group(coordinator)
+    people = {seed: bot.user(201 + seed, f"P{seed}") for seed in range(5)}
+    perspectives = ["Verwaltung", "Politik", "Verwaltung", "Zivilgesellschaft", "Verwaltung"]
+
+    # Two complete: still no figures.
+    for seed in (0, 1):
+        done = await join(people[seed], join_token, perspectives[seed])
+        assert f"Sie nehmen für „{NAME}“ aus der Perspektive {perspectives[seed]} teil" in done
+    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in (0, 1)))
+    report = await reply_text(coordinator, "/groupreport")
+    assert f"Gruppenbericht: {NAME} – Runde 1" in report
+    assert "2 abgeschlossene Selbstchecks · Verwaltung 1, Politik 1" in report
+    assert "es fehlen noch 1" in report
+    assert "Ø" not in report and "Spanne" not in report and "Diskussionspunkte" not in report
+    for number, field in enumerate(FIELDS, start=1):
+        assert f"{number}. {field['title']}\nnoch keine Zahlen (n = 2, es fehlen 1)" in report
+
+    # One joins without answering, one answers three questions: joined 4, started 3.
+    await join(people[2], join_token, perspectives[2])
+    await join(people[3], join_token, perspectives[3])
+    assert await answer_questions(people[3], pattern(3), limit=3) == 3
+    overview = await reply_text(coordinator, "/groups")
+    assert f"{NAME} – Runde 1, offen für neue Teilnehmende" in overview
+    assert "beigetreten: 4 · begonnen: 3 · abgeschlossen: 2" in overview
+    assert f"start={join_token}" in overview
+
+    await join(people[4], join_token, perspectives[4])
+    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in (2, 3, 4)))
+    overview = await reply_text(coordinator, "/groups")
+    assert "beigetreten: 5 · begonnen: 5 · abgeschlossen: 5" in overview
+
+    # The full report, figure by figure.
+    report = await reply_text(coordinator, "/groupreport")
+    assert "5 abgeschlossene Selbstchecks · Verwaltung 3, Politik 1, Zivilgesellschaft 1" in report
+    assert "es fehlen" not in report
+    lines = expected_fields(list(range(5)))
+    # The patterns give every band at least once (69,8 is "gut aufgestellt": 70 after rounding).
+    assert {band_label(half_up(line.mean)) for line in lines} == {b[2] for b in BANDS}
+    # Politik and Zivilgesellschaft have one person each, so they are hidden; Verwaltung (3) is
+    # hidden too: field mean and Verwaltung mean together would reveal the other two's mean.
+    hidden = "Nach Perspektive: Verwaltung – (n<3) · Politik – (n<3) · Zivilgesellschaft – (n<3)"
+    for line in lines:
+        assert f"{line.text}\n{hidden}" in report, line.text
+    divergent, priorities = expected_question_lists(list(range(5)))
+    assert (
+        "Diskussionspunkte – hier gehen die Einschätzungen am weitesten auseinander:\n"
+        + ("\n".join(divergent))
+        in report
+    )
+    assert (
+        "Prioritäten – hier ist die Zustimmung am geringsten:\n" + "\n".join(priorities) in report
+    )
+    assert report.rstrip().endswith("Grundlage für das Gespräch im Workshop.")
+
+    # A co-coordinator joins by the separate link and sees the same report.
+    colleague = bot.user(150, "Co")
+    added = await reply_text(colleague, "/start", coordinator_token)
+    assert f"Sie koordinieren jetzt gemeinsam die Gruppe „{NAME}“" in added
+    assert await reply_text(colleague, "/groupreport") == report
+    assert query(database, "SELECT user_id FROM group_coordinators ORDER BY user_id") == [
+        (100,),
+        (150,),
+    ]
+    assert sessions(database, 150) == []  # coordinating is not taking part
+
+    # A participant cannot read it: no group of their own, forged buttons refused.
+    participant = people[1]
+    refusal = await reply_text(participant, "/groupreport")
+    assert "Sie koordinieren noch keine Gruppe" in refusal
+    for forged in (f"g:r:{group_id}", f"g:c:{group_id}", f"g:N:{group_id}", "g:r:x", "g:r"):
+        answer = await forged_press(participant, forged)
+        assert "nur die Koordinator*innen der jeweiligen Gruppe" in answer, forged
+    assert all("Gruppenbericht" not in text_of(m) for m in participant.messages)
+    assert all("Ø" not in text_of(m) for m in participant.messages)
+    assert query(database, "SELECT closed_at, current_round FROM groups") == [(None, 1)]
+    # Five sessions in the group, each with all 104 answers stored (skips included).
+    counts = query(
+        database,
+        "SELECT s.perspective, count(a.question_id) FROM sessions s JOIN answers a "
+        "ON a.session_id = s.id WHERE s.group_id = ? GROUP BY s.id ORDER BY s.user_id",
+        group_id,
+    )
+    assert counts == [
+        ("administration", 104),
+        ("politics", 104),
+        ("administration", 104),
+        ("civil_society", 104),
+        ("administration", 104),
+    ]
+
+
+async def test_forged_links_and_closed_group(bot: InProcessBot, database: Path) -> None:
+    coordinator = bot.user(100, "Kim")
+    join_token, _, group_id = await create_group(coordinator)
+
+    loner = bot.user(300, "Solo")
+    forged = [
+        "abc",
+        "A" * 65,
+        "abc$def%",
+        "ab.cd/ef",
+        join_token[:-1] + ("A" if join_token[-1] != "A" else "B"),
+    ]
+    for token in forged:
+        text = await reply_text(loner, "/start", token)
+        assert "Einladungslink ist leider ungültig" in text, token
+        assert "Willkommen" in text
+    # The check still works, alone.
+    await loner.press("▶️ Los geht’s")
+    question = await loner.wait_for_message()
+    assert "Frage 1 von 12" in text_of(question)
+    await answer_questions(loner, pattern(0), limit=2)
+    ((_, group, *_rest),) = sessions(database, 300)
+    assert group is None
+    assert query(database, "SELECT count(*) FROM pending_joins") == [(0,)]
+
+    # Someone opened the link before the group closed, and consents afterwards.
+    late = bot.user(301, "Spät")
+    assert "Selbstcheck für" in await reply_text(late, "/start", join_token)
+    closed = await reply_text(coordinator, "/closegroup")
+    assert f"Die Gruppe „{NAME}“ nimmt keine neuen Teilnehmenden mehr auf" in closed
+    text = await press_text(late, "✅ Einverstanden, teilnehmen")
+    assert f"Die Gruppe „{NAME}“ nimmt derzeit keine neuen Teilnehmenden auf" in text
+
+    newcomer = bot.user(302, "Neu")
+    text = await reply_text(newcomer, "/start", join_token)
+    assert f"Die Gruppe „{NAME}“ nimmt derzeit keine neuen Teilnehmenden auf" in text
+    assert "für sich allein machen" in text and "Willkommen" in text
+    assert not [b for b in newcomer.buttons() if "Einverstanden" in b]
+    assert "geschlossen" in await reply_text(coordinator, "/groups")
+    assert query(database, "SELECT count(*) FROM sessions WHERE group_id = ?", group_id) == [(0,)]
+
+    opened = await reply_text(coordinator, "/opengroup")
+    assert f"Die Gruppe „{NAME}“ ist wieder offen" in opened
+    done = await join(newcomer, join_token, "Wirtschaft")
+    assert "aus der Perspektive Wirtschaft teil" in done
+    assert query(
+        database, "SELECT user_id, perspective FROM sessions WHERE group_id = ?", group_id
+    ) == [(302, "business")]
+
+
+async def test_switching_group_asks_first_and_keeps_answers(
+    bot: InProcessBot, database: Path
+) -> None:
+    coordinator = bot.user(100, "Kim")
+    token_a, _, group_a = await create_group(coordinator, "Stadt Altdorf")
+    token_b, _, group_b = await create_group(coordinator, "Gemeinde Neudorf")
+
+    person = bot.user(400, "Wechsel")
+    await join(person, token_a, "Verwaltung")
+    await answer_questions(person, pattern(2), limit=5)
+    ((session_id, *_),) = sessions(database, 400)
+    stored = query(
+        database, "SELECT question_id, option_id FROM answers WHERE session_id = ?", session_id
+    )
+    assert len(stored) == 5
+
+    again = await reply_text(person, "/start", token_a)
+    assert "Sie nehmen bereits am Selbstcheck der Gruppe „Stadt Altdorf“ teil" in again
+
+    ask = await reply_text(person, "/start", token_b)
+    assert "Sie sind derzeit der Gruppe „Stadt Altdorf“ zugeordnet" in ask
+    assert person.buttons() == [
+        "✅ Zu „Gemeinde Neudorf“ wechseln",
+        "Nein, bei „Stadt Altdorf“ bleiben",
+    ]
+    kept = await press_text(person, "bleiben")
+    assert "Sie bleiben bei „Stadt Altdorf“" in kept
+    assert sessions(database, 400) == [(session_id, group_a, 1, "administration", 0, None, 5)]
+
+    await reply_text(person, "/start", token_b)
+    await press_text(person, "wechseln")
+    moved = await press_text(person, "Politik")
+    assert "Sie nehmen für „Gemeinde Neudorf“ aus der Perspektive Politik teil" in moved
+    assert "5 von 104 Aussagen bearbeitet" in moved
+    assert sessions(database, 400) == [(session_id, group_b, 1, "politics", 0, None, 5)]
+    assert (
+        query(
+            database, "SELECT question_id, option_id FROM answers WHERE session_id = ?", session_id
+        )
+        == stored
+    )
+    overview = await reply_text(coordinator, "/groups")
+    altdorf, neudorf = overview.split("Stadt Altdorf")[1].split("Gemeinde Neudorf")
+    assert "beigetreten: 0 · begonnen: 0 · abgeschlossen: 0" in altdorf
+    assert "beigetreten: 1 · begonnen: 1 · abgeschlossen: 0" in neudorf
+
+    # The next answer goes on in the same session.
+    assert await answer_questions(person, pattern(2), limit=1) == 1
+    assert sessions(database, 400)[0][-1] == 6
+
+
+async def test_new_round_keeps_round_one_and_shows_change(
+    server: BotApiServer, database: Path
+) -> None:
+    async with running_bot(server, database, GROUP_MIN_SIZE="2") as bot:
+        coordinator = bot.user(100, "Kim")
+        join_token, _, group_id = await create_group(coordinator)
+        first, second = bot.user(501, "Eins"), bot.user(502, "Zwei")
+        await join(first, join_token, "Verwaltung")
+        await join(second, join_token, "Verwaltung")
+        await asyncio.gather(
+            answer_questions(first, pattern(0)), answer_questions(second, pattern(3))
+        )
+        round_one = expected_fields([0, 3])
+        report = await reply_text(coordinator, "/groupreport")
+        for line in round_one:
+            # Everyone is Verwaltung, so its column may be shown: it is the field mean.
+            assert f"{line.text}\nNach Perspektive: Verwaltung {german(line.mean)}" in report
+
+        confirm = await reply_text(coordinator, "/newround")
+        assert "Die Ergebnisse von Runde 1 bleiben zum Vergleich erhalten" in confirm
+        started = await press_text(coordinator, "Ja, neue Runde starten")
+        assert f"Runde 2 für „{NAME}“ hat begonnen" in started and join_token in started
+        report = await reply_text(coordinator, "/groupreport")
+        assert f"Gruppenbericht: {NAME} – Runde 2\n0 abgeschlossene Selbstchecks" in report
+        assert "es fehlen noch 2" in report and "Ø" not in report
+
+        # Back by /start: a fresh session in round 2, the old one archived with its answers.
+        back = await reply_text(first, "/start")
+        assert f"neue Runde für „{NAME}“ gestartet" in back and "Willkommen" in back
+        old, new = sessions(database, 501)
+        assert old[1:] == (group_id, 1, "administration", 1, "new_round", 104)
+        assert new[1:] == (group_id, 2, "administration", 0, None, 0)
+        # Back by the link shared again: asked to take part in the new round, no "switch".
+        ask = await reply_text(second, "/start", join_token)
+        assert "Selbstcheck für" in ask and "wechseln" not in ask
+        await press_text(second, "✅ Einverstanden, teilnehmen")
+        await press_text(second, "Verwaltung")
+        old, new = sessions(database, 502)
+        assert old[1:] == (group_id, 1, "administration", 1, "new_round", 104)
+        assert new[1:] == (group_id, 2, "administration", 0, None, 0)
+
+        # One completes round 2 while the other stops just before the last question.
+        await asyncio.gather(
+            answer_questions(first, pattern(1)), answer_questions(second, pattern(4), limit=103)
+        )
+        report = await reply_text(coordinator, "/groupreport")
+        assert "1 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
+        assert "seit Runde" not in report
+
+        assert await answer_questions(second, pattern(4)) == 1
+        report = await reply_text(coordinator, "/groupreport")
+        round_two = expected_fields([1, 4])
+        for before, after in zip(round_one, round_two, strict=True):
+            change = half_up(after.mean * 10) - half_up(before.mean * 10)
+            sign = "+" if change > 0 else "±" if change == 0 else "−"
+            since = f" · seit Runde 1: {sign}{abs(change) // 10},{abs(change) % 10}"
+            assert f"{after.text}{since}\n" in report, after.text
+        overview = await reply_text(coordinator, "/groups")
+        assert "Runde 2" in overview and "abgeschlossen: 2" in overview
+        # Round one is still all there.
+        assert query(
+            database,
+            "SELECT s.group_round, count(DISTINCT s.id), count(*) FROM sessions s "
+            "JOIN answers a ON a.session_id = s.id WHERE s.group_id = ? "
+            "AND s.completed_at IS NOT NULL GROUP BY s.group_round",
+            group_id,
+        ) == [(1, 2, 208), (2, 2, 208)]
+
+
+async def test_only_granted_coordinators_create_groups(
+    server: BotApiServer, database: Path
+) -> None:
+    async with running_bot(server, database, GROUP_CREATION="coordinators", ADMIN_IDS="900") as bot:
+        someone = bot.user(800, "Jemand")
+        text = await reply_text(someone, "/newgroup", NAME)
+        assert "nur Koordinator*innen anlegen, die von der Betreuung" in text
+        assert not LINK.search(text) and not someone.photos
+        assert query(database, "SELECT count(*) FROM groups") == [(0,)]
+        admin = bot.user(900, "Admin")
+        assert f"Gruppe „{NAME}“ angelegt." in await reply_text(admin, "/newgroup", NAME)
