@@ -130,7 +130,7 @@ class Admin:
         Group and perspective are kept, as when a person restarts. None if there was no
         current check, or it is no longer `expected_session`.
         """
-        result = await self.storage.admin_restart(
+        result = await self.storage.restart_session(
             person.user_id, expected_session, content_hash, RESET_REASON, self.clock()
         )
         if result is None:

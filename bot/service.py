@@ -92,16 +92,7 @@ class SelfCheck:
                 # The coordinator started a new round: the earlier attempt stays for comparison.
                 record, q = await self._fresh_session(user, record, "new_round")
                 views.append(View(self.t("new_round_note", name=group.name)))
-            welcome = self.render.welcome(q, record.state)
-            if group is not None:
-                perspective = q.perspective(record.perspective)
-                note = self.t(
-                    "welcome_group",
-                    name=group.name,
-                    perspective=perspective.label if perspective else "–",
-                )
-                welcome = View(f"{welcome.text}\n\n{note}", welcome.buttons)
-            views.append(welcome)
+            views.append(await self._welcome(record, q))
             return self._turn(record, Reply(send=views))
 
     async def command(self, user: UserRef, name: str) -> Turn:
@@ -215,32 +206,36 @@ class SelfCheck:
         if not confirmed:
             view = self.render.current(q, record.state, prefix=self.t("restart_cancelled") + "\n\n")
             return self._turn(record, Reply(edit=view))
-        now = self.clock()
-        await self.storage.archive_current(user.user_id, "restart", now)
-        fresh = await self.storage.create_session(
-            user.user_id, self.catalog.active.content_hash, now
-        )
-        fresh_q = await self.catalog.get(fresh.content_hash)
+        fresh, fresh_q = await self._fresh_session(user, record, "restart")
         reply = Reply(
             edit=View(self.t("restart_done")),
-            send=[self.render.welcome(fresh_q, fresh.state)],
+            send=[await self._welcome(fresh, fresh_q)],
         )
         return self._turn(fresh, reply)
+
+    async def _welcome(self, record: SessionRecord, q: Questionnaire) -> View:
+        """The welcome, reminding group members whose check they are doing and who sees what."""
+        welcome = self.render.welcome(q, record.state)
+        group = await self.storage.group(record.group_id) if record.group_id else None
+        if group is None:
+            return welcome
+        perspective = q.perspective(record.perspective)
+        note = self.t(
+            "welcome_group",
+            name=group.name,
+            perspective=perspective.label if perspective else "–",
+        )
+        return View(f"{welcome.text}\n\n{note}", welcome.buttons)
 
     async def _fresh_session(
         self, user: UserRef, record: SessionRecord, reason: str
     ) -> tuple[SessionRecord, Questionnaire]:
         """Archive the current attempt and begin a new one in the same group and perspective."""
-        now = self.clock()
-        membership = None
-        if record.group_id is not None:
-            group = await self.storage.group(record.group_id)
-            if group is not None:
-                membership = (group.id, group.current_round, record.perspective)
-        await self.storage.archive_current(user.user_id, reason, now)
-        fresh = await self.storage.create_session(
-            user.user_id, self.catalog.active.content_hash, now, membership
+        restarted = await self.storage.restart_session(
+            user.user_id, record.id, self.catalog.active.content_hash, reason, self.clock()
         )
+        fresh = restarted[1] if restarted else await self.storage.current_session(user.user_id)
+        assert fresh is not None
         return fresh, await self.catalog.get(fresh.content_hash)
 
     @staticmethod

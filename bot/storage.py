@@ -335,24 +335,9 @@ class Storage:
         """
         group_id, round_number, perspective = group or (None, None, None)
         async with self.transaction() as db:
-            cursor = await db.execute(
-                """
-                INSERT INTO sessions (user_id, content_hash, screen, started_at, updated_at,
-                                      group_id, group_round, perspective)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                (
-                    user_id,
-                    content_hash,
-                    Screen.WELCOME.value,
-                    _iso(now),
-                    _iso(now),
-                    group_id,
-                    round_number,
-                    perspective,
-                ),
+            session_id = await _insert_session(
+                db, user_id, content_hash, now, group_id, round_number, perspective
             )
-            session_id = cursor.lastrowid
         record = await self.session(session_id)
         assert record is not None
         return record
@@ -656,7 +641,7 @@ class Storage:
             row = await cursor.fetchone()
         return dict(row) if row else None
 
-    async def admin_restart(
+    async def restart_session(
         self,
         user_id: int,
         expected_session: int | None,
@@ -691,24 +676,9 @@ class Storage:
                 "UPDATE sessions SET archived_at = ?, archived_reason = ? WHERE id = ?",
                 (_iso(now), reason, current["id"]),
             )
-            cursor = await db.execute(
-                """
-                INSERT INTO sessions (user_id, content_hash, screen, started_at, updated_at,
-                                      group_id, group_round, perspective)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                (
-                    user_id,
-                    content_hash,
-                    Screen.WELCOME.value,
-                    _iso(now),
-                    _iso(now),
-                    group_id,
-                    round_number,
-                    perspective,
-                ),
+            fresh_id = await _insert_session(
+                db, user_id, content_hash, now, group_id, round_number, perspective
             )
-            fresh_id = cursor.lastrowid
         fresh = await self.session(fresh_id)
         assert fresh is not None
         return current["id"], fresh
@@ -868,6 +838,36 @@ class Storage:
             "SELECT 1 FROM reminder_optouts WHERE user_id = ?", (user_id,)
         ) as cursor:
             return await cursor.fetchone() is None
+
+
+async def _insert_session(
+    db: aiosqlite.Connection,
+    user_id: int,
+    content_hash: str,
+    now: datetime,
+    group_id: int | None,
+    round_number: int | None,
+    perspective: str | None,
+) -> int:
+    cursor = await db.execute(
+        """
+        INSERT INTO sessions (user_id, content_hash, screen, started_at, updated_at,
+                              group_id, group_round, perspective)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            user_id,
+            content_hash,
+            Screen.WELCOME.value,
+            _iso(now),
+            _iso(now),
+            group_id,
+            round_number,
+            perspective,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def _statements(script: str) -> Iterable[str]:

@@ -678,3 +678,22 @@ async def test_only_granted_coordinators_create_groups(
         assert query(database, "SELECT count(*) FROM groups") == [(0,)]
         admin = bot.user(900, "Admin")
         assert f"Gruppe „{NAME}“ angelegt." in await reply_text(admin, "/newgroup", NAME)
+
+
+async def test_restart_keeps_group_and_perspective(bot: InProcessBot, database: Path) -> None:
+    """/neustart starts a new attempt in the same group, from the same perspective."""
+    coordinator = bot.user(7101, "Koordination")
+    token, _, group_id = await create_group(coordinator)
+    member = bot.user(7102, "Mitglied")
+    welcome = await join(member, token, "Politik")
+    assert "Sie machen den Selbstcheck für „Stadt Musterstadt“ (Perspektive: Politik)" in welcome
+    await press_text(member, "Los geht")
+    await press_text(member, "trifft eher zu")
+    await reply_text(member, "/neustart")
+    again = await press_text(member, "Ja, neu beginnen")
+    assert "Perspektive: Politik" in again
+    rows = sessions(database, 7102)
+    assert [(r[1], r[3], r[5], r[6]) for r in rows] == [
+        (group_id, "politics", "restart", 1),
+        (group_id, "politics", None, 0),
+    ]
