@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -30,6 +31,10 @@ def run() -> int:
     try:
         if settings.token is None:
             from bot.console import chat
+
+            if "LOG_LEVEL" not in os.environ:
+                # Event logs would interleave with the chat in the same terminal.
+                logging.getLogger().setLevel(logging.WARNING)
 
             return asyncio.run(chat(settings))
         asyncio.run(_serve_until_signal(settings))

@@ -8,6 +8,7 @@ and the tests share exactly this logic.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,8 @@ from bot.texts import Html, Texts
 from bot.views import Reply, View
 from flows.questionnaire import Questionnaire
 from flows.session import OpenMenu, Outcome, Refusal, Screen, apply
+
+log = logging.getLogger(__name__)
 
 COMMAND_ALIASES = {
     "help": "hilfe",
@@ -79,6 +82,7 @@ class SelfCheck:
     # updates ------------------------------------------------------------------------------
 
     async def start(self, user: UserRef) -> Turn:
+        log.info("chat %s: start", user.chat_id)
         async with self.locked(user.user_id):
             await self.storage.touch_user(user, self.clock())
             record, q = await self.session_for(user)
@@ -97,6 +101,7 @@ class SelfCheck:
 
     async def command(self, user: UserRef, name: str) -> Turn:
         name = COMMAND_ALIASES.get(name.lower(), name.lower())
+        log.info("chat %s: command /%s", user.chat_id, name if name.isalnum() else "?")
         if name == "start":
             return await self.start(user)
         async with self.locked(user.user_id):
@@ -117,6 +122,7 @@ class SelfCheck:
 
     async def other_input(self, user: UserRef) -> Turn:
         """Text, stickers, photos and the like: a friendly hint and the open question again."""
+        log.info("chat %s: input that is not a button or command", user.chat_id)
         async with self.locked(user.user_id):
             record, q = await self.session_for(user)
             key = (
@@ -133,11 +139,18 @@ class SelfCheck:
             record, q = await self.session_for(user)
             decoded = callbacks.decode(data, q)
             if decoded is None:
+                log.info("chat %s: unknown button data refused", user.chat_id)
                 return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
             if decoded.restart is not None:
                 return await self._restart(user, record, q, decoded.restart)
             assert decoded.event is not None
             outcome = apply(q, record.state, decoded.event)
+            log.info(
+                "chat %s: %s%s",
+                user.chat_id,
+                type(decoded.event).__name__,
+                f" refused ({outcome.refused})" if outcome.refused else "",
+            )
             if outcome.refused is Refusal.STALE:
                 return self._resync(record, q, message_id, self.t.plain("toast_stale"))
             if outcome.refused is not None:
