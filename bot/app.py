@@ -12,12 +12,15 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, Defaults
 
+from bot.admin_handlers import AdminHandlers, publish_admin_commands
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.group_handlers import GroupHandlers
 from bot.groups import GroupDesk, GroupPolicy
 from bot.handlers import SelfCheckHandlers
 from bot.messenger import Messenger
+from bot.reminder_handlers import ReminderHandlers
+from bot.reminders import ReminderPolicy, Reminders
 from bot.service import SelfCheck
 from bot.storage import Storage
 from bot.texts import load_texts
@@ -69,17 +72,13 @@ def build_application(settings: Settings, core: Core) -> Application:
         .build()
     )
     messenger = Messenger(app.bot, core.service)
-    # Admin handlers before all others: admins' commands and buttons are never shadowed.
-    from bot.admin_handlers import AdminHandlers
-
+    # Order matters: the first matching handler wins. Admin commands and buttons come first so
+    # they are never shadowed; then the groups' and reminders' commands and button patterns;
+    # the conversation last, because it also catches every other command and message.
     AdminHandlers(
         core.service, core.catalog, messenger, settings.admin_ids, settings.group_creation
     ).register(app)
-    # Group handlers first: their command names and button patterns must win.
     GroupHandlers(core.desk, messenger, settings.admin_ids).register(app)
-    from bot.reminder_handlers import ReminderHandlers
-    from bot.reminders import ReminderPolicy
-
     ReminderHandlers(core.service, messenger, ReminderPolicy.from_settings(settings)).register(app)
     SelfCheckHandlers(core.service, messenger, core.desk).register(app)
     return app
@@ -87,8 +86,6 @@ def build_application(settings: Settings, core: Core) -> Application:
 
 def _post_init(core: Core, admin_ids: frozenset[int] = frozenset()):
     async def post_init(app: Application) -> None:
-        from bot.admin_handlers import publish_admin_commands
-
         core.desk.bot_username = app.bot.username
         descriptions = core.service.t.section("commands")
         commands = [BotCommand(name, text) for name, text in descriptions.items()]
@@ -107,8 +104,6 @@ async def serve(
     are taken, updates being handled run to completion (`Application.stop` waits for them),
     and only then is the database closed. `clock` replaces the wall clock (tests).
     """
-    from bot.reminders import ReminderPolicy, Reminders
-
     core = await build_core(settings)
     if clock is not None:
         core.service.clock = clock
