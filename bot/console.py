@@ -6,10 +6,13 @@ import asyncio
 import html
 import re
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_core
 from bot.config import Settings
+from bot.group_handlers import COMMAND_ACTIONS
+from bot.groups import GroupDesk
 from bot.service import SelfCheck, Turn
 from bot.storage import UserRef
 from bot.views import View
@@ -25,9 +28,17 @@ def to_plain(text: str) -> str:
 class ConsoleChat:
     """Prints views with numbered buttons; a number presses the button of the live message."""
 
-    def __init__(self, service: SelfCheck, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self,
+        service: SelfCheck,
+        desk: GroupDesk,
+        out: TextIO = sys.stdout,
+        files: Path = Path("data"),
+    ) -> None:
         self.service = service
+        self.desk = desk
         self.out = out
+        self.files = files
         self.next_message_id = 1
         self.live: tuple[int, View] | None = None
 
@@ -43,6 +54,12 @@ class ConsoleChat:
 
     def show(self, view: View) -> None:
         self.out.write("\n" + to_plain(view.text) + "\n")
+        if view.attachment is not None:
+            # A terminal cannot show a photo or document: keep it as a file beside the database.
+            self.files.mkdir(parents=True, exist_ok=True)
+            path = self.files / view.attachment.filename
+            path.write_bytes(view.attachment.content)
+            self.out.write(f"[{view.attachment.kind}: {path}]\n")
         if view.buttons:
             message_id = self.next_message_id
             self.next_message_id += 1
@@ -61,18 +78,13 @@ class ConsoleChat:
         if line.lower() in {"q", "quit", "exit", "/quit"}:
             return False
         if line.startswith("/"):
-            name = line.split()[0][1:]
-            turn = await (
-                self.service.start(CONSOLE_USER)
-                if name == "start"
-                else self.service.command(CONSOLE_USER, name)
-            )
-            await self.deliver(turn)
+            name, _, argument = line[1:].partition(" ")
+            await self.deliver(await self._command(name.lower(), argument.strip()))
         elif line.isdigit() and self.live:
             buttons = [b for row in self.live[1].buttons for b in row]
             index = int(line) - 1
             if 0 <= index < len(buttons):
-                turn = await self.service.press(CONSOLE_USER, buttons[index].data, self.live[0])
+                turn = await self._press(buttons[index].data, self.live[0])
                 await self.deliver(turn, origin=self.live[0])
             else:
                 await self.deliver(await self.service.other_input(CONSOLE_USER))
@@ -80,13 +92,35 @@ class ConsoleChat:
             await self.deliver(await self.service.other_input(CONSOLE_USER))
         return True
 
+    async def _command(self, name: str, argument: str) -> Turn:
+        """The same commands as on Telegram, except the admins' (ADMIN_IDS has no console)."""
+        if name == "start":
+            if argument:
+                return await self.desk.start_with_token(CONSOLE_USER, argument)
+            return await self.service.start(CONSOLE_USER)
+        if name == "newgroup":
+            return await self.desk.new_group(CONSOLE_USER, argument)
+        if name == "groups":
+            return await self.desk.list_groups(CONSOLE_USER)
+        if name in COMMAND_ACTIONS:
+            return await self.desk.choose_or_run(CONSOLE_USER, COMMAND_ACTIONS[name])
+        return await self.service.command(CONSOLE_USER, name)
+
+    async def _press(self, data: str, message_id: int) -> Turn:
+        group_action = re.fullmatch(r"g:(\w):(\d{1,9})", data)
+        if group_action:
+            return await self.desk.act(CONSOLE_USER, group_action[1], int(group_action[2]))
+        if re.fullmatch(r"[jp]:.*", data):
+            return await self.desk.press_join(CONSOLE_USER, data)
+        return await self.service.press(CONSOLE_USER, data, message_id)
+
 
 async def chat(settings: Settings, lines: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     core = await build_core(settings)
     try:
         t = core.service.t
         out.write(t.plain("console_intro", database=settings.database_path) + "\n")
-        console = ConsoleChat(core.service, out)
+        console = ConsoleChat(core.service, core.desk, out, settings.database_path.parent)
         await console.deliver(await core.service.start(CONSOLE_USER))
         while True:
             out.write(t.plain("console_prompt"))

@@ -307,7 +307,12 @@ def render_report(
         )
     ]
     if report.missing:
-        parts.append(t("report_hidden", min_group=report.min_group, missing=report.missing))
+        # Nothing can be shown yet; seven identical "no figures" lines would add nothing.
+        parts += [
+            t("report_hidden", min_group=report.min_group, missing=report.missing),
+            t("report_footer"),
+        ]
+        return [View(chunk) for chunk in split_text("\n\n".join(parts))]
     for number, field in enumerate(report.fields, start=1):
         if field.mean is None or field.band is None:
             parts.append(

@@ -29,3 +29,17 @@ async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: P
         ).fetchone()
     assert answers == 104
     assert completed == 1
+
+
+async def test_console_offers_coordinator_commands(tmp_path: Path) -> None:
+    """Without Telegram, a coordinator can still create a group and see its (empty) report."""
+    settings = load_settings({"DATABASE_PATH": str(tmp_path / "db" / "console.sqlite3")})
+    script = io.StringIO("/newgroup Gemeinde Beispielhausen\n/groups\n/groupreport\nq\n")
+    out = io.StringIO()
+    assert await chat(settings, lines=script, out=out) == 0
+    text = out.getvalue()
+    assert "Gruppe „Gemeinde Beispielhausen“ angelegt" in text
+    assert "https://t.me/IhrSelbstcheckBot?start=" in text
+    assert (tmp_path / "db" / "einladung-qr.png").read_bytes().startswith(b"\x89PNG")
+    assert "beigetreten: 0 · begonnen: 0 · abgeschlossen: 0" in text
+    assert "es fehlen noch 3" in text
