@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.group_handlers import GroupHandlers
 from bot.groups import GroupDesk, GroupPolicy
 from bot.handlers import SelfCheckHandlers
+from bot.locks import PerChatUpdateProcessor
 from bot.messenger import Messenger
 from bot.reminder_handlers import ReminderHandlers
 from bot.reminders import ReminderPolicy, Reminders
@@ -67,7 +68,7 @@ def build_application(settings: Settings, core: Core) -> Application:
             )
         )
         .rate_limiter(AIORateLimiter(max_retries=5))
-        .concurrent_updates(64)
+        .concurrent_updates(PerChatUpdateProcessor(core.service.locks, max_concurrent_updates=64))
         .post_init(_post_init(core, settings.admin_ids))
         .build()
     )

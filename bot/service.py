@@ -7,16 +7,15 @@ and the tests share exactly this logic.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot import callbacks
 from bot.catalog import Catalog
+from bot.locks import ChatLocks
 from bot.render import Renderer
 from bot.storage import SessionRecord, Storage, UserRef, utc_now
 from bot.texts import Html, Texts
@@ -58,17 +57,11 @@ class SelfCheck:
         self.t = texts
         self.render = Renderer(texts)
         self.clock = clock
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.locks = ChatLocks()
 
-    @asynccontextmanager
-    async def locked(self, user_id: int) -> AsyncIterator[None]:
-        """Updates of one person are handled one at a time; different people run in parallel."""
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[user_id] = lock
-        async with lock:
-            yield
+    def locked(self, user_id: int) -> AbstractAsyncContextManager[None]:
+        """One person's updates one at a time (re-entrant: the update processor holds it too)."""
+        return self.locks.hold(user_id)
 
     async def session_for(self, user: UserRef) -> tuple[SessionRecord, Questionnaire]:
         """The person's current session, started on the active questionnaire if there is none."""

@@ -1,0 +1,762 @@
+"""`python -m bench [--quick]`: throughput, latency, growth, group report, memory, start-up.
+
+Every comparison is a ratio of two measurements taken in the same run on the same machine.
+The bot and the echo bot run as subprocesses (their own event loop and CPU), the fake Bot API
+server and the simulated users share this process. Nothing here asserts on time; the final
+table says PASS/MISS against the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import telegram
+
+from bench import data
+from bench import load as load_mod
+from bench.load import (
+    BotUnderTest,
+    Run,
+    TimedServer,
+    choose_in_bot,
+    choose_in_echo,
+    load,
+    percentile,
+    press_plan,
+)
+
+BOT = "bot"  # exactly what an operator runs
+BOT_UNTHROTTLED = "bench.bot_unthrottled"
+ECHO = "bench.echo_bot"
+
+
+@dataclass(frozen=True)
+class Config:
+    users: int
+    answers: int
+    history_sessions: int
+    history_answers: int
+    chats: int
+    group_size: int
+    shipped_users: int
+    shipped_answers: int
+    rounds: int
+    time_limit: float  # per load run
+
+
+FULL = Config(50, 40, 200_000, 20_000_000, 10_000, 1_000, 20, 12, 2, 240.0)
+QUICK = Config(10, 12, 20_000, 2_000_000, 500, 1_000, 6, 6, 1, 40.0)
+
+
+@dataclass
+class Measured:
+    """One bot process under one load."""
+
+    run: Run
+    bot: BotUnderTest
+    cpu: float  # CPU seconds of the bot process during the measured load
+    generator_cpu: float  # CPU seconds of this process (server + users) during the load
+    load: str = "?"  # 1-minute load average before → after
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.run.latencies, 50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.run.latencies, 99)
+
+    @property
+    def answer_p50(self) -> float:
+        return percentile(self.run.answer_latencies, 50)
+
+    @property
+    def answer_p99(self) -> float:
+        return percentile(self.run.answer_latencies, 99)
+
+    @property
+    def cpu_per_update_ms(self) -> float:
+        return 1000 * self.cpu / self.run.updates if self.run.updates else math.nan
+
+
+@dataclass
+class Row:
+    metric: str
+    measured: str
+    target: str
+    ok: bool | None  # None: information only
+
+    @property
+    def verdict(self) -> str:
+        return "info" if self.ok is None else ("PASS" if self.ok else "MISS")
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, metric: str, measured: str, target: str = "–", ok: bool | None = None) -> None:
+        self.rows.append(Row(metric, measured, target, ok))
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def ms(seconds: float) -> str:
+    return "n/a" if math.isnan(seconds) else f"{1000 * seconds:.1f} ms"
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b and not math.isnan(a) and not math.isnan(b) else math.nan
+
+
+def fmt_ratio(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}×"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · nproc {os.cpu_count()} · {model} · "
+        f"{platform.system()} {platform.release()} · Python {platform.python_version()} · "
+        f"python-telegram-bot {telegram.__version__}"
+    )
+
+
+# -- load runs -----------------------------------------------------------------------------------
+
+
+def loadavg() -> str:
+    """The machine's 1-minute load average: other work competing for the CPUs."""
+    with contextlib.suppress(OSError):
+        return Path("/proc/loadavg").read_text().split()[0]
+    return "?"
+
+
+async def measure(
+    label: str,
+    module: str,
+    env: dict[str, str],
+    workdir: Path,
+    work: Callable[[TimedServer], Awaitable[Run]],
+    warmup: Callable[[TimedServer], Awaitable[Run]] | None = None,
+) -> Measured:
+    """Start the bot on a fresh server, warm it up briefly, then run the measured load."""
+    async with TimedServer() as server:
+        bot = BotUnderTest(label, module, env, workdir / f"{label.replace(' ', '_')}.log")
+        await bot.start(server)
+        try:
+            if warmup is not None:
+                await warmup(server)
+            bot.sample()
+            cpu_before, gen_before = bot.cpu_seconds, time.process_time()
+            load_before = loadavg()
+            run = await work(server)
+            bot.sample()
+            cpu = bot.cpu_seconds - cpu_before
+            gen = time.process_time() - gen_before
+        finally:
+            await bot.stop()
+    if run.errors:
+        say(f"  ! {label}: {run.errors} users/steps timed out; log tail:\n{bot.log_tail(10)}")
+    return Measured(run, bot, cpu, gen, f"{load_before}→{loadavg()}")
+
+
+async def measure_script(
+    label: str,
+    module: str,
+    env: dict[str, str],
+    workdir: Path,
+    users: range,
+    plan: list[str],
+    choose: Any,
+    time_limit: float,
+) -> Measured:
+    """All users at once: /start, then the plan's presses, each after the last was shown."""
+    warm = range(users.start - 1000, users.start - 1000 + 4)
+    return await measure(
+        label,
+        module,
+        env,
+        workdir,
+        lambda server: load(server, label, users, plan, choose, len(users), time_limit),
+        lambda server: load(server, "warm-up", warm, plan[:6], choose, 4, 30.0),
+    )
+
+
+def describe(m: Measured) -> list[str]:
+    r = m.run
+    return [
+        r.label,
+        str(r.updates),
+        str(r.errors),
+        f"{r.wall:.2f} s",
+        f"{r.throughput:.1f}",
+        ms(m.p50),
+        ms(m.p99),
+        ms(m.answer_p50),
+        f"{m.cpu_per_update_ms:.2f}",
+        f"{1000 * m.generator_cpu / max(r.updates, 1):.2f}",
+        m.load,
+    ]
+
+
+LOAD_HEADER = [
+    "run",
+    "updates",
+    "errors",
+    "wall",
+    "updates/s",
+    "p50",
+    "p99",
+    "answer p50",
+    "bot CPU ms/update",
+    "server+users CPU ms/update",
+    "load avg",
+]
+
+
+def best(runs: list[Measured]) -> Measured:
+    """Best of N by throughput (the least disturbed run)."""
+    return max(runs, key=lambda m: m.run.throughput if not math.isnan(m.run.throughput) else -1)
+
+
+async def section_throughput(
+    cfg: Config, plan: list[str], workdir: Path, report: Report, history: data.History | None
+) -> dict[str, Measured]:
+    say("\n## Throughput and latency (subprocess bots, real HTTP, 127.0.0.1)\n")
+    users = range(data.FIRST_BENCH_USER, data.FIRST_BENCH_USER + cfg.users)
+    say(
+        f"{cfg.users} users at once, each: /start, then {len(plan)} presses "
+        f"({plan.count('answer')} answers, {plan.count('nav')} navigation), each press after "
+        "the previous one was shown. Latency = callback enqueued → message edited on the "
+        "server. AIORateLimiter's overall 30 requests/s is off in both bots here "
+        "(bench.bot_unthrottled / ECHO_RATE_LIMIT=off); the shipped limit is measured below."
+    )
+    empty_runs: list[Measured] = []
+    echo_runs: list[Measured] = []
+    history_runs: list[Measured] = []
+    for round_number in range(1, cfg.rounds + 1):
+        empty_db = workdir / f"empty-{round_number}.sqlite3"
+        echo_runs.append(
+            await measure_script(
+                f"echo r{round_number}",
+                ECHO,
+                {"ECHO_RATE_LIMIT": "off"},
+                workdir,
+                users,
+                plan,
+                choose_in_echo,
+                cfg.time_limit,
+            )
+        )
+        empty_runs.append(
+            await measure_script(
+                f"bot empty DB r{round_number}",
+                BOT_UNTHROTTLED,
+                {"DATABASE_PATH": str(empty_db)},
+                workdir,
+                users,
+                plan,
+                choose_in_bot,
+                cfg.time_limit,
+            )
+        )
+        if history is not None:
+            copy = data.copy_db(history.path, workdir / "history-run.sqlite3")
+            history_runs.append(
+                await measure_script(
+                    f"bot large DB r{round_number}",
+                    BOT_UNTHROTTLED,
+                    {"DATABASE_PATH": str(copy)},
+                    workdir,
+                    users,
+                    plan,
+                    choose_in_bot,
+                    cfg.time_limit,
+                )
+            )
+    all_runs = echo_runs + empty_runs + history_runs
+    say(table(LOAD_HEADER, [describe(m) for m in all_runs]))
+    echo, bot = best(echo_runs), best(empty_runs)
+    result = {"echo": echo, "bot": bot}
+    throughput = ratio(bot.run.throughput, echo.run.throughput)
+    p99 = ratio(bot.p99, echo.p99)
+    say(
+        f"\nbest of {cfg.rounds}: bot {bot.run.throughput:.1f} updates/s vs echo "
+        f"{echo.run.throughput:.1f} updates/s = {fmt_ratio(throughput)}; p99 {ms(bot.p99)} vs "
+        f"{ms(echo.p99)} = {fmt_ratio(p99)}; p50 {ms(bot.p50)} vs {ms(echo.p50)}"
+    )
+    errors = sum(m.run.errors for m in all_runs)
+    report.add(
+        f"Throughput, bot ÷ echo ({cfg.users} users, unthrottled)",
+        f"{bot.run.throughput:.0f} ÷ {echo.run.throughput:.0f} updates/s = {fmt_ratio(throughput)}",
+        "≥ 0.80×",
+        throughput >= 0.8 and errors == 0,
+    )
+    report.add(
+        "p99 latency press → next question shown, bot ÷ echo",
+        f"{ms(bot.p99)} ÷ {ms(echo.p99)} = {fmt_ratio(p99)}",
+        "≤ 1.30×",
+        p99 <= 1.3 and errors == 0,
+    )
+    report.add(
+        "p50 latency, bot ÷ echo",
+        f"{ms(bot.p50)} ÷ {ms(echo.p50)} = {fmt_ratio(ratio(bot.p50, echo.p50))}",
+    )
+    report.add(
+        "Bot process CPU per update, bot ÷ echo",
+        f"{bot.cpu_per_update_ms:.2f} ÷ {echo.cpu_per_update_ms:.2f} ms = "
+        f"{fmt_ratio(ratio(bot.cpu_per_update_ms, echo.cpu_per_update_ms))}",
+    )
+    if history is not None and history_runs:
+        grown = best(history_runs)
+        result["history"] = grown
+        growth = ratio(grown.answer_p50, bot.answer_p50)
+        say(
+            f"large DB ({history.sessions:,} sessions, {history.answers:,} answers): answer p50 "
+            f"{ms(grown.answer_p50)} vs empty {ms(bot.answer_p50)} = {fmt_ratio(growth)}; "
+            f"answer p99 {ms(grown.answer_p99)} vs {ms(bot.answer_p99)}"
+        )
+        report.add(
+            f"Per-answer latency p50, {history.sessions:,} sessions/{history.answers:,} answers "
+            "÷ empty DB",
+            f"{ms(grown.answer_p50)} ÷ {ms(bot.answer_p50)} = {fmt_ratio(growth)}",
+            "≤ 1.20×",
+            growth <= 1.2 and grown.run.errors == 0,
+        )
+        report.add(
+            "Per-answer latency p99, large ÷ empty DB",
+            f"{ms(grown.answer_p99)} ÷ {ms(bot.answer_p99)} = "
+            f"{fmt_ratio(ratio(grown.answer_p99, bot.answer_p99))}",
+        )
+        report.add(
+            "Throughput, large DB ÷ empty DB",
+            fmt_ratio(ratio(grown.run.throughput, bot.run.throughput)),
+        )
+        startups = [m.bot.startup or math.nan for m in history_runs]
+        empty_startups = [m.bot.startup or math.nan for m in empty_runs]
+        report.add(
+            "Start-up → first getUpdates, bot with large DB (empty DB), median of rounds",
+            f"{statistics.median(startups):.2f} s ({statistics.median(empty_startups):.2f} s)",
+        )
+    return result
+
+
+async def section_shipped(cfg: Config, workdir: Path, report: Report) -> None:
+    say("\n## Shipped configuration (AIORateLimiter 30 requests/s in both bots)\n")
+    plan = ["nav"] + ["answer"] * cfg.shipped_answers
+    users = range(data.FIRST_BENCH_USER, data.FIRST_BENCH_USER + cfg.shipped_users)
+    say(
+        f"`python -m bot` exactly as shipped vs the echo bot with the same AIORateLimiter; "
+        f"{cfg.shipped_users} users × {len(plan)} presses."
+    )
+    echo = await measure_script(
+        "echo shipped limiter", ECHO, {}, workdir, users, plan, choose_in_echo, cfg.time_limit
+    )
+    bot = await measure_script(
+        "python -m bot",
+        BOT,
+        {"DATABASE_PATH": str(workdir / "shipped.sqlite3")},
+        workdir,
+        users,
+        plan,
+        choose_in_bot,
+        cfg.time_limit,
+    )
+    say(table(LOAD_HEADER, [describe(echo), describe(bot)]))
+    report.add(
+        "Shipped `python -m bot` ÷ echo, same 30/s limiter: throughput, p99",
+        f"{bot.run.throughput:.1f} ÷ {echo.run.throughput:.1f} updates/s = "
+        f"{fmt_ratio(ratio(bot.run.throughput, echo.run.throughput))}; p99 "
+        f"{fmt_ratio(ratio(bot.p99, echo.p99))}",
+        "(info: both capped by the limiter)",
+    )
+
+
+async def section_memory(cfg: Config, q: Any, workdir: Path, report: Report) -> None:
+    say("\n## Memory and start-up\n")
+    users = range(data.FIRST_BENCH_USER, data.FIRST_BENCH_USER + cfg.chats)
+    say(
+        f"{cfg.chats:,} chats that said /start earlier (bot: a session on the welcome screen in "
+        'the DB and its welcome message on the server); each person presses "▶️ Los geht’s" '
+        "once, so every chat ends with an open session at question 1 (echo bot: its keyboard, "
+        "one press). At most 200 chats in flight; limiter off in both. Peak RSS = VmHWM of the "
+        "bot process."
+    )
+    memory_db = workdir / "memory.sqlite3"
+    await data.create_schema(memory_db)
+    data.open_sessions(memory_db, q, users, message_id=1)
+
+    def pressing(text: str, buttons: list[str], label: str) -> Callable[[TimedServer], Any]:
+        async def work(server: TimedServer) -> Run:
+            presses = {
+                uid: (load_mod.prepare_keyboard(server, uid, text, buttons), buttons[0])
+                for uid in users
+            }
+            return await load_mod.press_once(server, label, presses, 200, cfg.time_limit * 4)
+
+        return work
+
+    echo = await measure(
+        "echo memory",
+        ECHO,
+        {"ECHO_RATE_LIMIT": "off"},
+        workdir,
+        pressing("<b>Echo</b>", ["a:0:0", "a:0:1"], "echo memory"),
+    )
+    bot = await measure(
+        "bot memory",
+        BOT_UNTHROTTLED,
+        {"DATABASE_PATH": str(memory_db)},
+        workdir,
+        pressing("Willkommen", ["c", "m"], "bot memory"),
+    )
+    runs = [echo, bot]
+    rows = [
+        [
+            m.run.label,
+            str(m.run.updates),
+            str(m.run.errors),
+            f"{m.run.throughput:.0f}",
+            ms(m.p50),
+            ms(m.p99),
+            f"{m.bot.peak_rss_kib / 1024:.1f} MiB",
+            f"{m.bot.rss_kib / 1024:.1f} MiB",
+            f"{m.bot.startup:.2f} s",
+            m.load,
+        ]
+        for m in runs
+    ]
+    say(
+        table(
+            [
+                "run",
+                "presses",
+                "errors",
+                "updates/s",
+                "p50",
+                "p99",
+                "peak RSS",
+                "RSS at end",
+                "start-up",
+                "load avg",
+            ],
+            rows,
+        )
+    )
+    with contextlib.suppress(Exception):
+        import sqlite3
+
+        with sqlite3.connect(memory_db) as db:
+            (open_questions,) = db.execute(
+                "SELECT count(*) FROM sessions WHERE archived_at IS NULL AND screen = 'question'"
+            ).fetchone()
+        say(f"\nsessions at a question afterwards: {open_questions:,} of {cfg.chats:,}")
+    assert echo.bot.peak_rss_kib and bot.bot.peak_rss_kib
+    memory = ratio(bot.bot.peak_rss_kib, echo.bot.peak_rss_kib)
+    report.add(
+        f"Peak RSS with {cfg.chats:,} open chats, bot ÷ echo",
+        f"{bot.bot.peak_rss_kib / 1024:.0f} ÷ {echo.bot.peak_rss_kib / 1024:.0f} MiB = "
+        f"{fmt_ratio(memory)}",
+        "≤ 1.50×",
+        memory <= 1.5 and bot.run.errors == 0 and echo.run.errors == 0,
+    )
+    report.add(
+        "Start-up: process start → first getUpdates (bot, echo; empty DB)",
+        f"{bot.bot.startup:.2f} s, {echo.bot.startup:.2f} s",
+    )
+
+
+# -- in-process database work ------------------------------------------------------------------
+
+
+HOT = (
+    ("current_session", lambda s: s.startswith("SELECT * FROM sessions WHERE user_id")),
+    ("answers of a session", lambda s: s.startswith("SELECT question_id, option_id FROM answers")),
+    ("save_state UPDATE", lambda s: s.startswith("UPDATE sessions SET screen")),
+    ("answer upsert", lambda s: s.startswith("INSERT INTO answers")),
+)
+OTHER = (
+    ("due_reminders (reminder task)", lambda s: "session_reminders" in s and "LIMIT" in s),
+    ("touch_user upsert", lambda s: s.startswith("INSERT INTO users")),
+    ("is_blocked", lambda s: s.startswith("SELECT blocked_at FROM users")),
+    ("mark_blocked", lambda s: s.startswith("UPDATE users SET blocked_at")),
+    ("completed_checks", lambda s: "max(t.id)" in s),
+    ("completed_checks answers", lambda s: "session_id IN (" in s),
+)
+
+
+def label_of(statement: str) -> str:
+    for name, match in HOT + OTHER:
+        if match(statement):
+            return name
+    return " ".join(statement.split()[:4])
+
+
+async def section_plans(history: data.History, workdir: Path, report: Report) -> None:
+    """Trace the SQL of real service calls on the large database and print its query plans."""
+    from bot import callbacks
+    from bot.app import build_core
+    from bot.config import load_settings
+    from bot.storage import UserRef
+
+    say("\n## Query plans of the hot path (traced from real service calls, large DB)\n")
+    copy = data.copy_db(history.path, workdir / "plans.sqlite3")
+    settings = load_settings({"DATABASE_PATH": str(copy)})
+    core = await build_core(settings)
+    traced: list[str] = []
+    timings: list[tuple[str, float]] = []
+    try:
+        connection = core.storage._db  # the product's own connection, to see its statements
+        await connection.set_trace_callback(traced.append)
+        # A person in the middle of the generated history whose current session is open.
+        archived = history.sessions // 5
+        user_id = history.users // 2
+        user_id -= (user_id + archived) % 4  # current session id = user + archived; %4==0: open
+        user = UserRef(user_id, user_id, f"person{user_id}", "Bench")
+        service = core.service
+
+        async def timed(name: str, call: Callable[[], Awaitable[Any]]) -> Any:
+            began = time.perf_counter()
+            result = await call()
+            timings.append((name, time.perf_counter() - began))
+            return result
+
+        await timed("start", lambda: service.start(user))
+        record = await core.storage.current_session(user_id)
+        assert record is not None
+        q = await core.catalog.get(record.content_hash)
+        position = record.state.position
+        if position.question_id:
+            number = q.question_number(position.question_id)
+            data_ = callbacks.answer(record.state.revision, number, 0)
+        else:
+            data_ = callbacks.RESUME
+        await timed("press (answer)", lambda: service.press(user, data_, record.message_id))
+        storage = core.storage
+        due_before = datetime.now(UTC) - timedelta(days=3)
+        if hasattr(storage, "due_reminders"):
+            await timed("due_reminders", lambda: storage.due_reminders(due_before, 2, 50))
+        await timed("is_blocked", lambda: storage.is_blocked(user_id))
+        await timed("mark_blocked", lambda: storage.mark_blocked(user_id, datetime.now(UTC)))
+        await connection.set_trace_callback(None)
+    finally:
+        await core.close()
+    seen, scans = print_plans(copy, traced)
+    say("\ncall timings on the large DB: " + ", ".join(f"{n} {ms(t)}" for n, t in timings))
+    missing = [name for name, _ in HOT if name not in seen]
+    hot_scans = [s for s in scans if s.split(":")[0] in {n for n, _ in HOT}]
+    report.add(
+        "Hot-path queries use an index (EXPLAIN QUERY PLAN, large DB)",
+        "no full scans" if not hot_scans else "; ".join(hot_scans),
+        "no SCAN",
+        not hot_scans and not missing,
+    )
+    if scans:
+        report.notes.append("Full scans outside the answer path: " + "; ".join(scans))
+    if missing:
+        report.notes.append("Hot-path statements not seen in the trace: " + ", ".join(missing))
+
+
+def print_plans(path: Path, traced: list[str]) -> tuple[set[str], list[str]]:
+    """EXPLAIN QUERY PLAN of each distinct traced statement; returns (labels, full scans)."""
+    import sqlite3
+
+    statements: dict[str, str] = {}
+    for statement in traced:
+        text = " ".join(statement.split())
+        head = text.split(" ", 1)[0].upper()
+        if head in ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE"):
+            continue
+        statements.setdefault(text, label_of(text))
+    scans: list[str] = []
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for text, name in sorted(statements.items(), key=lambda item: _hot_rank(item[1])):
+            plan = db.execute("EXPLAIN QUERY PLAN " + text).fetchall()
+            say(f"**{name}**: `{_shorten(text)}`")
+            if not plan:
+                say("    (no plan steps: a direct write by primary key)")
+            for _, parent, _, detail in plan:
+                flag = ""
+                if detail.startswith("SCAN") and "CONSTANT" not in detail:
+                    flag = "   ⚠ full scan"
+                    scans.append(f"{name}: {detail}")
+                say(f"    {'  ' if parent else ''}{detail}{flag}")
+    return set(statements.values()), scans
+
+
+def _hot_rank(name: str) -> int:
+    names = [n for n, _ in HOT]
+    return names.index(name) if name in names else len(names)
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def section_group(
+    cfg: Config, q: Any, history: data.History | None, workdir: Path, report: Report
+) -> None:
+    from bot.app import build_core
+    from bot.config import load_settings
+    from flows.aggregation import group_report
+
+    say(f"\n## Group report for {cfg.group_size:,} completed participants\n")
+    if history is not None:
+        path = data.copy_db(history.path, workdir / "group.sqlite3")
+        where = f"inside the large DB ({history.sessions:,} sessions)"
+    else:
+        path = workdir / "group.sqlite3"
+        await data.create_schema(path)
+        where = "in an otherwise empty DB"
+    settings = load_settings({"DATABASE_PATH": str(path)})
+    group = data.add_group_round(path, q, cfg.group_size)
+    say(
+        f"group {group.group_id}: {group.participants:,} completed sessions, "
+        f"{group.answers:,} answers, {where}; GroupDesk.report_views timed 3×"
+    )
+    core = await build_core(settings)
+    try:
+        record = await core.storage.group(group.group_id)
+        assert record is not None
+        traced: list[str] = []
+        connection = core.storage._db
+        await connection.set_trace_callback(traced.append)
+        await core.storage.completed_checks(group.group_id, record.current_round)
+        await connection.set_trace_callback(None)
+        totals: list[float] = []
+        for _ in range(3):
+            began = time.perf_counter()
+            views = await core.desk.report_views(record)
+            totals.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        checks = await core.storage.completed_checks(group.group_id, record.current_round)
+        fetch = time.perf_counter() - began
+        from flows.aggregation import Participant
+
+        participants = [Participant(c.perspective, c.answers) for c in checks]
+        began = time.perf_counter()
+        group_report(core.catalog.active, participants, min_group=3)
+        compute = time.perf_counter() - began
+    finally:
+        await core.close()
+    median = statistics.median(totals)
+    say(
+        f"report_views: {', '.join(f'{t:.3f} s' for t in totals)} (median {median:.3f} s); "
+        f"storage.completed_checks {fetch:.3f} s, flows.aggregation.group_report {compute:.3f} s; "
+        f"{len(views)} message(s), {sum(len(v.text) for v in views):,} characters; "
+        f"{len(checks)} checks read\n"
+    )
+    print_plans(path, traced)
+    report.add(
+        f"Group report, {cfg.group_size:,} participants (GroupDesk.report_views, median of 3)",
+        f"{median:.3f} s",
+        "< 2 s",
+        median < 2.0 and len(checks) == cfg.group_size,
+    )
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+async def guarded(name: str, report: Report, work: Awaitable[Any]) -> Any:
+    """A failing section is reported as MISS and does not stop the others."""
+    try:
+        return await work
+    except Exception as error:
+        say(f"\n!! section {name} failed: {error!r}\n{traceback.format_exc(limit=6)}")
+        report.add(
+            f"{name}: section failed", type(error).__name__ + ": " + str(error)[:120], "runs", False
+        )
+        return None
+
+
+async def main(args: argparse.Namespace) -> int:
+    cfg = QUICK if args.quick else FULL
+    overrides = {k: v for k, v in vars(args).items() if k in Config.__annotations__ and v}
+    cfg = Config(**{**cfg.__dict__, **overrides})
+    report = Report()
+    began = time.monotonic()
+    say(f"# Benchmark {'(quick)' if args.quick else '(full)'}\n\n{machine()}\n")
+    say(f"configuration: {cfg}")
+    q = None
+    with tempfile.TemporaryDirectory(prefix="selbstcheck-bench-") as tmp:
+        workdir = Path(tmp)
+        q = await data.create_schema(workdir / "probe.sqlite3")
+        plan = press_plan([len(q.field_questions(f.id)) for f in q.fields], cfg.answers)
+        say(
+            f"\n## Large database\n\n{cfg.history_sessions:,} sessions / "
+            f"{cfg.history_answers:,} answers (cache: bench/.cache/)"
+        )
+        history = await guarded(
+            "large database",
+            report,
+            data.history_db(cfg.history_sessions, cfg.history_answers, say),
+        )
+        if history is not None:
+            size = history.path.stat().st_size / 2**20
+            origin = f"generated in {history.seconds:.1f} s" if history.seconds else "from cache"
+            say(
+                f"{history.path.name}: {history.sessions:,} sessions, {history.users:,} people, "
+                f"{history.answers:,} answers, {size:,.0f} MiB, {origin}"
+            )
+        await guarded("throughput", report, section_throughput(cfg, plan, workdir, report, history))
+        if history is not None:
+            await guarded("query plans", report, section_plans(history, workdir, report))
+        await guarded("group report", report, section_group(cfg, q, history, workdir, report))
+        await guarded("memory", report, section_memory(cfg, q, workdir, report))
+        await guarded("shipped configuration", report, section_shipped(cfg, workdir, report))
+    say(f"\n## Summary\n\n{machine()}\n")
+    say(
+        table(
+            ["Metric", "Measured", "Target", "Result"],
+            [[r.metric, r.measured, r.target, r.verdict] for r in report.rows],
+        )
+    )
+    for note in report.notes:
+        say(f"\nNote: {note}")
+    say(f"\ntotal bench time {time.monotonic() - began:.0f} s")
+    return 0
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small loads, under a minute")
+    parser.add_argument("--users", type=int, help="simulated users for throughput")
+    parser.add_argument("--answers", type=int, help="answers per user")
+    parser.add_argument("--chats", type=int, help="chats for the memory run")
+    parser.add_argument("--rounds", type=int, help="repetitions of the throughput runs")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse(sys.argv[1:]))))
