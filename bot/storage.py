@@ -131,6 +131,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX sessions_open_by_activity ON sessions (updated_at)
         WHERE archived_at IS NULL AND completed_at IS NULL;
     """,
+    # 5: blocked-chat bookkeeping looks people up by chat id
+    """
+    CREATE INDEX users_chat ON users (chat_id);
+    """,
 )
 
 
@@ -309,13 +313,11 @@ class Storage:
     # sessions -----------------------------------------------------------------------------
 
     async def current_session(self, user_id: int) -> SessionRecord | None:
-        async with self._db.execute(
+        """On the hot path: one indexed lookup and one primary-key range, one thread hop each."""
+        rows = await self._db.execute_fetchall(
             "SELECT * FROM sessions WHERE user_id = ? AND archived_at IS NULL", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        return await self._record(row)
+        )
+        return await self._record(next(iter(rows))) if rows else None
 
     async def session(self, session_id: int) -> SessionRecord | None:
         async with self._db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)) as cursor:
@@ -417,10 +419,10 @@ class Storage:
         return [await self._record(row) for row in rows]
 
     async def _record(self, row: aiosqlite.Row) -> SessionRecord:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT question_id, option_id FROM answers WHERE session_id = ?", (row["id"],)
-        ) as cursor:
-            answers = {r["question_id"]: r["option_id"] for r in await cursor.fetchall()}
+        )
+        answers = {r["question_id"]: r["option_id"] for r in rows}
         position = Position(
             screen=Screen(row["screen"]),
             field_id=row["field_id"],

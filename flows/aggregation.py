@@ -286,16 +286,20 @@ def _question_stats(
     span = scale.max_points - scale.min_points
     stats = []
     for order, question in enumerate(q.questions):
-        values = [
-            Fraction(option.points - scale.min_points, span) * 100
+        # Whole-number sums, one exact division at the end: a thousand participants stay fast.
+        steps = [
+            option.points - scale.min_points
             for p in participants
             if (option := scale.option(p.answers.get(question.id) or "")) is not None
         ]
-        if len(values) < min_group:
+        n = len(steps)
+        if n < min_group:
             continue
-        mean = sum(values, Fraction(0)) / len(values)
-        variance = sum((v * v for v in values), Fraction(0)) / len(values) - mean * mean
-        stats.append(_Stat(order, question, len(values), mean, variance))
+        total = sum(steps)
+        squares = sum(d * d for d in steps)
+        mean = Fraction(100 * total, n * span)
+        variance = Fraction(10_000 * (n * squares - total * total), n * n * span * span)
+        stats.append(_Stat(order, question, n, mean, variance))
     return stats
 
 

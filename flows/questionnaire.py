@@ -39,16 +39,21 @@ class Scale(Model):
     skip_label: Text
     low_answer_max_points: int
 
-    @property
+    @cached_property
     def max_points(self) -> int:
         return max(option.points for option in self.options)
 
-    @property
+    @cached_property
     def min_points(self) -> int:
         return min(option.points for option in self.options)
 
-    def option(self, option_id: str) -> Option | None:
-        return next((o for o in self.options if o.id == option_id), None)
+    @cached_property
+    def _options_by_id(self) -> dict[str, Option]:
+        return {o.id: o for o in self.options}
+
+    def option(self, option_id: str | None) -> Option | None:
+        """The option with this id; None for anything else (skipped, unknown, forged)."""
+        return self._options_by_id.get(option_id) if option_id is not None else None
 
 
 class Band(Model):

@@ -71,11 +71,12 @@ def score_of(
 ) -> int | None:
     """0–100 from answered questions only, rounded half up; None if nothing was answered."""
     scale = questionnaire.scale
-    span = scale.max_points - scale.min_points
+    lowest = scale.min_points
+    span = scale.max_points - lowest
     points = [
-        option.points - scale.min_points
+        option.points - lowest
         for q in questions
-        if (option_id := answers.get(q.id)) is not None and (option := scale.option(option_id))
+        if (option := scale.option(answers.get(q.id))) is not None
     ]
     if not points:
         return None
