@@ -64,6 +64,8 @@ class Messenger:
         sends = list(reply.send)
         new_live: int | None = None
         if query is not None:
+            # Answered first and on its own: sent together with the edit, a 429 for one would
+            # find the other already on its way, inside the retry_after window.
             await self._answer(query, reply.toast)
         if reply.edit is not None:
             if origin is not None and await self._edit(chat_id, origin, reply.edit):
@@ -81,6 +83,9 @@ class Messenger:
             if turn.live_message_id and turn.live_message_id != origin:
                 await self._strip_keyboard(chat_id, turn.live_message_id)
             await self.service.set_live_message(turn.session_id, new_live)
+        if turn.session_id and reply.edit is None and origin not in (None, new_live):
+            # A press on an old message was answered below it: its buttons would stay stale.
+            await self._strip_keyboard(chat_id, origin)
 
     async def send(self, chat_id: int, view: View) -> Message | None:
         """Send one view; None if the person has blocked the bot (then recorded)."""
