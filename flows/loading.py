@@ -18,6 +18,9 @@ from flows.questionnaire import Questionnaire
 
 Path = tuple[str | int, ...]
 
+# libyaml's parser when PyYAML was built with it (the wheels are): the same safe loading, faster.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -45,8 +48,7 @@ class QuestionnaireInvalid(Exception):
 def parse_questionnaire(text: str, source: str = "<questionnaire>") -> Questionnaire:
     """Parse and validate YAML text; raise `QuestionnaireInvalid` listing all problems."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _compose_and_construct(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
@@ -73,6 +75,17 @@ def parse_questionnaire(text: str, source: str = "<questionnaire>") -> Questionn
     if problems:
         raise QuestionnaireInvalid(problems)
     return questionnaire
+
+
+def _compose_and_construct(text: str) -> tuple[yaml.Node | None, object]:
+    """One safe parse yields both the node tree (for line numbers) and the data."""
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
 
 
 def check_consistency(q: Questionnaire) -> list[tuple[Path, str]]:
