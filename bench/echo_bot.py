@@ -32,9 +32,26 @@ from telegram.ext import (
 )
 
 
+def question_like(n: int) -> str:
+    """A text of the size and markup of one of the bot's question messages (about 500
+    characters with bold and italic parts), so that both bots move the same bytes and entities
+    and the comparison measures the self-check's own work, not the length of its texts."""
+    return (
+        f"✓ Gespeichert – Frage {n}: trifft eher zu\n\n<b>3. Fairer Zugang und Teilhabe</b> · "
+        f"Bildung\nFrage {n} von 32 in diesem Feld · gesamt ▰▰▱▱▱▱▱▱▱▱ 21 %\n\n"
+        "<b>Familien mit Einwanderungsgeschichte werden gezielt über Kita-Angebote und das "
+        "Anmeldeverfahren informiert, und die Informationen gibt es in mehreren Sprachen.</b>"
+        "\n\n<i>ℹ️ Gemeint sind zum Beispiel mehrsprachige Flyer, Elternabende mit "
+        "Sprachmittlung oder Elternlots*innen, die Familien bei der Anmeldung begleiten.</i>"
+    )
+
+
 def keyboard(n: int) -> InlineKeyboardMarkup:
     """Shaped like a question of the real bot: four options, skip, back and menu."""
-    options = [InlineKeyboardButton(f"Option {i}", callback_data=f"a:{n}:{i}") for i in range(4)]
+    labels = ["trifft voll zu", "trifft eher zu", "trifft eher nicht zu", "trifft nicht zu"]
+    options = [
+        InlineKeyboardButton(label, callback_data=f"a:{n}:{i}") for i, label in enumerate(labels)
+    ]
     return InlineKeyboardMarkup(
         [
             options[:2],
@@ -55,7 +72,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     n = int(parts[1]) + 1 if len(parts) > 1 and parts[1].isdigit() else 1
     await query.answer()
     await context.bot.edit_message_text(
-        f"<b>Echo {n}</b>",
+        question_like(n),
         chat_id=query.message.chat.id,
         message_id=query.message.message_id,
         reply_markup=keyboard(n),
@@ -65,7 +82,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_chat is not None
     await context.bot.send_message(
-        update.effective_chat.id, "<b>Echo</b>", reply_markup=keyboard(0)
+        update.effective_chat.id, question_like(0), reply_markup=keyboard(0)
     )
 
 
