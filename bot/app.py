@@ -91,6 +91,9 @@ def _post_init(core: Core, admin_ids: frozenset[int] = frozenset()):
         descriptions = core.service.t.section("commands")
         commands = [BotCommand(name, text) for name, text in descriptions.items()]
         await app.bot.set_my_commands(commands)
+        # Shown in the empty chat before someone presses "Start", and in the bot's profile.
+        await app.bot.set_my_description(core.service.t.plain("bot_description"))
+        await app.bot.set_my_short_description(core.service.t.plain("bot_short_description"))
         await publish_admin_commands(app.bot, admin_ids, commands, core.service.t)
 
     return post_init

@@ -15,3 +15,11 @@ async def test_start_shows_welcome_and_first_question(bot: InProcessBot) -> None
     question = await user.wait_for_message()
     assert "Frage 1 von 12" in question.visible_text
     assert "trifft voll zu" in user.buttons()
+
+
+async def test_profile_texts_explain_the_check_before_the_first_start(bot: InProcessBot) -> None:
+    """The empty chat already says what the bot is for (Telegram shows the description)."""
+    server = bot.server
+    description = server.descriptions[("description", "")]
+    assert "Selbstcheck „Weltoffene Kommune“" in description and "Kein Ranking" in description
+    assert len(server.descriptions[("short_description", "")]) <= 120
