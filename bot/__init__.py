@@ -1,0 +1,1 @@
+"""The edge: Telegram handlers, rendering, storage, configuration and the entry point."""

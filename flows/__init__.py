@@ -1,0 +1,1 @@
+"""The domain of the self-check, pure Python: questionnaire, scoring, conversation, groups."""

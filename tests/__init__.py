@@ -1,0 +1,1 @@
+"""Unit, property and end-to-end tests; `telegram_server` is the local Bot API server."""
