@@ -214,6 +214,22 @@ async def measure_script(
     )
 
 
+async def measure_bot(
+    label: str, database: Path, workdir: Path, users: range, plan: list[str], time_limit: float
+) -> Measured:
+    """The self-check (rate limit off) on the given database file."""
+    return await measure_script(
+        label,
+        BOT_UNTHROTTLED,
+        {"DATABASE_PATH": str(database)},
+        workdir,
+        users,
+        plan,
+        choose_in_bot,
+        time_limit,
+    )
+
+
 def describe(m: Measured) -> list[str]:
     r = m.run
     return [
@@ -281,29 +297,15 @@ async def section_throughput(
             )
         )
         empty_runs.append(
-            await measure_script(
-                f"bot empty DB r{round_number}",
-                BOT_UNTHROTTLED,
-                {"DATABASE_PATH": str(empty_db)},
-                workdir,
-                users,
-                plan,
-                choose_in_bot,
-                cfg.time_limit,
+            await measure_bot(
+                f"bot empty DB r{round_number}", empty_db, workdir, users, plan, cfg.time_limit
             )
         )
         if history is not None:
             copy = data.copy_db(history.path, workdir / "history-run.sqlite3")
             history_runs.append(
-                await measure_script(
-                    f"bot large DB r{round_number}",
-                    BOT_UNTHROTTLED,
-                    {"DATABASE_PATH": str(copy)},
-                    workdir,
-                    users,
-                    plan,
-                    choose_in_bot,
-                    cfg.time_limit,
+                await measure_bot(
+                    f"bot large DB r{round_number}", copy, workdir, users, plan, cfg.time_limit
                 )
             )
     all_runs = echo_runs + empty_runs + history_runs
@@ -390,28 +392,14 @@ async def section_growth(
     for round_number in range(1, cfg.growth_rounds + 1):
         empty_db = workdir / f"growth-empty-{round_number}.sqlite3"
         empty_runs.append(
-            await measure_script(
-                f"empty DB g{round_number}",
-                BOT_UNTHROTTLED,
-                {"DATABASE_PATH": str(empty_db)},
-                workdir,
-                users,
-                plan,
-                choose_in_bot,
-                cfg.time_limit,
+            await measure_bot(
+                f"empty DB g{round_number}", empty_db, workdir, users, plan, cfg.time_limit
             )
         )
         copy = data.copy_db(history.path, workdir / "history-run.sqlite3")
         large_runs.append(
-            await measure_script(
-                f"large DB g{round_number}",
-                BOT_UNTHROTTLED,
-                {"DATABASE_PATH": str(copy)},
-                workdir,
-                users,
-                plan,
-                choose_in_bot,
-                cfg.time_limit,
+            await measure_bot(
+                f"large DB g{round_number}", copy, workdir, users, plan, cfg.time_limit
             )
         )
     say(table(LOAD_HEADER, [describe(m) for m in empty_runs + large_runs]))

@@ -46,16 +46,12 @@ def run(
     out: TextIO | None = None,
     binary: BinaryIO | None = None,
 ) -> int:
-    from bot.config import ConfigError, load_settings
-    from bot.run import configure_logging
+    from bot.run import startup_settings
 
     out = out or sys.stdout
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        print(f"Configuration error: {error}", file=sys.stderr)
+    settings = startup_settings()
+    if settings is None:
         return 2
-    configure_logging(settings.log_level)
     if not settings.database_path.exists():
         print(f"No database at {settings.database_path} (set DATABASE_PATH)", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from flows.loading import QuestionnaireInvalid
 
 
@@ -21,13 +21,21 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def run() -> int:
+def startup_settings() -> Settings | None:
+    """Settings and logging for any entry point; None (after a one-line message) if invalid."""
     try:
         settings = load_settings()
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
-        return 2
+        return None
     configure_logging(settings.log_level)
+    return settings
+
+
+def run() -> int:
+    settings = startup_settings()
+    if settings is None:
+        return 2
     try:
         if settings.token is None:
             from bot.console import chat
