@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from bot.export import ExportRow, build_csv, pseudonym
 from bot.storage import SessionRecord, Storage, utc_now
-from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 from flows.session import field_is_complete
 
@@ -72,24 +71,6 @@ class Export:
     content: bytes
     rows: int
     sessions: int
-
-
-class StoredVersions:
-    """Questionnaire versions straight from the database, for tools without a running bot."""
-
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-        self._cache: dict[str, Questionnaire] = {}
-
-    async def __call__(self, content_hash: str) -> Questionnaire:
-        cached = self._cache.get(content_hash)
-        if cached is None:
-            source = await self._storage.questionnaire_source(content_hash)
-            if source is None:
-                raise LookupError(f"questionnaire version {content_hash} is not stored")
-            cached = parse_questionnaire(source, f"stored version {content_hash}")
-            self._cache[content_hash] = cached
-        return cached
 
 
 class Admin:
@@ -168,7 +149,7 @@ class Admin:
             q = await self.versions(raw["content_hash"])
             question_id = raw["question_id"]
             known = q.has_question(question_id)
-            option = q.scale.option(raw["option_id"]) if raw["option_id"] is not None else None
+            option = q.scale.option(raw["option_id"])
             order = q.question_number(question_id) if known else len(q.questions)
             rows.append(
                 (

@@ -59,7 +59,8 @@ def run(
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary: BinaryIO) -> int:
-    from bot.admin import Admin, Person, StoredVersions
+    from bot.admin import Admin, Person
+    from bot.catalog import StoredVersions
     from bot.storage import Storage
 
     storage = await Storage.open(settings.database_path)

@@ -13,11 +13,11 @@ from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, CallbackQuery, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot.admin import Admin, Person
 from bot.catalog import Catalog
-from bot.handlers import user_of
+from bot.handlers import PrefixButtons, user_of
 from bot.messenger import Messenger
 from bot.service import SelfCheck, Turn
 from bot.storage import SessionRecord
@@ -28,7 +28,6 @@ from flows.questionnaire import Questionnaire
 
 log = logging.getLogger(__name__)
 
-ADMIN_COMMANDS = ("reset", "reload", "stats", "export", "coordinator")
 BUTTON_PREFIX = "adm:"
 PROBLEMS_SHOWN = 30
 
@@ -47,7 +46,7 @@ async def publish_admin_commands(
             log.warning("could not set the admin command menu for %s: %s", admin_id, error)
 
 
-class AdminButtons(CallbackQueryHandler):
+class AdminButtons(PrefixButtons):
     """Admin buttons (prefix "adm:") only for admins; others fall through to the usual handlers."""
 
     def __init__(self, admin_ids: frozenset[int], callback: Callback) -> None:
@@ -59,8 +58,6 @@ class AdminButtons(CallbackQueryHandler):
             return None
         if update.effective_user.id not in self.admin_ids:
             return None
-        if update.callback_query is not None and not update.callback_query.data:
-            return None  # PTB would let a press without data through the pattern
         return super().check_update(update)
 
 
@@ -90,17 +87,11 @@ class AdminHandlers:
         app.add_handler(CommandHandler("stats", self.stats, filters=admins))
         app.add_handler(CommandHandler("export", self.export, filters=admins))
         app.add_handler(CommandHandler("coordinator", self.coordinator, filters=admins))
-        app.add_handler(CommandHandler(list(ADMIN_COMMANDS), self.refuse, filters=private))
+        # Anyone else's /reset etc. falls through to the conversation's catch-all, which
+        # answers exactly as to any unknown command and so reveals nothing.
         app.add_handler(AdminButtons(self.admin_ids, self.press))
 
     # commands -----------------------------------------------------------------------------
-
-    async def refuse(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Anyone else: the same answer as to any unknown command."""
-        assert update.effective_message is not None and update.effective_message.text
-        name = update.effective_message.text.split()[0].lstrip("/").split("@")[0]
-        user = user_of(update)
-        await self.messenger.deliver(user.chat_id, await self.service.command(user, name))
 
     async def reset(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/reset <id or @username>: after confirmation, restart that person's check."""

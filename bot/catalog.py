@@ -10,6 +10,27 @@ from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 
 
+class StoredVersions:
+    """Every questionnaire version a session may run on, parsed once from its stored source."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._cache: dict[str, Questionnaire] = {}
+
+    def keep(self, questionnaire: Questionnaire) -> None:
+        self._cache[questionnaire.content_hash] = questionnaire
+
+    async def __call__(self, content_hash: str) -> Questionnaire:
+        cached = self._cache.get(content_hash)
+        if cached is None:
+            source = await self._storage.questionnaire_source(content_hash)
+            if source is None:
+                raise LookupError(f"questionnaire version {content_hash} is not stored")
+            cached = parse_questionnaire(source, f"stored version {content_hash}")
+            self._cache[content_hash] = cached
+        return cached
+
+
 class Catalog:
     """Holds the active questionnaire; older versions are re-read from the stored source."""
 
@@ -17,7 +38,8 @@ class Catalog:
         self._storage = storage
         self._path = path
         self.active = active
-        self._versions: dict[str, Questionnaire] = {active.content_hash: active}
+        self._versions = StoredVersions(storage)
+        self._versions.keep(active)
 
     @classmethod
     async def load(cls, storage: Storage, path: Path) -> Catalog:
@@ -35,18 +57,10 @@ class Catalog:
         return questionnaire
 
     async def get(self, content_hash: str) -> Questionnaire:
-        cached = self._versions.get(content_hash)
-        if cached is not None:
-            return cached
-        source = await self._storage.questionnaire_source(content_hash)
-        if source is None:
-            raise LookupError(f"questionnaire version {content_hash} is not stored")
-        questionnaire = parse_questionnaire(source, f"stored version {content_hash}")
-        self._versions[content_hash] = questionnaire
-        return questionnaire
+        return await self._versions(content_hash)
 
     async def _remember(self, questionnaire: Questionnaire, source: str) -> None:
-        self._versions[questionnaire.content_hash] = questionnaire
+        self._versions.keep(questionnaire)
         await self._storage.remember_questionnaire(
             questionnaire.content_hash, questionnaire.id, questionnaire.version, source, utc_now()
         )

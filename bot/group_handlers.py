@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot.groups import GroupDesk
-from bot.handlers import user_of
+from bot.handlers import PrefixButtons, command_name, user_of
 from bot.messenger import Messenger
 
 COMMAND_ACTIONS = {"groupreport": "r", "closegroup": "c", "opengroup": "o", "newround": "n"}
-
-
-class _PrefixButtons(CallbackQueryHandler):
-    """PTB passes presses without data through any pattern; these take only their prefix."""
-
-    def check_update(self, update: object) -> bool | object | None:
-        if isinstance(update, Update) and update.callback_query and not update.callback_query.data:
-            return None
-        return super().check_update(update)
 
 
 class GroupHandlers:
@@ -33,8 +24,8 @@ class GroupHandlers:
         app.add_handler(CommandHandler("newgroup", self.new_group, filters=private))
         app.add_handler(CommandHandler("groups", self.list_groups, filters=private))
         app.add_handler(CommandHandler(list(COMMAND_ACTIONS), self.group_command, filters=private))
-        app.add_handler(_PrefixButtons(self.press_group, pattern=r"^g:"))
-        app.add_handler(_PrefixButtons(self.press_join, pattern=r"^[jp]:"))
+        app.add_handler(PrefixButtons(self.press_group, pattern=r"^g:"))
+        app.add_handler(PrefixButtons(self.press_join, pattern=r"^[jp]:"))
 
     async def new_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/newgroup <name>: a group, its invitation link and a QR code for print."""
@@ -50,10 +41,8 @@ class GroupHandlers:
 
     async def group_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/groupreport, /closegroup, /opengroup, /newround: for one group or after a choice."""
-        assert update.effective_message is not None and update.effective_message.text
-        name = update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
         user = user_of(update)
-        turn = await self.desk.choose_or_run(user, COMMAND_ACTIONS[name])
+        turn = await self.desk.choose_or_run(user, COMMAND_ACTIONS[command_name(update)])
         await self.messenger.deliver(user.chat_id, turn)
 
     async def press_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,6 +25,21 @@ from bot.views import View
 log = logging.getLogger(__name__)
 
 
+def command_name(update: Update) -> str:
+    """ "/Ergebnis@SomeBot extra" -> "ergebnis"."""
+    assert update.effective_message is not None and update.effective_message.text
+    return update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
+
+
+class PrefixButtons(CallbackQueryHandler):
+    """PTB passes presses without data through any pattern; these take only their prefix."""
+
+    def check_update(self, update: object) -> bool | object | None:
+        if isinstance(update, Update) and update.callback_query and not update.callback_query.data:
+            return None
+        return super().check_update(update)
+
+
 def user_of(update: Update) -> UserRef:
     user = update.effective_user
     chat = update.effective_chat
@@ -60,10 +75,9 @@ class SelfCheckHandlers:
 
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every other command; unknown ones get the help text."""
-        assert update.effective_message is not None and update.effective_message.text
-        name = update.effective_message.text.split()[0].lstrip("/").split("@")[0]
         user = user_of(update)
-        await self.messenger.deliver(user.chat_id, await self.service.command(user, name))
+        turn = await self.service.command(user, command_name(update))
+        await self.messenger.deliver(user.chat_id, turn)
 
     async def press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press; the stored session decides whether it still applies."""
