@@ -258,10 +258,13 @@ class GroupDesk:
             and record.group_id == group.id
             and record.group_round != group.current_round
         ):
-            now = self.service.clock()
-            await self.storage.archive_current(user.user_id, "new_round", now)
-            await self.storage.create_session(
-                user.user_id, self.service.catalog.active.content_hash, now, membership
+            await self.storage.restart_session(
+                user.user_id,
+                record.id,
+                self.service.catalog.active.content_hash,
+                "new_round",
+                self.service.clock(),
+                perspective=perspective,
             )
             return
         await self.storage.assign_group(record.id, *membership)

@@ -253,11 +253,6 @@ class Storage:
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version={number}")
 
-    async def schema_version(self) -> int:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            (version,) = await cursor.fetchone()
-        return version
-
     # people -------------------------------------------------------------------------------
 
     async def touch_user(self, user: UserRef, now: datetime) -> None:
@@ -396,27 +391,6 @@ class Storage:
             await db.execute(
                 "UPDATE sessions SET message_id = ? WHERE id = ?", (message_id, session_id)
             )
-
-    async def archive_current(self, user_id: int, reason: str, now: datetime) -> int | None:
-        """Keep the current attempt as an earlier round; returns its id, if there was one."""
-        async with self.transaction() as db:
-            cursor = await db.execute(
-                """
-                UPDATE sessions SET archived_at = ?, archived_reason = ?
-                WHERE user_id = ? AND archived_at IS NULL
-                RETURNING id
-                """,
-                (_iso(now), reason, user_id),
-            )
-            row = await cursor.fetchone()
-        return row["id"] if row else None
-
-    async def sessions_of(self, user_id: int) -> list[SessionRecord]:
-        async with self._db.execute(
-            "SELECT * FROM sessions WHERE user_id = ? ORDER BY id", (user_id,)
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [await self._record(row) for row in rows]
 
     async def _record(self, row: aiosqlite.Row) -> SessionRecord:
         rows = await self._db.execute_fetchall(
@@ -650,8 +624,10 @@ class Storage:
         content_hash: str,
         reason: str,
         now: datetime,
+        perspective: str | None = None,
     ) -> tuple[int, SessionRecord] | None:
-        """Archive the current attempt and begin a new one in the same group and perspective.
+        """Archive the current attempt and begin a new one in the same group (current round)
+        and perspective, or in the given `perspective`.
 
         One transaction, so the person's bot can never see neither or both. None if the person
         has no current session or it is no longer `expected_session` (when given).
@@ -669,11 +645,12 @@ class Storage:
                 "SELECT current_round FROM groups WHERE id = ?", (current["group_id"],)
             )
             group = await cursor.fetchone()
-            group_id, round_number, perspective = (
+            group_id, round_number, kept = (
                 (current["group_id"], group["current_round"], current["perspective"])
                 if group is not None
                 else (None, None, None)
             )
+            perspective = perspective or kept
             await db.execute(
                 "UPDATE sessions SET archived_at = ?, archived_reason = ? WHERE id = ?",
                 (_iso(now), reason, current["id"]),
