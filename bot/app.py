@@ -55,7 +55,7 @@ async def build_core(settings: Settings) -> Core:
     return Core(storage, catalog, service, GroupDesk(service, policy, settings.bot_username))
 
 
-def build_application(settings: Settings, core: Core) -> Application:
+def build_application(settings: Settings, core: Core) -> tuple[Application, Messenger]:
     assert settings.token is not None
     app = (
         Application.builder()
@@ -69,7 +69,6 @@ def build_application(settings: Settings, core: Core) -> Application:
         )
         .rate_limiter(AIORateLimiter(max_retries=5))
         .concurrent_updates(PerChatUpdateProcessor(core.service.locks, max_concurrent_updates=64))
-        .post_init(_post_init(core, settings.admin_ids))
         .build()
     )
     messenger = Messenger(app.bot, core.service)
@@ -82,21 +81,19 @@ def build_application(settings: Settings, core: Core) -> Application:
     GroupHandlers(core.desk, messenger, settings.admin_ids).register(app)
     ReminderHandlers(core.service, messenger, ReminderPolicy.from_settings(settings)).register(app)
     SelfCheckHandlers(core.service, messenger, core.desk).register(app)
-    return app
+    return app, messenger
 
 
-def _post_init(core: Core, admin_ids: frozenset[int] = frozenset()):
-    async def post_init(app: Application) -> None:
-        core.desk.bot_username = app.bot.username
-        descriptions = core.service.t.section("commands")
-        commands = [BotCommand(name, text) for name, text in descriptions.items()]
-        await app.bot.set_my_commands(commands)
-        # Shown in the empty chat before someone presses "Start", and in the bot's profile.
-        await app.bot.set_my_description(core.service.t.plain("bot_description"))
-        await app.bot.set_my_short_description(core.service.t.plain("bot_short_description"))
-        await publish_admin_commands(app.bot, admin_ids, commands, core.service.t)
-
-    return post_init
+async def publish_profile(app: Application, core: Core, admin_ids: frozenset[int]) -> None:
+    """The bot's name for invitation links; its commands and descriptions for Telegram's UI."""
+    core.desk.bot_username = app.bot.username
+    descriptions = core.service.t.section("commands")
+    commands = [BotCommand(name, text) for name, text in descriptions.items()]
+    await app.bot.set_my_commands(commands)
+    # Shown in the empty chat before someone presses "Start", and in the bot's profile.
+    await app.bot.set_my_description(core.service.t.plain("bot_description"))
+    await app.bot.set_my_short_description(core.service.t.plain("bot_short_description"))
+    await publish_admin_commands(app.bot, admin_ids, commands, core.service.t)
 
 
 async def serve(
@@ -112,13 +109,12 @@ async def serve(
     if clock is not None:
         core.service.clock = clock
     try:
-        app = build_application(settings, core)
+        app, messenger = build_application(settings, core)
         async with app:
-            if app.post_init is not None:  # only run_polling/run_webhook call it themselves
-                await app.post_init(app)
+            await publish_profile(app, core, settings.admin_ids)
             await app.start()
             policy = ReminderPolicy.from_settings(settings)
-            reminders = Reminders(core.service, Messenger(app.bot, core.service), policy)
+            reminders = Reminders(core.service, messenger, policy)
             try:
                 await _receive_updates(app, settings)
                 reminders.start()
