@@ -20,7 +20,7 @@ from telegram import (
     InputFile,
     Message,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.service import SelfCheck, Turn
 from bot.views import View
@@ -148,14 +148,13 @@ class Messenger:
 
     @staticmethod
     async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
-        """Retry timeouts and dropped connections; Telegram's own refusals are not retried."""
+        """Retry timeouts and dropped connections; Telegram's own refusals are not retried.
+
+        Flood control (429 with retry_after) is AIORateLimiter's job, one layer below.
+        """
         for attempt in range(1, NETWORK_ATTEMPTS + 1):
             try:
                 return await call()
-            except RetryAfter as error:
-                if attempt == NETWORK_ATTEMPTS:
-                    raise
-                await asyncio.sleep(_seconds(error.retry_after) + 0.1)
             except (BadRequest, Forbidden):
                 raise
             except (TimedOut, NetworkError):
@@ -163,7 +162,3 @@ class Messenger:
                     raise
                 await asyncio.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
-
-
-def _seconds(value: object) -> float:
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)  # type: ignore[union-attr]
