@@ -110,6 +110,7 @@ class AdminHandlers:
             answered=len(record.state.answers),
             started=_date(record.started_at),
             group=self.t("admin_reset_group", name=group.name) if group else Html(""),
+            same_group=self.t("admin_reset_same_group") if group else Html(""),
         )
         buttons = rows(
             Button(
