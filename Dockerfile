@@ -34,7 +34,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
  && pip install --no-cache-dir -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
-# The code. bot/content.py finds questionnaires/ next to the bot package, so the project is
+# The code. bot/store/content.py finds questionnaires/ next to the bot package, so the project is
 # installed in place (editable): /app/bot is the only copy of the package and is the one imported
 # from any working directory, with /app/questionnaires beside it.
 COPY bot ./bot

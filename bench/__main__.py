@@ -575,10 +575,10 @@ def label_of(statement: str) -> str:
 
 async def section_plans(history: data.History, workdir: Path, report: Report) -> None:
     """Trace the SQL of real service calls on the large database and print its query plans."""
-    from bot import callbacks
-    from bot.app import build_core
-    from bot.config import load_settings
-    from bot.storage import UserRef
+    from bot.app import codec
+    from bot.cli.config import load_settings
+    from bot.store.storage import UserRef
+    from bot.telegram.app import build_core
 
     say("\n## Query plans of the hot path (traced from real service calls, large DB)\n")
     copy = data.copy_db(history.path, workdir / "plans.sqlite3")
@@ -609,9 +609,9 @@ async def section_plans(history: data.History, workdir: Path, report: Report) ->
         position = record.state.position
         if position.question_id:
             number = q.question_number(position.question_id)
-            data_ = callbacks.answer(record.state.revision, number, 0)
+            data_ = codec.answer(record.state.revision, number, 0)
         else:
-            data_ = callbacks.RESUME
+            data_ = codec.RESUME
         await timed("press (answer)", lambda: service.press(user, data_, record.message_id))
         storage = core.storage
         due_before = datetime.now(UTC) - timedelta(days=3)
@@ -677,8 +677,8 @@ def _shorten(text: str, limit: int = 160) -> str:
 async def section_group(
     cfg: Config, q: Any, history: data.History | None, workdir: Path, report: Report
 ) -> None:
-    from bot.app import build_core
-    from bot.config import load_settings
+    from bot.cli.config import load_settings
+    from bot.telegram.app import build_core
     from flows.aggregation import group_report
 
     say(f"\n## Group report for {cfg.group_size:,} completed participants\n")

@@ -22,7 +22,7 @@ def _unthrottled_init(self: AIORateLimiter, *args: Any, **kwargs: Any) -> None:
 
 def main() -> int:
     AIORateLimiter.__init__ = _unthrottled_init  # type: ignore[method-assign]
-    from bot.cli import main as bot_main
+    from bot.cli.main import main as bot_main
 
     return bot_main([])
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.catalog import Catalog
-from bot.content import DEFAULT_QUESTIONNAIRE
-from bot.storage import MIGRATIONS, Storage
+from bot.app.catalog import Catalog
+from bot.store.content import DEFAULT_QUESTIONNAIRE
+from bot.store.storage import MIGRATIONS, Storage
 from flows.questionnaire import Questionnaire
 
 CACHE = Path(__file__).resolve().parent / ".cache"

@@ -4,6 +4,6 @@ Sub-commands: `validate [FILE ...]`, `preview [FILE]` for questionnaire authors,
 `admin stats|reset|export|grant-coordinator` for the server operator.
 """
 
-from bot.cli import main
+from bot.cli.main import main
 
 raise SystemExit(main())

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import build_core
-from bot.config import Settings
-from bot.group_handlers import COMMAND_ACTIONS
-from bot.groups import GroupDesk
-from bot.service import SelfCheck, Turn
-from bot.storage import UserRef
-from bot.views import View
+from bot.app.groups import GroupDesk
+from bot.app.service import SelfCheck, Turn
+from bot.cli.config import Settings
+from bot.store.storage import UserRef
+from bot.telegram.app import build_core
+from bot.telegram.group_handlers import COMMAND_ACTIONS
+from bot.ui.views import View
 
 CONSOLE_USER = UserRef(user_id=1, chat_id=1, username="console", first_name="Konsole")
 

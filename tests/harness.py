@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import Settings, load_settings
+from bot.cli.config import Settings, load_settings
 from tests.telegram_server import BotApiServer, SimulatedUser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ class InProcessBot:
     clock: Callable[[], datetime] | None = None  # replaces the wall clock of the service
 
     async def start(self) -> None:
-        from bot.app import serve
+        from bot.telegram.app import serve
 
         self.stop = asyncio.Event()
         since = len(self.server.calls("getUpdates"))

@@ -6,7 +6,7 @@ import io
 import sqlite3
 from pathlib import Path
 
-from bot.config import load_settings
+from bot.cli.config import load_settings
 from bot.console import chat
 
 

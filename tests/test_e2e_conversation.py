@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import DEFAULT_QUESTIONNAIRE
-from bot.texts import LOCALE_DIR
+from bot.cli.config import DEFAULT_QUESTIONNAIRE
+from bot.ui.texts import LOCALE_DIR
 from flows.loading import parse_questionnaire
 from flows.scoring import assess_all
 from tests.harness import BotProcess, InProcessBot, bot_env, wait_for

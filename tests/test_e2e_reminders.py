@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import load_settings
+from bot.cli.config import load_settings
 from tests.harness import InProcessBot, bot_env, wait_for
 from tests.telegram_server import BotApiServer, SimulatedUser
 
@@ -175,7 +175,7 @@ async def test_no_reminders_for_opted_out_completed_or_blocked_people(
 async def test_due_reminder_query_uses_the_open_sessions_index(
     server: BotApiServer, database: Path
 ) -> None:
-    from bot.storage import Storage
+    from bot.store.storage import Storage
 
     storage = await Storage.open(database)
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import serve
-from bot.config import ConfigError, load_settings
+from bot.cli.config import ConfigError, load_settings
+from bot.telegram.app import serve
 from tests.harness import bot_env, wait_for
 from tests.telegram_server import BotApiServer, SimulatedUser
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from bot.export import COLUMNS, ExportRow, build_csv, cell, neutralise, pseudonym
+from bot.ui.export import COLUMNS, ExportRow, build_csv, cell, neutralise, pseudonym
 
 
 def row(**changes: object) -> ExportRow:

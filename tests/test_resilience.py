@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from telegram.error import NetworkError
 
-from bot.content import DEFAULT_QUESTIONNAIRE, load_questionnaire
-from bot.storage import Storage
+from bot.store.content import DEFAULT_QUESTIONNAIRE, load_questionnaire
+from bot.store.storage import Storage
 from tests.harness import BotProcess, InProcessBot, bot_env, running_bot, wait_for
 from tests.telegram_server import BotApiServer, SimulatedUser, StoredMessage
 

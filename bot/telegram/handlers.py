@@ -16,11 +16,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.groups import GroupDesk
-from bot.messenger import Messenger
-from bot.service import SelfCheck
-from bot.storage import UserRef
-from bot.views import View
+from bot.app.groups import GroupDesk
+from bot.app.service import SelfCheck
+from bot.store.storage import UserRef
+from bot.telegram.messenger import Messenger
+from bot.ui.views import View
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import segno
 
-from bot.service import SelfCheck, Turn
-from bot.storage import GroupRecord, SessionRecord, UserRef
-from bot.texts import Html, Texts
-from bot.views import Attachment, Button, Reply, View, rows, split_text
+from bot.app.service import SelfCheck, Turn
+from bot.store.storage import GroupRecord, SessionRecord, UserRef
+from bot.ui.texts import Html, Texts
+from bot.ui.views import Attachment, Button, Reply, View, rows, split_text
 from flows.aggregation import GroupReport, Participant, group_report
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

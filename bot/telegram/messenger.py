@@ -22,8 +22,8 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
-from bot.service import SelfCheck, Turn
-from bot.views import View
+from bot.app.service import SelfCheck, Turn
+from bot.ui.views import View
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

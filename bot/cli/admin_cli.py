@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 if TYPE_CHECKING:
-    from bot.admin import Admin, Person, Stats
-    from bot.config import Settings
-    from bot.storage import Storage
+    from bot.app.admin import Admin, Person, Stats
+    from bot.cli.config import Settings
+    from bot.store.storage import Storage
 
 CLI = "cli"
 CLI_GRANTOR = 0  # coordinator_grants.granted_by for grants made on the command line
@@ -46,7 +46,7 @@ def run(
     out: TextIO | None = None,
     binary: BinaryIO | None = None,
 ) -> int:
-    from bot.run import startup_settings
+    from bot.cli.run import startup_settings
 
     out = out or sys.stdout
     settings = startup_settings()
@@ -59,9 +59,9 @@ def run(
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary: BinaryIO) -> int:
-    from bot.admin import Admin, Person
-    from bot.catalog import StoredVersions
-    from bot.storage import Storage
+    from bot.app.admin import Admin, Person
+    from bot.app.catalog import StoredVersions
+    from bot.store.storage import Storage
 
     storage = await Storage.open(settings.database_path)
     try:
@@ -93,7 +93,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary
 async def _reset(
     admin: Admin, storage: Storage, questionnaire: Path, person: Person, out: TextIO
 ) -> int:
-    from bot.catalog import Catalog
+    from bot.app.catalog import Catalog
     from flows.loading import QuestionnaireInvalid
 
     try:

@@ -12,19 +12,19 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, Defaults
 
-from bot.admin_handlers import AdminHandlers, publish_admin_commands
-from bot.catalog import Catalog
-from bot.config import Settings
-from bot.group_handlers import GroupHandlers
-from bot.groups import GroupDesk, GroupPolicy
-from bot.handlers import SelfCheckHandlers
-from bot.locks import PerChatUpdateProcessor
-from bot.messenger import Messenger
-from bot.reminder_handlers import ReminderHandlers
-from bot.reminders import ReminderPolicy, Reminders
-from bot.service import SelfCheck
-from bot.storage import Storage
-from bot.texts import load_texts
+from bot.app.catalog import Catalog
+from bot.app.groups import GroupDesk, GroupPolicy
+from bot.app.reminders import ReminderPolicy, Reminders
+from bot.app.service import SelfCheck
+from bot.cli.config import Settings
+from bot.store.storage import Storage
+from bot.telegram.admin_handlers import AdminHandlers, publish_admin_commands
+from bot.telegram.group_handlers import GroupHandlers
+from bot.telegram.handlers import SelfCheckHandlers
+from bot.telegram.messenger import Messenger
+from bot.telegram.reminder_handlers import ReminderHandlers
+from bot.telegram.update_processor import PerChatUpdateProcessor
+from bot.ui.texts import load_texts
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.export import ExportRow, build_csv, pseudonym
-from bot.storage import SessionRecord, Storage, utc_now
+from bot.store.storage import SessionRecord, Storage, utc_now
+from bot.ui.export import ExportRow, build_csv, pseudonym
 from flows.questionnaire import Questionnaire
 from flows.session import field_is_complete
 

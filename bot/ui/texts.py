@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
 
 class Html(str):

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.content import DEFAULT_QUESTIONNAIRE
+from bot.store.content import DEFAULT_QUESTIONNAIRE
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot.handlers import user_of
-from bot.messenger import Messenger
-from bot.reminders import ReminderPolicy, reminder_command
-from bot.service import SelfCheck
+from bot.app.reminders import ReminderPolicy, reminder_command
+from bot.app.service import SelfCheck
+from bot.telegram.handlers import user_of
+from bot.telegram.messenger import Messenger
 
 
 class ReminderHandlers:

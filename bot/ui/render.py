@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot import callbacks
-from bot.texts import Html, Texts
-from bot.views import Button, View, rows, split_text
+from bot.app import codec
+from bot.ui.texts import Html, Texts
+from bot.ui.views import Button, View, rows, split_text
 from flows.questionnaire import Questionnaire
 from flows.scoring import SKIPPED, FieldResult, assess_all, assess_field
 from flows.session import Screen, SessionState, skipped_questions
@@ -44,13 +44,13 @@ class Renderer:
                 fields=len(q.fields),
                 skip=q.scale.skip_label,
             )
-            return View(text, rows(self._button("button_begin", callbacks.RESUME), self._menu()))
+            return View(text, rows(self._button("button_begin", codec.RESUME), self._menu()))
         key = "welcome_done" if done >= total else "welcome_back"
         text = self.t(key, answered=done, questions=total, percent=percent(done, total))
         first = (
-            self._button("button_results", callbacks.RESULTS)
+            self._button("button_results", codec.RESULTS)
             if done >= total
-            else self._button("button_continue", callbacks.RESUME)
+            else self._button("button_continue", codec.RESUME)
         )
         return View(text, rows(first, self._menu()))
 
@@ -84,8 +84,8 @@ class Renderer:
             label = self.t.plain(
                 key, number=number, title=field.title, done=field_done, total=len(questions)
             )
-            buttons.append(Button(label, callbacks.open_field(number - 1)))
-        buttons.append(Button(self.t.plain("button_results"), callbacks.RESULTS))
+            buttons.append(Button(label, codec.open_field(number - 1)))
+        buttons.append(Button(self.t.plain("button_results"), codec.RESULTS))
         return View(text, rows(*buttons))
 
     def question(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
@@ -119,21 +119,19 @@ class Renderer:
         option_buttons = [
             Button(
                 (mark if current == option.id else "") + option.label,
-                callbacks.answer(revision, number, i),
+                codec.answer(revision, number, i),
             )
             for i, option in enumerate(q.scale.options)
         ]
         skip_label = (
-            (mark if current is SKIPPED else "")
-            + self.t.plain("skip_prefix")
-            + q.scale.skip_label
+            (mark if current is SKIPPED else "") + self.t.plain("skip_prefix") + q.scale.skip_label
         )
         keyboard = (
             *rows(*option_buttons, per_row=2),
-            (Button(skip_label, callbacks.skip(revision, number)),),
+            (Button(skip_label, codec.skip(revision, number)),),
             (
-                Button(self.t.plain("button_back"), callbacks.back(revision)),
-                Button(self.t.plain("button_menu"), callbacks.MENU),
+                Button(self.t.plain("button_back"), codec.back(revision)),
+                Button(self.t.plain("button_menu"), codec.MENU),
             ),
         )
         return View(prefix + text, keyboard)
@@ -163,15 +161,15 @@ class Renderer:
             buttons.append(
                 Button(
                     self.t.plain("button_next_field", title=title),
-                    callbacks.open_field(q.field_number(next_field)),
+                    codec.open_field(q.field_number(next_field)),
                 )
             )
         if all_done:
-            buttons.append(self._button("button_results", callbacks.RESULTS))
+            buttons.append(self._button("button_results", codec.RESULTS))
         buttons += [
             Button(
                 self.t.plain("button_change_answers"),
-                callbacks.open_field(number - 1, from_start=True),
+                codec.open_field(number - 1, from_start=True),
             ),
             self._menu(),
         ]
@@ -229,7 +227,7 @@ class Renderer:
             )
         chunks = split_text("\n".join(lines))
         buttons = rows(
-            self._button("button_review_skipped", callbacks.REVIEW),
+            self._button("button_review_skipped", codec.REVIEW),
             self._continue_button(q, state),
             self._menu(),
         )
@@ -267,8 +265,8 @@ class Renderer:
         return View(
             self.t("restart_confirm", answered=len(state.answers)),
             rows(
-                Button(self.t.plain("button_restart_confirm"), callbacks.RESTART_CONFIRM),
-                Button(self.t.plain("button_restart_cancel"), callbacks.RESTART_CANCEL),
+                Button(self.t.plain("button_restart_confirm"), codec.RESTART_CONFIRM),
+                Button(self.t.plain("button_restart_cancel"), codec.RESTART_CANCEL),
             ),
         )
 
@@ -353,10 +351,10 @@ class Renderer:
     def _continue_button(self, q: Questionnaire, state: SessionState) -> Button | None:
         if len(state.answers) >= len(q.questions) and state.position.screen is not Screen.QUESTION:
             return None
-        return self._button("button_continue", callbacks.RESUME)
+        return self._button("button_continue", codec.RESUME)
 
     def _menu(self) -> Button:
-        return self._button("button_menu", callbacks.MENU)
+        return self._button("button_menu", codec.MENU)
 
     def _button(self, key: str, data: str) -> Button:
         return Button(self.t.plain(key), data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot import admin_cli, authoring
+from bot.cli import admin_cli, authoring
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,6 @@ def main(argv: list[str] | None = None) -> int:
         return authoring.preview(args.file)
     if args.command == "admin":
         return admin_cli.run(args)
-    from bot.run import run
+    from bot.cli.run import run
 
     return run()

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import TextIO
 
-from bot.content import DEFAULT_QUESTIONNAIRE, load_questionnaire, questionnaire_files
+from bot.store.content import DEFAULT_QUESTIONNAIRE, load_questionnaire, questionnaire_files
 from flows.loading import QuestionnaireInvalid
 from flows.questionnaire import Questionnaire
 

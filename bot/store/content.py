@@ -7,7 +7,7 @@ from pathlib import Path
 from flows.loading import Problem, QuestionnaireInvalid, parse_questionnaire
 from flows.questionnaire import Questionnaire
 
-QUESTIONNAIRE_DIR = Path(__file__).resolve().parent.parent / "questionnaires"
+QUESTIONNAIRE_DIR = Path(__file__).resolve().parents[2] / "questionnaires"
 DEFAULT_QUESTIONNAIRE = QUESTIONNAIRE_DIR / "weltoffene-kommune.de.yaml"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot.groups import GroupDesk
-from bot.handlers import PrefixButtons, command_name, user_of
-from bot.messenger import Messenger
+from bot.app.groups import GroupDesk
+from bot.telegram.handlers import PrefixButtons, command_name, user_of
+from bot.telegram.messenger import Messenger
 
 COMMAND_ACTIONS = {"groupreport": "r", "closegroup": "c", "opengroup": "o", "newround": "n"}
 

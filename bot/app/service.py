@@ -13,13 +13,13 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot import callbacks
-from bot.catalog import Catalog
-from bot.locks import ChatLocks
-from bot.render import Renderer
-from bot.storage import SessionRecord, Storage, UserRef, utc_now
-from bot.texts import Html, Texts
-from bot.views import Reply, View
+from bot.app import codec
+from bot.app.catalog import Catalog
+from bot.store.storage import SessionRecord, Storage, UserRef, utc_now
+from bot.telegram.update_processor import ChatLocks
+from bot.ui.render import Renderer
+from bot.ui.texts import Html, Texts
+from bot.ui.views import Reply, View
 from flows.questionnaire import Questionnaire
 from flows.session import OpenMenu, Outcome, Refusal, Screen, apply
 
@@ -130,7 +130,7 @@ class SelfCheck:
         """A button press: decode, check it against the stored revision, apply, persist."""
         async with self.locked(user.user_id):
             record, q = await self.session_for(user)
-            decoded = callbacks.decode(data, q)
+            decoded = codec.decode(data, q)
             if decoded is None:
                 log.info("chat %s: unknown button data refused", user.chat_id)
                 return self._resync(record, q, message_id, self.t.plain("toast_unknown"))

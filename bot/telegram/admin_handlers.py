@@ -15,14 +15,14 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot.admin import Admin, Person
-from bot.catalog import Catalog
-from bot.handlers import PrefixButtons, user_of
-from bot.messenger import Messenger
-from bot.service import SelfCheck, Turn
-from bot.storage import SessionRecord
-from bot.texts import Html, Texts
-from bot.views import Attachment, Button, Reply, View, rows, split_text
+from bot.app.admin import Admin, Person
+from bot.app.catalog import Catalog
+from bot.app.service import SelfCheck, Turn
+from bot.store.storage import SessionRecord
+from bot.telegram.handlers import PrefixButtons, user_of
+from bot.telegram.messenger import Messenger
+from bot.ui.texts import Html, Texts
+from bot.ui.views import Attachment, Button, Reply, View, rows, split_text
 from flows.loading import QuestionnaireInvalid
 from flows.questionnaire import Questionnaire
 

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import callbacks
-from bot.config import Settings
-from bot.messenger import Messenger
-from bot.render import percent
-from bot.service import SelfCheck, Turn
-from bot.storage import UserRef
-from bot.views import Button, Reply, View
+from bot.app import codec
+from bot.app.service import SelfCheck, Turn
+from bot.cli.config import Settings
+from bot.store.storage import UserRef
+from bot.telegram.messenger import Messenger
+from bot.ui.render import percent
+from bot.ui.views import Button, Reply, View
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Reminders:
                     questions=total,
                     percent=percent(done, total),
                 ),
-                ((Button(t.plain("button_continue"), callbacks.RESUME),),),
+                ((Button(t.plain("button_continue"), codec.RESUME),),),
             )
             turn = Turn(Reply(send=[view]), record.id, record.message_id)
             await self.messenger.deliver(chat_id, turn)

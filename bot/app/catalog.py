@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.content import load_questionnaire
-from bot.storage import Storage, utc_now
+from bot.store.content import load_questionnaire
+from bot.store.storage import Storage, utc_now
 from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.cli.config import ConfigError, Settings, load_settings
 from flows.loading import QuestionnaireInvalid
 
 
@@ -57,7 +57,7 @@ def run() -> int:
 
 
 async def _serve_until_signal(settings) -> None:
-    from bot.app import serve
+    from bot.telegram.app import serve
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

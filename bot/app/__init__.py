@@ -1,0 +1,1 @@
+"""Use cases, the routing table, the button codec and the ports (no Telegram, no SQL)."""

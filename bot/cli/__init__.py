@@ -1,0 +1,1 @@
+"""Start-up, configuration, the operator CLI and the authoring commands."""

@@ -1,0 +1,1 @@
+"""Storage: all SQL (database, migrations, repositories) and the questionnaire files."""

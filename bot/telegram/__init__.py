@@ -1,0 +1,1 @@
+"""The Telegram transport: everything that imports python-telegram-bot."""

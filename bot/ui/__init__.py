@@ -1,0 +1,1 @@
+"""Texts, views and rendering: pure functions from state to what a person sees."""
