@@ -53,7 +53,7 @@ USER 10001:10001
 # Cheap and offline: the database file, once the bot has created it, must open and show its
 # schema. (Telegram's reachability is deliberately not part of the check.)
 HEALTHCHECK --interval=60s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, pathlib, sqlite3; p = pathlib.Path(os.environ.get('DATABASE_PATH') or '/data/selbstcheck.sqlite3').resolve(); p.exists() and sqlite3.connect(p.as_uri() + '?mode=ro', uri=True, timeout=5).execute('SELECT count(*) FROM sqlite_master').fetchone()"]
+    CMD ["python", "-m", "bot", "admin", "health"]
 
 # The bot stops polling and closes the database on SIGTERM.
 STOPSIGNAL SIGTERM

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.app.catalog import Catalog
+from bot.store.catalog import Catalog
 from bot.store.content import DEFAULT_QUESTIONNAIRE
 from bot.store.storage import MIGRATIONS, Storage
 from flows.questionnaire import Questionnaire

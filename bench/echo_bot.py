@@ -4,7 +4,7 @@ Same library version, same `Application` set-up as `bot.telegram.app` (HTML defa
 AIORateLimiter, 64 concurrent updates, long polling with the same parameters), but no storage
 and no logic: a button press is answered and its message edited with a new keyboard; a message
 is replied to with a keyboard. `ECHO_RATE_LIMIT=off` lifts AIORateLimiter's overall 30
-requests/s, like `bench.bot_unthrottled` does for the real bot.
+requests/s, like `TELEGRAM_RATE_LIMIT=0` does for the real bot.
 
 Run: BOT_TOKEN=… TELEGRAM_BASE_URL=http://127.0.0.1:PORT python -m bench.echo_bot
 """

@@ -1,8 +1,8 @@
 """Load generation: a timed fake server, bots in subprocesses, and simulated users.
 
 The load generator and the fake Bot API server share this process's event loop; the bot under
-test always runs in its own process (`python -m bot`, `bench.bot_unthrottled` or
-`bench.echo_bot`), so its event loop and CPU time are its own and its memory can be read from
+test always runs in its own process (`python -m bot`, with or without `TELEGRAM_RATE_LIMIT=0`,
+or `bench.echo_bot`), so its event loop and CPU time are its own and its memory can be read from
 /proc.
 """
 

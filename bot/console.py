@@ -3,57 +3,47 @@
 from __future__ import annotations
 
 import asyncio
-import html
-import re
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.app.groups import GroupDesk
-from bot.app.service import SelfCheck, Turn
+from bot.app.ports import Delivered, Turn
+from bot.app.records import UserRef
+from bot.app.routing import Command, Input, Press, Router, Text
+from bot.cli.compose import build_core, open_storage
 from bot.cli.config import Settings
-from bot.store.storage import UserRef
-from bot.telegram.app import build_core
-from bot.telegram.group_handlers import COMMAND_ACTIONS
+from bot.ui.texts import plain_text
 from bot.ui.views import View
 
 CONSOLE_USER = UserRef(user_id=1, chat_id=1, username="console", first_name="Konsole")
 
 
-def to_plain(text: str) -> str:
-    """Telegram HTML to terminal text: bold becomes upper-case-free plain text."""
-    return html.unescape(re.sub(r"</?[a-z][^>]*>", "", text))
-
-
 class ConsoleChat:
-    """Prints views with numbered buttons; a number presses the button of the live message."""
+    """Prints views with numbered buttons; a number presses the button of the live message.
 
-    def __init__(
-        self,
-        service: SelfCheck,
-        desk: GroupDesk,
-        out: TextIO = sys.stdout,
-        files: Path = Path("data"),
-    ) -> None:
-        self.service = service
-        self.desk = desk
+    It is the console's delivery too: it shows a turn and reports which message now carries
+    the keyboard, like the Telegram messenger does.
+    """
+
+    def __init__(self, out: TextIO = sys.stdout, files: Path = Path("data")) -> None:
         self.out = out
         self.files = files
         self.next_message_id = 1
         self.live: tuple[int, View] | None = None
 
-    async def deliver(self, turn: Turn, origin: int | None = None) -> None:
+    async def deliver(self, chat_id: int, turn: Turn) -> Delivered:
         reply = turn.reply
         if reply.toast:
             self.out.write(f"  ({reply.toast})\n")
         views = ([reply.edit] if reply.edit else []) + reply.send
+        shown: int | None = None
         for view in views:
-            self.show(view)
-        if self.live and turn.session_id and self.live[0] != turn.live_message_id:
-            await self.service.set_live_message(turn.session_id, self.live[0])
+            shown = self.show(view) or shown
+        return Delivered(live_message_id=shown)
 
-    def show(self, view: View) -> None:
-        self.out.write("\n" + to_plain(view.text) + "\n")
+    def show(self, view: View) -> int | None:
+        """Print one view; the number of its message if it has buttons (then the live one)."""
+        self.out.write("\n" + plain_text(view.text) + "\n")
         if view.attachment is not None:
             # A terminal cannot show a photo or document: keep it as a file beside the database.
             self.files.mkdir(parents=True, exist_ok=True)
@@ -70,65 +60,48 @@ class ConsoleChat:
                     "   ".join(f"[{number + i}] {b.label}" for i, b in enumerate(row)) + "\n"
                 )
                 number += len(row)
+            self.out.flush()
+            return message_id
         self.out.flush()
+        return None
 
-    async def handle(self, line: str) -> bool:
-        """One line of input; returns False when the person wants to quit."""
-        line = line.strip()
-        if line.lower() in {"q", "quit", "exit", "/quit"}:
-            return False
+    def decode(self, line: str) -> Input:
+        """A command, a button number of the live message, or anything else."""
         if line.startswith("/"):
             name, _, argument = line[1:].partition(" ")
-            await self.deliver(await self._command(name.lower(), argument.strip()))
-        elif line.isdigit() and self.live:
+            return Command(name.lower(), argument.strip())
+        if line.isdigit() and self.live:
             buttons = [b for row in self.live[1].buttons for b in row]
             index = int(line) - 1
             if 0 <= index < len(buttons):
-                turn = await self._press(buttons[index].data, self.live[0])
-                await self.deliver(turn, origin=self.live[0])
-            else:
-                await self.deliver(await self.service.other_input(CONSOLE_USER))
-        else:
-            await self.deliver(await self.service.other_input(CONSOLE_USER))
-        return True
+                return Press(buttons[index].data, self.live[0])
+        return Text()
 
-    async def _command(self, name: str, argument: str) -> Turn:
-        """The same commands as on Telegram, except the admins' (ADMIN_IDS has no console)."""
-        if name == "start":
-            if argument:
-                return await self.desk.start_with_token(CONSOLE_USER, argument)
-            return await self.service.start(CONSOLE_USER)
-        if name == "newgroup":
-            return await self.desk.new_group(CONSOLE_USER, argument)
-        if name == "groups":
-            return await self.desk.list_groups(CONSOLE_USER)
-        if name in COMMAND_ACTIONS:
-            return await self.desk.choose_or_run(CONSOLE_USER, COMMAND_ACTIONS[name])
-        return await self.service.command(CONSOLE_USER, name)
 
-    async def _press(self, data: str, message_id: int) -> Turn:
-        group_action = re.fullmatch(r"g:(\w):(\d{1,9})", data)
-        if group_action:
-            return await self.desk.act(CONSOLE_USER, group_action[1], int(group_action[2]))
-        if re.fullmatch(r"[jp]:.*", data):
-            return await self.desk.press_join(CONSOLE_USER, data)
-        return await self.service.press(CONSOLE_USER, data, message_id)
+async def handle_line(router: Router, console: ConsoleChat, line: str) -> bool:
+    """One line of input; returns False when the person wants to quit."""
+    line = line.strip()
+    if line.lower() in {"q", "quit", "exit", "/quit"}:
+        return False
+    await router.handle(CONSOLE_USER, console.decode(line), console)
+    return True
 
 
 async def chat(settings: Settings, lines: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    core = await build_core(settings)
+    storage, catalog = await open_storage(settings)
+    console = ConsoleChat(out, settings.database_path.parent)
+    core = build_core(settings, storage, catalog, notify=console)
     try:
-        t = core.service.t
+        t = core.texts
         out.write(t.plain("console_intro", database=settings.database_path) + "\n")
-        console = ConsoleChat(core.service, core.desk, out, settings.database_path.parent)
-        await console.deliver(await core.service.start(CONSOLE_USER))
+        await core.router.handle(CONSOLE_USER, Command("start"), console)
         while True:
             out.write(t.plain("console_prompt"))
             out.flush()
             line = await asyncio.to_thread(lines.readline)
             if not line:
                 break
-            if not await console.handle(line):
+            if not await handle_line(core.router, console, line):
                 break
         out.write("\n" + t.plain("console_bye") + "\n")
     finally:

@@ -218,11 +218,13 @@ async def test_admin_commands_are_refused_for_everyone_else_revealing_nothing(
 async def test_admin_commands_appear_only_in_the_admins_menu(
     server: BotApiServer, database: Path, questionnaire: Path
 ) -> None:
-    async with running_bot(server, database, **env(questionnaire, ADMIN_IDS="900, 901")):
+    async with running_bot(server, database, **env(questionnaire, ADMIN_IDS="900, 901")) as bot:
         default = {c["command"] for c in server.commands()}
         assert "start" in default and "hilfe" in default
         assert not default & ADMIN_COMMANDS
         for admin_id in (900, 901):
+            # An admin's menu is set once the admin has written (Telegram knows the chat then).
+            await say(bot.user(admin_id), "/start")
             menu = {c["command"] for c in server.commands({"type": "chat", "chat_id": admin_id})}
             assert menu >= ADMIN_COMMANDS
             assert default <= menu
@@ -511,3 +513,24 @@ async def test_cli_refuses_a_missing_database(tmp_path: Path, questionnaire: Pat
     assert result.returncode == 2
     assert "No database" in result.stderr
     assert not (tmp_path / "fehlt.sqlite3").exists()
+
+
+async def test_health_check_opens_the_database_read_only(
+    server: BotApiServer, database: Path, questionnaire: Path, tmp_path: Path
+) -> None:
+    """The Dockerfile's HEALTHCHECK: `python -m bot admin health`, exit 0 only when readable."""
+    async with running_bot(server, database, **env(questionnaire)) as bot:
+        await say(bot.user(560), "/start")
+        before = database.stat().st_mtime_ns
+        healthy = cli(database, questionnaire, "health")
+        assert database.stat().st_mtime_ns == before  # nothing written
+    assert healthy.returncode == 0, healthy.stderr
+    assert "OK, schema version" in healthy.stdout
+    broken = tmp_path / "kaputt.sqlite3"
+    broken.write_bytes(b"this is no database" * 100)
+    result = cli(broken, questionnaire, "health")
+    assert result.returncode == 1
+    assert "cannot be read" in result.stderr
+    assert "Traceback" not in result.stderr
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert 'CMD ["python", "-m", "bot", "admin", "health"]' in dockerfile

@@ -12,8 +12,10 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from bot.store.storage import SessionRecord, Storage, utc_now
+from bot.app.ports import People, Reports, Sessions
+from bot.app.records import SessionRecord, utc_now
 from bot.ui.export import ExportRow, build_csv, pseudonym
 from flows.questionnaire import Questionnaire
 from flows.session import field_is_complete
@@ -23,7 +25,20 @@ log = logging.getLogger(__name__)
 RESET_REASON = "admin_reset"
 USERNAME = re.compile(r"^@?[A-Za-z0-9_]{3,64}$")
 
+# Telegram ids are below 2**52; anything longer is no id (and would overflow SQLite's integer).
+USER_ID = re.compile(r"^-?[0-9]{1,15}$")
+
 Versions = Callable[[str], Awaitable[Questionnaire]]
+
+
+class AdminStore(Sessions, People, Reports, Protocol):
+    """The repositories the operators' actions read and write."""
+
+
+def user_id_of(spec: str) -> int | None:
+    """A numeric Telegram id written by an operator, or None if it cannot be one."""
+    spec = spec.strip()
+    return int(spec) if USER_ID.match(spec) else None
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,7 @@ class Admin:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: AdminStore,
         versions: Versions,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -89,8 +104,9 @@ class Admin:
     async def find(self, spec: str) -> Person | None:
         """A person by numeric Telegram id or @username; None if the bot does not know them."""
         spec = spec.strip()
-        if re.fullmatch(r"-?\d{1,20}", spec):
-            row = await self.storage.find_user(user_id=int(spec))
+        user_id = user_id_of(spec)
+        if user_id is not None:
+            row = await self.storage.find_user(user_id=user_id)
         elif USERNAME.match(spec):
             row = await self.storage.find_user(username=spec.lstrip("@"))
         else:

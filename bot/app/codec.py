@@ -1,9 +1,14 @@
-"""Compact, validated button data (Telegram allows 1–64 bytes).
+"""Every button's data, encoded and decoded in one place (Telegram allows 1–64 bytes).
+
+This module owns every prefix: the self-check's own buttons, group actions (`g:`), the join
+dialogue (`j:`, `p:`) and the admins' reset confirmation (`adm:`). `parse` turns any data into
+a typed press or None, so forged or oddly formed data (other digits than 0-9, numbers too long
+to be ids) is refused in one place, like any unknown button.
 
 Question and option are referenced by their position in the session's own questionnaire
 version; answer, skip and back carry the session revision they were shown at, so stale or
-repeated presses are recognised. The session itself is always the presser's own: button data
-never names a session or a user.
+repeated presses are recognised. Self-check buttons never name a session or a user: the
+session is always the presser's own.
 """
 
 from __future__ import annotations
@@ -32,8 +37,82 @@ REVIEW = "v"
 RESUME = "c"
 
 _PATTERN = re.compile(
-    r"^(?:a:(\d{1,9}):(\d{1,4}):(\d{1,2})|s:(\d{1,9}):(\d{1,4})|b:(\d{1,9})|f:(\d{1,2})|F:(\d{1,2}))$"
+    r"^(?:a:([0-9]{1,9}):([0-9]{1,4}):([0-9]{1,2})|s:([0-9]{1,9}):([0-9]{1,4})"
+    r"|b:([0-9]{1,9})|f:([0-9]{1,2})|F:([0-9]{1,2}))$"
 )
+_GROUP = re.compile(r"^g:([rconN]):([0-9]{1,12})$")
+_PERSPECTIVE = re.compile(r"^p:([0-9]{1,2})$")
+_RESET = re.compile(r"^adm:r:([0-9]{1,15}):([0-9]{1,12})$")
+
+JOIN_YES = "j:y"
+JOIN_NO = "j:n"
+RESET_CANCEL = "adm:n"
+
+
+@dataclass(frozen=True)
+class SelfCheckPress:
+    """A button of the self-check itself; what it means depends on the session's questionnaire."""
+
+    data: str
+
+
+@dataclass(frozen=True)
+class GroupPress:
+    """A coordinator's action on a group: report, close, open, new round (asked, confirmed)."""
+
+    action: str
+    group_id: int | None  # None: data of a group button that is malformed, refused as such
+
+
+@dataclass(frozen=True)
+class JoinPress:
+    """Consent to the pending join (`consent` True/False) or the chosen perspective's index."""
+
+    consent: bool | None = None
+    perspective: int | None = None
+
+
+@dataclass(frozen=True)
+class ResetPress:
+    """An admin confirms (`user_id`, `session_id`) or cancels (both None) a reset."""
+
+    user_id: int | None = None
+    session_id: int | None = None
+
+
+Pressed = SelfCheckPress | GroupPress | JoinPress | ResetPress
+
+
+def group(action: str, group_id: int) -> str:
+    return f"g:{action}:{group_id}"
+
+
+def perspective(index: int) -> str:
+    return f"p:{index}"
+
+
+def reset(user_id: int, session_id: int) -> str:
+    return f"adm:r:{user_id}:{session_id}"
+
+
+def parse(data: str | None) -> Pressed | None:
+    """The kind of button `data` belongs to, or None when it is no button of this bot."""
+    if not data:
+        return None
+    if data.startswith("g:"):
+        match = _GROUP.match(data)
+        return GroupPress(match[1], int(match[2])) if match else GroupPress("", None)
+    if data in (JOIN_YES, JOIN_NO):
+        return JoinPress(consent=data == JOIN_YES)
+    if data.startswith("p:"):
+        match = _PERSPECTIVE.match(data)
+        return JoinPress(perspective=int(match[1])) if match else None
+    if data == RESET_CANCEL:
+        return ResetPress()
+    if data.startswith("adm:"):
+        match = _RESET.match(data)
+        return ResetPress(int(match[1]), int(match[2])) if match else None
+    return SelfCheckPress(data)
 
 
 def answer(revision: int, question: int, option: int) -> str:
@@ -62,7 +141,12 @@ def decode(data: str | None, questionnaire: Questionnaire) -> Decoded | None:
     """The event a button stands for, or None for data that is forged or unknown."""
     if not data:
         return None
-    simple = {MENU: OpenMenu(), RESULTS: ShowResults(), REVIEW: ReviewSkipped(), RESUME: Resume()}
+    simple: dict[str, Event] = {
+        MENU: OpenMenu(),
+        RESULTS: ShowResults(),
+        REVIEW: ReviewSkipped(),
+        RESUME: Resume(),
+    }
     if data in simple:
         return Decoded(simple[data])
     if data in (RESTART_CONFIRM, RESTART_CANCEL):

@@ -11,11 +11,14 @@ import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass
+from typing import Protocol
 
 import segno
 
-from bot.app.service import SelfCheck, Turn
-from bot.store.storage import GroupRecord, SessionRecord, UserRef
+from bot.app import codec
+from bot.app.ports import Clock, Groups, People, Questionnaires, Sessions, Turn
+from bot.app.records import GroupRecord, SessionRecord, UserRef
+from bot.app.service import SelfCheck
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Attachment, Button, Reply, View, rows, split_text
 from flows.aggregation import GroupReport, Participant, group_report
@@ -23,6 +26,8 @@ from flows.aggregation import GroupReport, Participant, group_report
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GROUP_NAME_LIMIT = 80
 ACTIONS = {"r", "c", "o", "n", "N"}
+# The coordinators' commands and the group action each one runs.
+COMMAND_ACTIONS = {"group_report": "r", "close_group": "c", "open_group": "o", "new_round": "n"}
 
 
 def new_token() -> str:
@@ -36,13 +41,34 @@ class GroupPolicy:
     min_group: int = 3
 
 
+class GroupStore(Groups, Sessions, People, Protocol):
+    """The repositories groups and joining read and write."""
+
+
 class GroupDesk:
-    def __init__(self, service: SelfCheck, policy: GroupPolicy, bot_username: str) -> None:
-        self.service = service
-        self.storage = service.storage
-        self.t = service.t
+    """The coordinators' use cases and the join dialogue; `selfcheck` shows the welcome."""
+
+    def __init__(
+        self,
+        storage: GroupStore,
+        catalog: Questionnaires,
+        selfcheck: SelfCheck,
+        texts: Texts,
+        policy: GroupPolicy,
+        bot_username: str,
+        clock: Clock,
+    ) -> None:
+        self.storage = storage
+        self.catalog = catalog
+        self.selfcheck = selfcheck
+        self.t = texts
         self.policy = policy
         self.bot_username = bot_username
+        self.clock = clock
+
+    async def coordinates(self, user_id: int) -> bool:
+        """Whether the person coordinates at least one group (their menu and help show more)."""
+        return bool(await self.storage.groups_coordinated_by(user_id))
 
     def link(self, token: str) -> str:
         return f"https://t.me/{self.bot_username}?start={token}"
@@ -61,7 +87,7 @@ class GroupDesk:
             and not await self.storage.may_coordinate(user.user_id)
         ):
             return _plain(View(self.t("group_not_allowed")))
-        now = self.service.clock()
+        now = self.clock()
         await self.storage.touch_user(user, now)
         group = await self.storage.create_group(name, new_token(), new_token(), user.user_id, now)
         link = self.link(group.join_token)
@@ -75,14 +101,16 @@ class GroupDesk:
         qr = io.BytesIO()
         segno.make(link, error="m").save(qr, kind="png", scale=8, border=4)
         caption = self.t("group_qr_caption", name=group.name, link=link)
-        return _plain(
+        turn = _plain(
             View(text),
             View(
                 caption,
                 self._actions(group),
-                Attachment("photo", "einladung-qr.png", qr.getvalue()),
+                Attachment("photo", self.t.plain("group_qr_filename"), qr.getvalue()),
             ),
         )
+        turn.menu_changed = True  # a coordinator now: their menu lists the group commands
+        return turn
 
     async def list_groups(self, user: UserRef) -> Turn:
         groups = await self.storage.groups_coordinated_by(user.user_id)
@@ -111,19 +139,19 @@ class GroupDesk:
             return _plain(View(self.t("groups_none")))
         if len(groups) == 1:
             return await self.act(user, action, groups[0].id)
-        buttons = [Button(g.name, f"g:{action}:{g.id}") for g in groups]
+        buttons = [Button(g.name, codec.group(action, g.id)) for g in groups]
         return _plain(View(self.t("group_choose"), rows(*buttons)))
 
-    async def act(self, user: UserRef, action: str, group_id: int) -> Turn:
+    async def act(self, user: UserRef, action: str, group_id: int | None) -> Turn:
         """A coordinator's action on one group; everyone else is politely refused."""
-        group = await self.storage.group(group_id)
+        group = await self.storage.group(group_id) if group_id is not None else None
         if (
             group is None
             or action not in ACTIONS
-            or not await self.storage.is_coordinator_of(user.user_id, group_id)
+            or not await self.storage.is_coordinator_of(user.user_id, group.id)
         ):
             return _plain(View(self.t("group_refused")))
-        now = self.service.clock()
+        now = self.clock()
         if action == "r":
             return _plain(*await self.report_views(group))
         if action == "c":
@@ -134,7 +162,7 @@ class GroupDesk:
             return _plain(View(self.t("group_opened_done", name=group.name)))
         if action == "n":
             text = self.t("group_round_confirm", name=group.name, round=group.current_round)
-            button = Button(self.t.plain("group_button_round_confirm"), f"g:N:{group.id}")
+            button = Button(self.t.plain("group_button_round_confirm"), codec.group("N", group.id))
             return _plain(View(text, rows(button)))
         round_number = await self.storage.start_new_round(group.id)
         return _plain(
@@ -149,7 +177,7 @@ class GroupDesk:
         )
 
     async def report_views(self, group: GroupRecord) -> list[View]:
-        q = self.service.catalog.active
+        q = self.catalog.active
         current = await self._participants(group.id, group.current_round)
         previous = (
             await self._participants(group.id, group.current_round - 1)
@@ -167,13 +195,13 @@ class GroupDesk:
 
     def _actions(self, group: GroupRecord) -> tuple[tuple[Button, ...], ...]:
         toggle = (
-            Button(self.t.plain("group_button_close"), f"g:c:{group.id}")
+            Button(self.t.plain("group_button_close"), codec.group("c", group.id))
             if group.is_open
-            else Button(self.t.plain("group_button_open"), f"g:o:{group.id}")
+            else Button(self.t.plain("group_button_open"), codec.group("o", group.id))
         )
         return (
-            (Button(self.t.plain("group_button_report"), f"g:r:{group.id}"),),
-            (toggle, Button(self.t.plain("group_button_round"), f"g:n:{group.id}")),
+            (Button(self.t.plain("group_button_report"), codec.group("r", group.id)),),
+            (toggle, Button(self.t.plain("group_button_round"), codec.group("n", group.id))),
         )
 
     # joining ------------------------------------------------------------------------------
@@ -184,17 +212,18 @@ class GroupDesk:
         if found is None:
             return await self._welcome_with(user, self.t("join_invalid"))
         group, kind = found
-        now = self.service.clock()
+        now = self.clock()
         await self.storage.touch_user(user, now)
         if kind == "coordinator":
             await self.storage.add_coordinator(group.id, user.user_id, now)
-            return _plain(
+            turn = _plain(
                 View(self.t("group_coordinator_added", name=group.name), self._actions(group))
             )
+            turn.menu_changed = True
+            return turn
         if not group.is_open:
             return await self._welcome_with(user, self.t("join_closed", name=group.name))
-        async with self.service.locked(user.user_id):
-            record, _ = await self.service.session_for(user)
+        record, _ = await self.selfcheck.session_for(user)
         if record.group_id == group.id and record.group_round == group.current_round:
             return await self._welcome_with(user, self.t("join_already", name=group.name))
         await self.storage.set_pending_join(user.user_id, group.id, now)
@@ -208,10 +237,10 @@ class GroupDesk:
             no = self.t.plain("join_button_stay", current=current.name)
         else:
             yes, no = self.t.plain("join_button_yes"), self.t.plain("join_button_no")
-        return _plain(View(text, rows(Button(yes, "j:y"), Button(no, "j:n"))))
+        return _plain(View(text, rows(Button(yes, codec.JOIN_YES), Button(no, codec.JOIN_NO))))
 
-    async def press_join(self, user: UserRef, data: str) -> Turn:
-        """Consent (j:y / j:n) and perspective (p:<n>) of the stored pending join."""
+    async def press_join(self, user: UserRef, press: codec.JoinPress) -> Turn:
+        """Consent (yes / no) and perspective (its index) of the stored pending join."""
         pending = await self.storage.pending_join(user.user_id)
         group = await self.storage.group(pending[0]) if pending else None
         if pending is None or group is None:
@@ -219,7 +248,7 @@ class GroupDesk:
                 user, self.t("join_stale"), toast=self.t.plain("toast_stale")
             )
         _, consented = pending
-        if data == "j:n":
+        if press.consent is False:
             await self.storage.clear_pending_join(user.user_id)
             record = await self.storage.current_session(user.user_id)
             current = (
@@ -230,21 +259,20 @@ class GroupDesk:
         if not group.is_open:
             await self.storage.clear_pending_join(user.user_id)
             return await self._welcome_with(user, self.t("join_closed", name=group.name))
-        q = self.service.catalog.active
-        if data == "j:y":
+        q = self.catalog.active
+        if press.consent is True:
             await self.storage.consent_pending_join(user.user_id)
-            buttons = [Button(p.label, f"p:{i}") for i, p in enumerate(q.perspectives)]
+            buttons = [Button(p.label, codec.perspective(i)) for i, p in enumerate(q.perspectives)]
             return Turn(Reply(edit=View(self.t("join_perspective"), rows(*buttons, per_row=2))))
-        match = re.fullmatch(r"p:(\d{1,2})", data)
-        if not consented or match is None or int(match[1]) >= len(q.perspectives):
+        index = press.perspective
+        if not consented or index is None or index >= len(q.perspectives):
             return await self._welcome_with(
                 user, self.t("join_stale"), toast=self.t.plain("toast_unknown")
             )
-        perspective = q.perspectives[int(match[1])]
-        async with self.service.locked(user.user_id):
-            record, _ = await self.service.session_for(user)
-            await self._assign(user, record, group, perspective.id)
-            await self.storage.clear_pending_join(user.user_id)
+        perspective = q.perspectives[index]
+        record, _ = await self.selfcheck.session_for(user)
+        await self._assign(user, record, group, perspective.id)
+        await self.storage.clear_pending_join(user.user_id)
         note = self.t("join_done", name=group.name, perspective=perspective.label)
         return await self._welcome_with(user, note)
 
@@ -261,16 +289,16 @@ class GroupDesk:
             await self.storage.restart_session(
                 user.user_id,
                 record.id,
-                self.service.catalog.active.content_hash,
+                self.catalog.active.content_hash,
                 "new_round",
-                self.service.clock(),
+                self.clock(),
                 perspective=perspective,
             )
             return
         await self.storage.assign_group(record.id, *membership)
 
     async def _welcome_with(self, user: UserRef, note: Html, toast: str | None = None) -> Turn:
-        turn = await self.service.start(user)
+        turn = await self.selfcheck.start(user)
         turn.reply.toast = toast
         turn.reply.send.insert(0, View(note))
         return turn

@@ -12,23 +12,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Protocol
 
 from bot.app import codec
-from bot.app.service import SelfCheck, Turn
-from bot.cli.config import Settings
-from bot.store.storage import UserRef
-from bot.telegram.messenger import Messenger
+from bot.app.locks import PersonLocks
+from bot.app.outbox import Outbox
+from bot.app.ports import Clock, Delivery, People, Questionnaires, ReminderStore, Sessions, Turn
+from bot.app.records import UserRef
 from bot.ui.render import percent
+from bot.ui.texts import Texts
 from bot.ui.views import Button, Reply, View
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
-OFF_WORDS = frozenset({"off", "aus", "stop", "nein", "no", "0"})
-ON_WORDS = frozenset({"on", "an", "ein", "ja", "yes", "1"})
+
+
+class RemindersStore(ReminderStore, Sessions, People, Protocol):
+    """The repositories reminders read and write."""
 
 
 @dataclass(frozen=True)
@@ -41,25 +44,29 @@ class ReminderPolicy:
     def enabled(self) -> bool:
         return self.max_count > 0
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ReminderPolicy:
-        return cls(settings.reminder_days, settings.reminder_max, settings.reminder_check_seconds)
-
 
 class Reminders:
     """Finds due reminders and sends them; `run` is the background loop."""
 
     def __init__(
         self,
-        service: SelfCheck,
-        messenger: Messenger,
+        storage: RemindersStore,
+        catalog: Questionnaires,
+        texts: Texts,
+        locks: PersonLocks,
+        outbox: Outbox,
+        delivery: Delivery,
         policy: ReminderPolicy,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock,
     ) -> None:
-        self.service = service
-        self.messenger = messenger
+        self.storage = storage
+        self.catalog = catalog
+        self.t = texts
+        self.locks = locks
+        self.outbox = outbox
+        self.delivery = delivery
         self.policy = policy
-        self.clock = clock or service.clock
+        self.clock = clock
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -95,7 +102,7 @@ class Reminders:
 
     async def check(self) -> int:
         """Send every reminder that is due now; returns how many were sent."""
-        storage = self.service.storage
+        storage = self.storage
         seen: set[int] = set()
         sent = 0
         while not self._stopping.is_set():
@@ -119,8 +126,8 @@ class Reminders:
         return sent
 
     async def _remind(self, session_id: int, user_id: int, chat_id: int, count: int) -> int:
-        storage = self.service.storage
-        async with self.service.locked(user_id):
+        storage = self.storage
+        async with self.locks.hold(user_id):
             now = self.clock()
             due_before = now - timedelta(days=self.policy.days)
             # Recorded before sending: a crash now loses this reminder rather than repeating it.
@@ -131,9 +138,9 @@ class Reminders:
             record = await storage.session(session_id)
             if record is None:
                 return 0
-            q = await self.service.catalog.get(record.content_hash)
+            q = await self.catalog.get(record.content_hash)
             done, total = len(record.state.answers), len(q.questions)
-            t = self.service.t
+            t = self.t
             view = View(
                 t(
                     "reminder",
@@ -145,27 +152,36 @@ class Reminders:
                 ((Button(t.plain("button_continue"), codec.RESUME),),),
             )
             turn = Turn(Reply(send=[view]), record.id, record.message_id)
-            await self.messenger.deliver(chat_id, turn)
+            await self.outbox.deliver(self.delivery, chat_id, turn)
             log.info("reminder %s of %s sent to chat %s", count + 1, self.policy.max_count, chat_id)
             return 1
 
 
 async def reminder_command(
-    service: SelfCheck, policy: ReminderPolicy, user: UserRef, argument: str
-) -> View:
-    """/reminders on|off (also /erinnerungen an|aus); without an argument, the current state."""
-    word = argument.strip().lower()
-    async with service.locked(user.user_id):
-        now = service.clock()
-        await service.storage.touch_user(user, now)
-        if word in OFF_WORDS:
-            await service.storage.set_reminders_enabled(user.user_id, False, now)
-            return View(service.t("reminders_off"))
-        if word in ON_WORDS:
-            await service.storage.set_reminders_enabled(user.user_id, True, now)
-            return View(service.t("reminders_on", days=policy.days, max=policy.max_count))
-        if not policy.enabled:
-            return View(service.t("reminders_unavailable"))
-        enabled = await service.storage.reminders_enabled(user.user_id)
-        key = "reminders_status_on" if enabled else "reminders_status_off"
-        return View(service.t(key, days=policy.days, max=policy.max_count))
+    storage: RemindersStore,
+    texts: Texts,
+    policy: ReminderPolicy,
+    clock: Clock,
+    user: UserRef,
+    argument: str,
+) -> Turn:
+    """/erinnerungen aus|an (also /reminders off|on); without an argument, the current state."""
+    words = argument.lower().split()
+    word = words[0] if words else ""
+    now = clock()
+    await storage.touch_user(user, now)
+    if word in texts.words("reminder_words_off"):
+        await storage.set_reminders_enabled(user.user_id, False, now)
+        return _say(texts("reminders_off"))
+    if word in texts.words("reminder_words_on"):
+        await storage.set_reminders_enabled(user.user_id, True, now)
+        return _say(texts("reminders_on", days=policy.days, max=policy.max_count))
+    if not policy.enabled:
+        return _say(texts("reminders_unavailable"))
+    enabled = await storage.reminders_enabled(user.user_id)
+    key = "reminders_status_on" if enabled else "reminders_status_off"
+    return _say(texts(key, days=policy.days, max=policy.max_count))
+
+
+def _say(text: str) -> Turn:
+    return Turn(Reply(send=[View(text)]))

@@ -1,22 +1,19 @@
-"""The application service: one call per incoming update, for Telegram and the console alike.
+"""The self-check's use cases: one call per input, for every transport alike.
 
-It loads the person's session, lets the pure flow decide, persists the result in one
-transaction and returns what to show. It never talks to Telegram itself, so the console chat
-and the tests share exactly this logic.
+Each loads the person's session, lets the pure flow decide, persists the result in one
+transaction and returns the turn to show. None of them sends anything or takes a lock: the
+routing table (`bot.app.routing`) holds the person's lock around the use case and delivery.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
+from typing import Protocol
 
 from bot.app import codec
-from bot.app.catalog import Catalog
-from bot.store.storage import SessionRecord, Storage, UserRef, utc_now
-from bot.telegram.update_processor import ChatLocks
+from bot.app.ports import Clock, Groups, People, Questionnaires, Sessions, Turn
+from bot.app.records import SessionRecord, UserRef, utc_now
 from bot.ui.render import Renderer
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Reply, View
@@ -25,43 +22,27 @@ from flows.session import OpenMenu, Outcome, Refusal, Screen, apply
 
 log = logging.getLogger(__name__)
 
-COMMAND_ALIASES = {
-    "help": "hilfe",
-    "progress": "fortschritt",
-    "results": "ergebnis",
-    "restart": "neustart",
-    "menue": "menu",
-    "weiter": "start",
-}
 
-
-@dataclass
-class Turn:
-    """What one update produced, plus the facts the messenger needs to keep the chat tidy."""
-
-    reply: Reply
-    session_id: int | None = None
-    live_message_id: int | None = None
+class SelfCheckStore(Sessions, People, Groups, Protocol):
+    """The repositories the self-check reads and writes."""
 
 
 class SelfCheck:
+    """Welcome, questions, menu, progress, results and restart of one person's check."""
+
     def __init__(
         self,
-        storage: Storage,
-        catalog: Catalog,
+        storage: SelfCheckStore,
+        catalog: Questionnaires,
         texts: Texts,
-        clock: Callable[[], datetime] = utc_now,
+        render: Renderer,
+        clock: Clock = utc_now,
     ) -> None:
         self.storage = storage
         self.catalog = catalog
         self.t = texts
-        self.render = Renderer(texts)
+        self.render = render
         self.clock = clock
-        self.locks = ChatLocks()
-
-    def locked(self, user_id: int) -> AbstractAsyncContextManager[None]:
-        """One person's updates one at a time (re-entrant: the update processor holds it too)."""
-        return self.locks.hold(user_id)
 
     async def session_for(self, user: UserRef) -> tuple[SessionRecord, Questionnaire]:
         """The person's current session, started on the active questionnaire if there is none."""
@@ -76,86 +57,71 @@ class SelfCheck:
 
     async def start(self, user: UserRef) -> Turn:
         log.info("chat %s: start", user.chat_id)
-        async with self.locked(user.user_id):
-            await self.storage.touch_user(user, self.clock())
-            record, q = await self.session_for(user)
-            group = await self.storage.group(record.group_id) if record.group_id else None
-            views: list[View] = []
-            if (
-                group
-                and record.group_round is not None
-                and group.current_round > record.group_round
-            ):
-                # The coordinator started a new round: the earlier attempt stays for comparison.
-                record, q = await self._fresh_session(user, record, "new_round")
-                views.append(View(self.t("new_round_note", name=group.name)))
-            views.append(await self._welcome(record, q))
-            return self._turn(record, Reply(send=views))
+        await self.storage.touch_user(user, self.clock())
+        record, q = await self.session_for(user)
+        group = await self.storage.group(record.group_id) if record.group_id else None
+        views: list[View] = []
+        if group and record.group_round is not None and group.current_round > record.group_round:
+            # The coordinator started a new round: the earlier attempt stays for comparison.
+            record, q = await self._fresh_session(user, record, "new_round")
+            views.append(View(self.t("new_round_note", name=group.name)))
+        views.append(await self._welcome(record, q))
+        return self._turn(record, Reply(send=views))
 
-    async def command(self, user: UserRef, name: str) -> Turn:
-        name = COMMAND_ALIASES.get(name.lower(), name.lower())
-        log.info("chat %s: command /%s", user.chat_id, name if name.isalnum() else "?")
-        if name == "start":
-            return await self.start(user)
-        async with self.locked(user.user_id):
-            await self.storage.touch_user(user, self.clock())
-            record, q = await self.session_for(user)
-            state = record.state
-            if name == "menu":
-                record, _ = await self._move(record, q, apply(q, state, OpenMenu()))
-                return self._turn(record, Reply(send=[self.render.menu(q, record.state)]))
-            if name == "fortschritt":
-                return self._turn(record, Reply(send=[self.render.progress(q, state)]))
-            if name == "ergebnis":
-                return self._turn(record, Reply(send=self.render.results(q, state)))
-            if name == "neustart":
-                return self._turn(record, Reply(send=[self.render.restart_confirm(state)]))
-            prefix = Html("") if name == "hilfe" else self.t("unknown_command") + "\n\n"
-            return self._turn(record, Reply(send=[self.render.help(q, state, prefix=prefix)]))
+    async def command(self, user: UserRef, action: str, help_extra: Html | None = None) -> Turn:
+        """menu, progress, results, restart, help; anything else is an unknown command."""
+        log.info("chat %s: command %s", user.chat_id, action)
+        await self.storage.touch_user(user, self.clock())
+        record, q = await self.session_for(user)
+        state = record.state
+        if action == "menu":
+            record, _ = await self._move(record, q, apply(q, state, OpenMenu()))
+            return self._turn(record, Reply(send=[self.render.menu(q, record.state)]))
+        if action == "progress":
+            return self._turn(record, Reply(send=[self.render.progress(q, state)]))
+        if action == "results":
+            return self._turn(record, Reply(send=self.render.results(q, state)))
+        if action == "restart":
+            return self._turn(record, Reply(send=[self.render.restart_confirm(state)]))
+        prefix = Html("") if action == "help" else self.t("unknown_command") + "\n\n"
+        view = self.render.help(q, state, prefix=prefix, extra=help_extra or Html(""))
+        return self._turn(record, Reply(send=[view]))
 
     async def other_input(self, user: UserRef) -> Turn:
         """Text, stickers, photos and the like: a friendly hint and the open question again."""
         log.info("chat %s: input that is not a button or command", user.chat_id)
-        async with self.locked(user.user_id):
-            record, q = await self.session_for(user)
-            key = (
-                "not_a_button"
-                if record.state.position.screen is Screen.QUESTION
-                else "not_a_button_idle"
-            )
-            view = self.render.current(q, record.state, prefix=self.t(key) + "\n\n")
-            return self._turn(record, Reply(send=[view]))
+        record, q = await self.session_for(user)
+        question = record.state.position.screen is Screen.QUESTION
+        key = "not_a_button" if question else "not_a_button_idle"
+        view = self.render.current(q, record.state, prefix=self.t(key) + "\n\n")
+        return self._turn(record, Reply(send=[view]))
 
     async def press(self, user: UserRef, data: str | None, message_id: int | None) -> Turn:
         """A button press: decode, check it against the stored revision, apply, persist."""
-        async with self.locked(user.user_id):
-            record, q = await self.session_for(user)
-            decoded = codec.decode(data, q)
-            if decoded is None:
-                log.info("chat %s: unknown button data refused", user.chat_id)
-                return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
-            if decoded.restart is not None:
-                return await self._restart(user, record, q, decoded.restart)
-            assert decoded.event is not None
-            outcome = apply(q, record.state, decoded.event)
-            log.info(
-                "chat %s: %s%s",
-                user.chat_id,
-                type(decoded.event).__name__,
-                f" refused ({outcome.refused})" if outcome.refused else "",
-            )
-            if outcome.refused is Refusal.STALE:
-                return self._resync(record, q, message_id, self.t.plain("toast_stale"))
-            if outcome.refused is not None:
-                return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
-            moved, saved = await self._move(record, q, outcome)
-            if not saved:
-                fresh, q = await self.session_for(user)
-                return self._resync(fresh, q, message_id, self.t.plain("toast_stale"))
-            return self._turn(moved, self._after_move(q, moved, outcome))
-
-    async def set_live_message(self, session_id: int, message_id: int | None) -> None:
-        await self.storage.set_message_id(session_id, message_id)
+        record, q = await self.session_for(user)
+        decoded = codec.decode(data, q)
+        if decoded is None:
+            log.info("chat %s: unknown button data refused", user.chat_id)
+            return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
+        if decoded.restart is not None:
+            return await self._restart(user, record, q, decoded.restart)
+        assert decoded.event is not None
+        outcome = apply(q, record.state, decoded.event)
+        log.info(
+            "chat %s: %s%s",
+            user.chat_id,
+            type(decoded.event).__name__,
+            f" refused ({outcome.refused})" if outcome.refused else "",
+        )
+        if outcome.refused is Refusal.STALE:
+            return self._resync(record, q, message_id, self.t.plain("toast_stale"))
+        if outcome.refused is not None:
+            return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
+        moved, saved = await self._move(record, q, outcome)
+        if not saved:
+            fresh, q = await self.session_for(user)
+            return self._resync(fresh, q, message_id, self.t.plain("toast_stale"))
+        return self._turn(moved, self._after_move(q, moved, outcome))
 
     # helpers ------------------------------------------------------------------------------
 
@@ -180,10 +146,11 @@ class SelfCheck:
         reply = Reply()
         if outcome.stored_answer is not None:
             question_id, value = outcome.stored_answer
+            option = q.scale.option(value)
             reply.toast = (
-                self.t.plain("toast_skipped")
-                if value is None
-                else self.t.plain("toast_saved", answer=q.scale.option(value).label)
+                self.t.plain("toast_saved", answer=option.label)
+                if option is not None
+                else self.t.plain("toast_skipped")
             )
             note = self.render.previous_answer_note(q, question_id, value)
             reply.edit = self.render.current(q, state, prefix=note)
@@ -200,10 +167,16 @@ class SelfCheck:
     def _resync(
         self, record: SessionRecord, q: Questionnaire, message_id: int | None, toast: str
     ) -> Turn:
-        """Show where the person really is, in the live message if that was the one pressed."""
-        view = self.render.current(q, record.state)
+        """Show where the person really is.
+
+        The live message already shows the current state (every change edits it or replaces
+        it), so a press there gets only the toast: editing it to the same content is a call
+        Telegram refuses ("message is not modified"). A press elsewhere gets the current
+        screen below.
+        """
         if message_id is not None and message_id == record.message_id:
-            return self._turn(record, Reply(toast=toast, edit=view))
+            return self._turn(record, Reply(toast=toast))
+        view = self.render.current(q, record.state)
         return self._turn(record, Reply(toast=toast, send=[view]))
 
     async def _restart(

@@ -22,12 +22,13 @@ CLI = "cli"
 CLI_GRANTOR = 0  # coordinator_grants.granted_by for grants made on the command line
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     admin = commands.add_parser(
         "admin", help="support tools working directly on the database (DATABASE_PATH)"
     )
     tools = admin.add_subparsers(dest="admin_command", required=True, metavar="TOOL")
     tools.add_parser("stats", help="people, checks, completion per field, groups, activity")
+    tools.add_parser("health", help="exit 0 if the database opens read-only (HEALTHCHECK)")
     reset = tools.add_parser("reset", help="archive a person's current check and start a fresh one")
     reset.add_argument("user", help="Telegram user id or @username")
     export = tools.add_parser("export", help="all answers as pseudonymous CSV")
@@ -55,12 +56,18 @@ def run(
     if not settings.database_path.exists():
         print(f"No database at {settings.database_path} (set DATABASE_PATH)", file=sys.stderr)
         return 2
+    if args.admin_command == "health":
+        from bot.store.health import check
+
+        healthy, line = check(settings.database_path)
+        print(line, file=out if healthy else sys.stderr)
+        return 0 if healthy else 1
     return asyncio.run(_run(args, settings, out, binary or sys.stdout.buffer))
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary: BinaryIO) -> int:
-    from bot.app.admin import Admin, Person
-    from bot.app.catalog import StoredVersions
+    from bot.app.admin import Admin, Person, user_id_of
+    from bot.store.catalog import StoredVersions
     from bot.store.storage import Storage
 
     storage = await Storage.open(settings.database_path)
@@ -74,8 +81,9 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary
             return await _export(admin, args.output, out, binary)
         person = await admin.find(args.user)
         if command == "grant-coordinator":
-            if person is None and args.user.strip().isdigit():
-                person = Person(int(args.user))
+            user_id = user_id_of(args.user)
+            if person is None and user_id is not None:
+                person = Person(user_id)
             if person is None:
                 print(f"unknown person: {args.user}", file=sys.stderr)
                 return 1
@@ -93,7 +101,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary
 async def _reset(
     admin: Admin, storage: Storage, questionnaire: Path, person: Person, out: TextIO
 ) -> int:
-    from bot.app.catalog import Catalog
+    from bot.store.catalog import Catalog
     from flows.loading import QuestionnaireInvalid
 
     try:

@@ -89,7 +89,8 @@ def render_preview(q: Questionnaire) -> str:
         for index, question in enumerate(questions, start=1):
             if question.subtheme != subtheme and question.subtheme:
                 subtheme = question.subtheme
-                lines.append(f"  — {field.subtheme(subtheme).title} —")
+                named = field.subtheme(subtheme)
+                lines.append(f"  — {named.title if named else subtheme} —")
             lines.append(wrap.fill(f"  {index:>2}. {question.text}  [{question.id}]"))
             if question.hint:
                 lines.append(wrap.fill(f"      Hinweis: {question.hint}"))

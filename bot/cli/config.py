@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.store.content import DEFAULT_QUESTIONNAIRE
 
@@ -45,6 +46,8 @@ class Settings:
     webhook_port: int = 8443
     webhook_path: str = "telegram"
     webhook_secret: str | None = None
+    # chat-bound Bot API requests per second (AIORateLimiter's overall limit); 0 = no limiter
+    telegram_rate_limit: float = 30.0
 
     @property
     def telegram_enabled(self) -> bool:
@@ -85,9 +88,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         group_creation=_choice(env, "GROUP_CREATION", ("anyone", "coordinators"), "anyone"),
         group_min_size=_positive_int(env, "GROUP_MIN_SIZE", 3),
         bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@") or "IhrSelbstcheckBot",
+        telegram_rate_limit=_rate_limit(env),
         **_reminder_settings(env),
         **_webhook_settings(env),
     )
+
+
+def _rate_limit(env: Mapping[str, str]) -> float:
+    raw = env.get("TELEGRAM_RATE_LIMIT", "").strip()
+    if not raw:
+        return 30.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1000:
+        raise ConfigError(
+            f"TELEGRAM_RATE_LIMIT must be requests per second from 0 (off) to 1000, got {raw!r}"
+        )
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -122,7 +141,7 @@ def _parse_ids(raw: str) -> frozenset[int]:
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
-def _reminder_settings(env: Mapping[str, str]) -> dict[str, object]:
+def _reminder_settings(env: Mapping[str, str]) -> dict[str, Any]:
     max_raw = env.get("REMINDER_MAX", "").strip()
     if max_raw and not max_raw.isdigit():
         raise ConfigError(
@@ -144,7 +163,7 @@ def _reminder_settings(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
-def _webhook_settings(env: Mapping[str, str]) -> dict[str, object]:
+def _webhook_settings(env: Mapping[str, str]) -> dict[str, Any]:
     url = env.get("WEBHOOK_URL", "").strip() or None
     if url is None:
         return {}

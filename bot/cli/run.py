@@ -56,7 +56,7 @@ def run() -> int:
     return 0
 
 
-async def _serve_until_signal(settings) -> None:
+async def _serve_until_signal(settings: Settings) -> None:
     from bot.telegram.app import serve
 
     stop = asyncio.Event()

@@ -8,15 +8,24 @@ so a repeated or concurrent press can never store an answer for the wrong questi
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import aiosqlite
 
+from bot.app.ports import StoreBusy
+from bot.app.records import (
+    CompletedCheck,
+    GroupCounts,
+    GroupRecord,
+    SessionRecord,
+    UserRef,
+)
 from flows.session import Position, Screen, SessionState
 
 MIGRATIONS: tuple[str, ...] = (
@@ -138,69 +147,8 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class UserRef:
-    """Who the bot talks to; in private chats the chat id equals the user id."""
-
-    user_id: int
-    chat_id: int
-    username: str | None = None
-    first_name: str | None = None
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    id: int
-    user_id: int
-    content_hash: str
-    state: SessionState
-    message_id: int | None
-    started_at: str
-    updated_at: str
-    completed_at: str | None
-    group_id: int | None = None
-    group_round: int | None = None
-    perspective: str | None = None
-
-
-@dataclass(frozen=True)
-class GroupRecord:
-    id: int
-    name: str
-    join_token: str
-    coordinator_token: str
-    created_by: int
-    created_at: str
-    closed_at: str | None
-    current_round: int
-
-    @property
-    def is_open(self) -> bool:
-        return self.closed_at is None
-
-
-@dataclass(frozen=True)
-class GroupCounts:
-    joined: int
-    started: int
-    completed: int
-
-
-@dataclass(frozen=True)
-class CompletedCheck:
-    """A completed session of a group round, for aggregation; never shown individually."""
-
-    perspective: str | None
-    content_hash: str
-    answers: dict[str, str | None]
 
 
 class Storage:
@@ -232,9 +180,18 @@ class Storage:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time on the shared connection."""
+        """One write transaction at a time on the shared connection.
+
+        A database another process keeps locked longer than busy_timeout raises `StoreBusy`
+        (nothing was written), so no caller has to know sqlite3's errors.
+        """
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) or "busy" in str(error):
+                    raise StoreBusy(str(error)) from error
+                raise
             try:
                 yield self._db
             except BaseException:
@@ -244,7 +201,7 @@ class Storage:
 
     async def _migrate(self) -> None:
         async with self._db.execute("PRAGMA user_version") as cursor:
-            (current,) = await cursor.fetchone()
+            (current,) = _row(await cursor.fetchone())
         for number, script in enumerate(MIGRATIONS, start=1):
             if number <= current:
                 continue
@@ -431,6 +388,7 @@ class Storage:
                 (name, join_token, coordinator_token, user_id, _iso(now)),
             )
             group_id = cursor.lastrowid
+            assert group_id is not None
             await db.execute(
                 "INSERT INTO group_coordinators (group_id, user_id, added_at) VALUES (?, ?, ?)",
                 (group_id, user_id, _iso(now)),
@@ -496,8 +454,8 @@ class Storage:
                 "RETURNING current_round",
                 (group_id,),
             )
-            (round_number,) = await cursor.fetchone()
-        return round_number
+            (round_number,) = _row(await cursor.fetchone())
+        return int(round_number)
 
     async def group_counts(self, group_id: int, round_number: int) -> GroupCounts:
         """People who joined, started answering and completed in the given round."""
@@ -514,6 +472,7 @@ class Storage:
             (group_id, round_number),
         ) as cursor:
             row = await cursor.fetchone()
+        row = _row(row)
         return GroupCounts(row["joined"], row["started"], row["completed"])
 
     async def completed_checks(self, group_id: int, round_number: int) -> list[CompletedCheck]:
@@ -528,7 +487,7 @@ class Storage:
             """,
             (group_id, round_number),
         ) as cursor:
-            sessions = await cursor.fetchall()
+            sessions = list(await cursor.fetchall())
         answers: dict[int, dict[str, str | None]] = {row["id"]: {} for row in sessions}
         if sessions:
             marks = ",".join("?" * len(sessions))
@@ -604,8 +563,9 @@ class Storage:
 
     async def find_user(
         self, user_id: int | None = None, username: str | None = None
-    ) -> dict | None:
+    ) -> dict[str, Any] | None:
         """A known person by id or by @username (case-insensitive, without the @)."""
+        value: int | str
         if user_id is not None:
             query, value = "SELECT * FROM users WHERE user_id = ?", user_id
         else:
@@ -671,7 +631,7 @@ class Storage:
                 (_iso(now), who, action, target, details),
             )
 
-    async def audit_entries(self, limit: int = 100) -> list[dict]:
+    async def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self._db.execute(
             "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
         ) as cursor:
@@ -685,8 +645,8 @@ class Storage:
                 "VALUES ('export_salt', lower(hex(randomblob(32))))"
             )
             cursor = await db.execute("SELECT value FROM meta WHERE key = 'export_salt'")
-            (salt,) = await cursor.fetchone()
-        return salt
+            (salt,) = _row(await cursor.fetchone())
+        return str(salt)
 
     async def usage_counts(self, since_7: datetime, since_30: datetime) -> dict[str, int]:
         """People, sessions and groups in numbers; active = seen or answering since then."""
@@ -711,7 +671,7 @@ class Storage:
             {"d7": _iso(since_7), "d30": _iso(since_30)},
         ) as cursor:
             row = await cursor.fetchone()
-        return dict(row)
+        return dict(_row(row))
 
     async def current_answered(self) -> list[tuple[str, set[str]]]:
         """Per current session: its questionnaire version and the questions answered or skipped."""
@@ -729,7 +689,7 @@ class Storage:
                     answered.add(row["question_id"])
         return list(sessions.values())
 
-    async def export_answers(self) -> list[dict]:
+    async def export_answers(self) -> list[dict[str, Any]]:
         """Every stored answer (or skip) with its session, group and questionnaire version."""
         async with self._db.execute(
             """
@@ -847,6 +807,12 @@ async def _insert_session(
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+def _row(row: aiosqlite.Row | None) -> aiosqlite.Row:
+    """A row an aggregate query always returns."""
+    assert row is not None
+    return row
 
 
 def _statements(script: str) -> Iterable[str]:

@@ -1,135 +1,133 @@
-"""Composition root: builds storage, catalog, service and the Telegram application."""
+"""The Telegram application: built around the core from the composition root, then served.
+
+Built here, once: the python-telegram-bot `Application` (HTML defaults, the configurable rate
+limiter, the fair update processor, a bot that skips updates it cannot parse), the messenger,
+and the handlers. Telegram is asked only for the update types the bot handles.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, Defaults
+from telegram.ext import AIORateLimiter, Application, Defaults, ExtBot
+from telegram.request import HTTPXRequest
 
-from bot.app.catalog import Catalog
-from bot.app.groups import GroupDesk, GroupPolicy
-from bot.app.reminders import ReminderPolicy, Reminders
-from bot.app.service import SelfCheck
+from bot.app.ports import Clock
+from bot.app.records import utc_now
+from bot.cli.compose import Core, build_core, open_storage
 from bot.cli.config import Settings
-from bot.store.storage import Storage
-from bot.telegram.admin_handlers import AdminHandlers, publish_admin_commands
-from bot.telegram.group_handlers import GroupHandlers
-from bot.telegram.handlers import SelfCheckHandlers
+from bot.telegram.handlers import CommandMenus, Handlers, bot_commands
 from bot.telegram.messenger import Messenger
-from bot.telegram.reminder_handlers import ReminderHandlers
-from bot.telegram.update_processor import PerChatUpdateProcessor
-from bot.ui.texts import load_texts
+from bot.telegram.update_processor import FairUpdateProcessor
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Core:
-    """Everything that is the same for Telegram and the console chat."""
-
-    storage: Storage
-    catalog: Catalog
-    service: SelfCheck
-    desk: GroupDesk
-
-    async def close(self) -> None:
-        await self.storage.close()
+# New messages and button presses: everything else (edits, channel posts, reactions…) is
+# neither asked for nor handled.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
-async def build_core(settings: Settings) -> Core:
-    """Open the database and load the questionnaire (raises `QuestionnaireInvalid`)."""
-    storage = await Storage.open(settings.database_path)
-    try:
-        catalog = await Catalog.load(storage, settings.questionnaire_path)
-    except BaseException:
-        await storage.close()
-        raise
-    service = SelfCheck(storage, catalog, load_texts())
-    policy = GroupPolicy(settings.group_creation, settings.group_min_size)
-    return Core(storage, catalog, service, GroupDesk(service, policy, settings.bot_username))
+class TolerantBot(ExtBot[Any]):
+    """A bot that skips an update it cannot parse instead of stopping long polling.
+
+    python-telegram-bot parses a whole getUpdates batch at once; one malformed update makes
+    it fail, and the updater fetches the same batch again, forever. Here each update is
+    checked on its own first; one that does not parse is logged once and replaced by an empty
+    update with the same id, which no handler takes, so the offset moves on.
+    """
+
+    async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, *args, **kwargs)
+        if endpoint != "getUpdates" or not isinstance(result, list):
+            return result
+        return [self._parsable(raw) for raw in result]
+
+    def _parsable(self, raw: Any) -> Any:
+        try:
+            Update.de_json(raw, self)
+        except Exception as error:  # any parse failure: skip exactly this update
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            log.warning("skipping update %s that cannot be read (%r)", update_id, error)
+            return {"update_id": update_id}
+        return raw
 
 
-def build_application(settings: Settings, core: Core) -> tuple[Application, Messenger]:
+def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
     assert settings.token is not None
-    app = (
+    limit = settings.telegram_rate_limit
+    bot = TolerantBot(
+        settings.token,
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+        ),
+        # 0 lifts the overall limit; retrying after Telegram's 429 (retry_after) always stays.
+        rate_limiter=AIORateLimiter(overall_max_rate=limit, max_retries=5),
+        # The pool sizes ApplicationBuilder would choose: many calls at once, one long poll.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
+    return (
         Application.builder()
-        .token(settings.token)
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
-        )
-        .rate_limiter(AIORateLimiter(max_retries=5))
-        .concurrent_updates(PerChatUpdateProcessor(core.service.locks, max_concurrent_updates=64))
+        .bot(bot)
+        .concurrent_updates(FairUpdateProcessor(max_running=64))
         .build()
     )
-    messenger = Messenger(app.bot, core.service)
-    # Order matters: the first matching handler wins. Admin commands and buttons come first so
-    # they are never shadowed; then the groups' and reminders' commands and button patterns;
-    # the conversation last, because it also catches every other command and message.
-    AdminHandlers(
-        core.service, core.catalog, messenger, settings.admin_ids, settings.group_creation
-    ).register(app)
-    GroupHandlers(core.desk, messenger, settings.admin_ids).register(app)
-    ReminderHandlers(core.service, messenger, ReminderPolicy.from_settings(settings)).register(app)
-    SelfCheckHandlers(core.service, messenger, core.desk).register(app)
-    return app, messenger
 
 
-async def publish_profile(app: Application, core: Core, admin_ids: frozenset[int]) -> None:
-    """The bot's name for invitation links; its commands and descriptions for Telegram's UI."""
-    core.desk.bot_username = app.bot.username
-    descriptions = core.service.t.section("commands")
-    commands = [BotCommand(name, text) for name, text in descriptions.items()]
-    await app.bot.set_my_commands(commands)
+async def publish_profile(app: Application[Any, Any, Any, Any, Any, Any], core: Core) -> None:
+    """Everyone's command menu and the bot's descriptions for Telegram's UI.
+
+    Admins' and coordinators' own menus are set when they write (see `CommandMenus`): a menu
+    for a chat that has never written to the bot is refused by Telegram.
+    """
+    await app.bot.set_my_commands(bot_commands(core.table.menu("everyone")))
     # Shown in the empty chat before someone presses "Start", and in the bot's profile.
-    await app.bot.set_my_description(core.service.t.plain("bot_description"))
-    await app.bot.set_my_short_description(core.service.t.plain("bot_short_description"))
-    await publish_admin_commands(app.bot, admin_ids, commands, core.service.t)
+    await app.bot.set_my_description(core.texts.plain("bot_description"))
+    await app.bot.set_my_short_description(core.texts.plain("bot_short_description"))
 
 
-async def serve(
-    settings: Settings, stop: asyncio.Event, clock: Callable[[], datetime] | None = None
-) -> None:
+async def serve(settings: Settings, stop: asyncio.Event, clock: Clock | None = None) -> None:
     """Run the bot (long polling, or a webhook if configured) until `stop` is set.
 
     Shutdown order: the reminder task ends (a reminder being sent is finished), no new updates
     are taken, updates being handled run to completion (`Application.stop` waits for them),
     and only then is the database closed. `clock` replaces the wall clock (tests).
     """
-    core = await build_core(settings)
-    if clock is not None:
-        core.service.clock = clock
+    storage, catalog = await open_storage(settings)
     try:
-        app, messenger = build_application(settings, core)
+        app = build_application(settings)
+        messenger = Messenger(app.bot)
         async with app:
-            await publish_profile(app, core, settings.admin_ids)
+            core = build_core(
+                settings, storage, catalog, messenger, clock or utc_now, app.bot.username
+            )
+            menus = CommandMenus(app.bot, core.router)
+            Handlers(core.router, messenger, menus, core.texts).register(app)
+            await publish_profile(app, core)
             await app.start()
-            policy = ReminderPolicy.from_settings(settings)
-            reminders = Reminders(core.service, messenger, policy)
             try:
                 await _receive_updates(app, settings)
-                reminders.start()
+                core.reminders.start()
                 await stop.wait()
                 log.info("shutting down")
             finally:
-                await reminders.stop()
+                await core.reminders.stop()
                 if app.updater is not None and app.updater.running:
                     await app.updater.stop()
                 await app.stop()
     finally:
-        await core.close()
+        await storage.close()
 
 
-async def _receive_updates(app: Application, settings: Settings) -> None:
+async def _receive_updates(
+    app: Application[Any, Any, Any, Any, Any, Any], settings: Settings
+) -> None:
     """Long polling, or a webhook server when WEBHOOK_URL is set (Telegram then pushes)."""
     assert app.updater is not None
     if settings.webhook_url:
@@ -140,9 +138,9 @@ async def _receive_updates(app: Application, settings: Settings) -> None:
             url_path=settings.webhook_path,
             webhook_url=settings.webhook_url,
             secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
+            allowed_updates=ALLOWED_UPDATES,
         )
         log.info("bot @%s receives updates via webhook", app.bot.username)
         return
-    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0, timeout=10)
+    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0.0, timeout=10)
     log.info("bot @%s is polling", app.bot.username)

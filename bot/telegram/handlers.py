@@ -1,43 +1,39 @@
-"""python-telegram-bot handlers: parse the update, call the service, let the messenger send."""
+"""The three thin Telegram handlers (command, press, other): decode, call `Router.handle`.
+
+Only new messages in private chats and button presses reach them (edited messages are not
+asked for and filtered out besides); a command addressed to another bot (`/hilfe@OtherBot`)
+is ignored. Each person's command menu is set the first time they write in this process if
+they are an admin (a menu for a chat that never wrote to the bot is refused by Telegram), and
+again whenever a turn changes their role (they created or joined a group as coordinator).
+"""
 
 from __future__ import annotations
 
 import html
 import logging
-import sqlite3
+from typing import Any
 
-from telegram import Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
 
-from bot.app.groups import GroupDesk
-from bot.app.service import SelfCheck
-from bot.store.storage import UserRef
+from bot.app.ports import StoreBusy, Turn
+from bot.app.records import UserRef
+from bot.app.routing import Command, CommandSpec, Press, Router, Text
 from bot.telegram.messenger import Messenger
+from bot.ui.texts import Texts
 from bot.ui.views import View
 
 log = logging.getLogger(__name__)
 
-
-def command_name(update: Update) -> str:
-    """ "/Ergebnis@SomeBot extra" -> "ergebnis"."""
-    assert update.effective_message is not None and update.effective_message.text
-    return update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
-
-
-class PrefixButtons(CallbackQueryHandler):
-    """PTB passes presses without data through any pattern; these take only their prefix."""
-
-    def check_update(self, update: object) -> bool | object | None:
-        if isinstance(update, Update) and update.callback_query and not update.callback_query.data:
-            return None
-        return super().check_update(update)
+# New messages in private chats only: edits of old messages are no new input.
+PRIVATE_MESSAGES = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
 
 def user_of(update: Update) -> UserRef:
@@ -47,66 +43,96 @@ def user_of(update: Update) -> UserRef:
     return UserRef(user.id, chat.id, user.username, user.first_name)
 
 
-class SelfCheckHandlers:
-    """The conversation's handlers; one instance per application."""
+def decode_command(text: str, bot_username: str | None) -> Command | None:
+    """ "/Ergebnis@SomeBot extra" -> Command("ergebnis", "extra"); None if for another bot."""
+    head, _, argument = text.strip().partition(" ")
+    name, _, addressee = head.lstrip("/").partition("@")
+    if addressee and (bot_username is None or addressee.lower() != bot_username.lower()):
+        return None
+    return Command(name.lower(), argument.strip())
 
-    def __init__(self, service: SelfCheck, messenger: Messenger, desk: GroupDesk) -> None:
-        self.service = service
+
+def bot_commands(specs: list[CommandSpec]) -> list[BotCommand]:
+    return [BotCommand(spec.name, spec.description) for spec in specs]
+
+
+class CommandMenus:
+    """Sets a person's own command menu when they need one (see module docstring)."""
+
+    def __init__(self, bot: Bot, router: Router) -> None:
+        self.bot = bot
+        self.router = router
+        self._set: set[int] = set()
+
+    async def after(self, person: UserRef, turn: Turn) -> None:
+        first_admin_contact = self.router.is_admin(person) and person.chat_id not in self._set
+        if not (turn.menu_changed or first_admin_contact):
+            return
+        menu = bot_commands(await self.router.menu_for(person))
+        try:
+            await self.bot.set_my_commands(menu, scope=BotCommandScopeChat(person.chat_id))
+        except TelegramError as error:
+            log.warning("could not set the command menu of chat %s: %s", person.chat_id, error)
+            return
+        self._set.add(person.chat_id)
+
+
+class Handlers:
+    """The conversation's three handlers and the error handler; one instance per application."""
+
+    def __init__(self, router: Router, messenger: Messenger, menus: CommandMenus, texts: Texts):
+        self.router = router
         self.messenger = messenger
-        self.desk = desk
+        self.menus = menus
+        self.t = texts
 
-    def register(self, app: Application) -> None:
-        private = filters.ChatType.PRIVATE
-        # Order matters: known commands first, then any other command, then everything else.
-        app.add_handler(CommandHandler("start", self.start, filters=private))
-        app.add_handler(MessageHandler(private & filters.COMMAND, self.command))
+    def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        # Order matters: commands first, so "/..." never counts as other input.
+        app.add_handler(MessageHandler(PRIVATE_MESSAGES & filters.COMMAND, self.command))
         app.add_handler(CallbackQueryHandler(self.press))
-        app.add_handler(MessageHandler(private & ~filters.COMMAND, self.other))
+        app.add_handler(MessageHandler(PRIVATE_MESSAGES & ~filters.COMMAND, self.other))
         app.add_error_handler(self.error)
 
-    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/start [token]: welcome (back); with a group's token, the join dialogue."""
-        user = user_of(update)
-        if context.args:
-            turn = await self.desk.start_with_token(user, context.args[0])
-        else:
-            turn = await self.service.start(user)
-        await self.messenger.deliver(user.chat_id, turn)
-
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every other command; unknown ones get the help text."""
-        user = user_of(update)
-        turn = await self.service.command(user, command_name(update))
-        await self.messenger.deliver(user.chat_id, turn)
+        """Every command; the routing table knows them, unknown ones get the help text."""
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        decoded = decode_command(message.text, context.bot.username)
+        if decoded is None:
+            log.info("chat %s: command for another bot ignored", message.chat_id)
+            return
+        person = user_of(update)
+        turn = await self.router.handle(person, decoded, self.messenger)
+        await self.menus.after(person, turn)
 
     async def press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press; the stored session decides whether it still applies."""
         query = update.callback_query
         assert query is not None
-        user = user_of(update)
+        person = user_of(update)
         message_id = query.message.message_id if query.message else None
-        turn = await self.service.press(user, query.data, message_id)
-        await self.messenger.deliver(user.chat_id, turn, origin=message_id, query=query)
+        press = Press(query.data, message_id)
+        turn = await self.router.handle(person, press, self.messenger.for_press(query))
+        await self.menus.after(person, turn)
 
     async def other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Free text, stickers, photos, voice, documents: a hint and the open question again."""
-        user = user_of(update)
-        await self.messenger.deliver(user.chat_id, await self.service.other_input(user))
+        person = user_of(update)
+        turn = await self.router.handle(person, Text(), self.messenger)
+        await self.menus.after(person, turn)
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log first (so the error is seen even if telling the person fails), then apologise."""
         log.error("error while handling an update", exc_info=context.error)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
-        key = (
-            "error_busy" if isinstance(context.error, sqlite3.OperationalError) else "error_generic"
-        )
+        key = "error_busy" if isinstance(context.error, StoreBusy) else "error_generic"
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(self.service.t.plain(key)[:200], show_alert=True)
+                await update.callback_query.answer(self.t.plain(key)[:200], show_alert=True)
             else:
                 await self.messenger.send(
-                    update.effective_chat.id, View(html.escape(self.service.t.plain(key)))
+                    update.effective_chat.id, View(html.escape(self.t.plain(key)))
                 )
         except Exception:  # reporting must never raise from the error handler itself
             log.warning("could not tell chat %s about the error", update.effective_chat.id)

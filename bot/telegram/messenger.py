@@ -1,8 +1,13 @@
 """Sends a `Turn` to Telegram: edits in place, falls back to sending, keeps one live keyboard.
 
-Telegram specifics live here and only here: "message is not modified" is harmless, an edit
-that fails becomes a new message, network hiccups are retried, and a person who blocked the
-bot is recorded instead of being retried forever.
+Telegram specifics live here and only here: an edit that fails becomes a new message, network
+hiccups are retried, a person who blocked the bot is reported instead of being retried forever.
+It never writes to the store: `deliver` returns what happened (the message that now carries
+the keyboard, or that the chat is blocked) and the use case records it.
+
+Only messages known to carry a keyboard are stripped of it: the session's live message (its
+keyboard is live by definition) and a pressed message whose keyboard Telegram itself shows in
+the callback query. So no call is ever sent that Telegram would refuse as "not modified".
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
-from bot.app.service import SelfCheck, Turn
+from bot.app.ports import Delivered, Turn
+from bot.ui.texts import plain_text
 from bot.ui.views import View
 
 log = logging.getLogger(__name__)
@@ -39,10 +45,20 @@ def keyboard(view: View) -> InlineKeyboardMarkup | None:
     )
 
 
+def shows(message: Message, view: View) -> bool:
+    """Whether the message already shows exactly this view's text and buttons."""
+    visible = (message.text or message.caption or "").strip()
+    return visible == plain_text(view.text).strip() and message.reply_markup == keyboard(view)
+
+
 class Messenger:
-    def __init__(self, bot: Bot, service: SelfCheck) -> None:
+    """Delivery to any chat; `for_press` binds it to the button press being answered."""
+
+    def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        self.service = service
+
+    def for_press(self, query: CallbackQuery) -> PressDelivery:
+        return PressDelivery(self, query)
 
     async def deliver(
         self,
@@ -50,16 +66,24 @@ class Messenger:
         turn: Turn,
         origin: int | None = None,
         query: CallbackQuery | None = None,
-    ) -> None:
-        """Show the turn; a person who blocked the bot is recorded once, never retried."""
+        origin_has_keyboard: bool = False,
+    ) -> Delivered:
+        """Show the turn; a person who blocked the bot is reported once, never retried."""
         try:
-            await self._deliver(chat_id, turn, origin, query)
+            live = await self._deliver(chat_id, turn, origin, query, origin_has_keyboard)
         except Forbidden:
-            await self._blocked(chat_id)
+            log.info("chat %s blocked the bot; not retrying", chat_id)
+            return Delivered(blocked=True)
+        return Delivered(live_message_id=live)
 
     async def _deliver(
-        self, chat_id: int, turn: Turn, origin: int | None, query: CallbackQuery | None
-    ) -> None:
+        self,
+        chat_id: int,
+        turn: Turn,
+        origin: int | None,
+        query: CallbackQuery | None,
+        origin_has_keyboard: bool,
+    ) -> int | None:
         reply = turn.reply
         sends = list(reply.send)
         new_live: int | None = None
@@ -67,37 +91,43 @@ class Messenger:
             # Answered first and on its own: sent together with the edit, a 429 for one would
             # find the other already on its way, inside the retry_after window.
             await self._answer(query, reply.toast)
+        pressed = query.message if query is not None else None
         if reply.edit is not None:
-            if origin is not None and await self._edit(chat_id, origin, reply.edit):
-                if reply.edit.buttons:
-                    new_live = origin
+            if isinstance(pressed, Message) and shows(pressed, reply.edit):
+                # Already on screen (a double tap): Telegram would refuse it as "not modified".
+                edited = True
             else:
+                edited = origin is not None and await self._edit(chat_id, origin, reply.edit)
+            if not edited:
                 sends.insert(0, reply.edit)
+            elif reply.edit.buttons:
+                new_live = origin
         for view in sends:
             message = await self.send(chat_id, view)
-            if message is None:
-                return
             if view.buttons:
                 new_live = message.message_id
-        if new_live is not None and new_live != turn.live_message_id and turn.session_id:
-            if turn.live_message_id and turn.live_message_id != origin:
-                await self._strip_keyboard(chat_id, turn.live_message_id)
-            await self.service.set_live_message(turn.session_id, new_live)
-        if turn.session_id and reply.edit is None and origin not in (None, new_live):
-            # A press on an old message was answered below it: its buttons would stay stale.
+        if not turn.session_id:
+            return new_live  # group and admin messages keep their buttons for later use
+        stripped: set[int] = set()
+        old_live = turn.live_message_id
+        if new_live is not None and old_live is not None and old_live not in (new_live, origin):
+            await self._strip_keyboard(chat_id, old_live)
+            stripped.add(old_live)
+        live_now = new_live if new_live is not None else old_live
+        if (
+            origin_has_keyboard
+            and reply.edit is None
+            and origin is not None
+            and origin != live_now
+            and origin not in stripped
+        ):
+            # A press on an older message was answered below it: its buttons would stay stale.
             await self._strip_keyboard(chat_id, origin)
+        return new_live
 
-    async def send(self, chat_id: int, view: View) -> Message | None:
-        """Send one view; None if the person has blocked the bot (then recorded)."""
-        try:
-            return await self._retrying(lambda: self._send_once(chat_id, view))
-        except Forbidden:
-            await self._blocked(chat_id)
-            return None
-
-    async def _blocked(self, chat_id: int) -> None:
-        log.info("chat %s blocked the bot; not retrying", chat_id)
-        await self.service.storage.mark_blocked(chat_id, self.service.clock())
+    async def send(self, chat_id: int, view: View) -> Message:
+        """Send one view (raises Forbidden if the person has blocked the bot)."""
+        return await self._retrying(lambda: self._send_once(chat_id, view))
 
     async def _send_once(self, chat_id: int, view: View) -> Message:
         markup = keyboard(view)
@@ -136,8 +166,8 @@ class Messenger:
             await self._retrying(
                 lambda: self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
             )
-        except (BadRequest, Forbidden) as error:
-            log.debug("chat %s: could not remove old keyboard: %s", chat_id, error)
+        except BadRequest as error:  # deleted by the person, or too old to edit
+            log.info("chat %s: could not remove old keyboard: %s", chat_id, error.message)
 
     async def _answer(self, query: CallbackQuery, toast: str | None) -> None:
         # Telegram shows a spinner on the button until the query is answered, even if silently.
@@ -162,3 +192,18 @@ class Messenger:
                     raise
                 await asyncio.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
+
+
+class PressDelivery:
+    """Delivery of the answer to one button press: the pressed message is edited in place."""
+
+    def __init__(self, messenger: Messenger, query: CallbackQuery) -> None:
+        self.messenger = messenger
+        self.query = query
+
+    async def deliver(self, chat_id: int, turn: Turn) -> Delivered:
+        message = self.query.message
+        origin = message.message_id if message else None
+        markup = message.reply_markup if isinstance(message, Message) else None
+        has_keyboard = bool(markup and markup.inline_keyboard)
+        return await self.messenger.deliver(chat_id, turn, origin, self.query, has_keyboard)

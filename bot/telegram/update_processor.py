@@ -1,80 +1,52 @@
-"""One person's updates are handled one at a time, in order; different people run in parallel.
+"""Fair concurrency: one chat's updates run in order, one at a time; waiting costs no slot.
 
-The lock is held from reading the session until the reply has reached Telegram, so an older
-reply can never overtake a newer one (and overwrite the newer question on screen). It is
-re-entrant within one asyncio task, because the update processor takes it first and the
-service, called inside, takes it again.
+python-telegram-bot hands every update to the processor in its own task. Updates of a chat
+wait for their turn in that chat's queue (an asyncio lock, which is FIFO) *before* they take
+one of the `max_running` slots, so one person sending 300 messages occupies one slot at a time
+and everyone else keeps being served. PTB's own semaphore is set high enough never to bind:
+the bound that matters is `max_running`, taken only by updates whose turn has come.
+
+This is queueing, not the person's lock: the use cases' per-person lock lives in
+`bot.app.locks` and is never held while waiting here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-
-class _TaskLock:
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
-        self._depth = 0
-
-    async def acquire(self) -> None:
-        task = asyncio.current_task()
-        if task is not None and self._owner is task:
-            self._depth += 1
-            return
-        await self._lock.acquire()
-        self._owner, self._depth = task, 1
-
-    def release(self) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            self._lock.release()
+# PTB's semaphore only has to admit every waiting update; what bounds the work is max_running.
+ADMITTED = 1_000_000
 
 
-class ChatLocks:
-    """Re-entrant per-chat locks that disappear when nobody holds or waits for them."""
+class FairUpdateProcessor(BaseUpdateProcessor):
+    """Parallel across chats, sequential within one, at most `max_running` at work."""
 
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[int, _TaskLock] = weakref.WeakValueDictionary()
-
-    @asynccontextmanager
-    async def hold(self, chat_id: int) -> AsyncIterator[None]:
-        lock = self._locks.get(chat_id)
-        if lock is None:
-            lock = _TaskLock()
-            self._locks[chat_id] = lock
-        await lock.acquire()
-        try:
-            yield
-        finally:
-            lock.release()
-
-
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """python-telegram-bot's concurrency hook: parallel across chats, sequential within one."""
-
-    def __init__(self, locks: ChatLocks, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
-        self.locks = locks
+    def __init__(self, max_running: int = 64) -> None:
+        super().__init__(ADMITTED)
+        self._running = asyncio.Semaphore(max_running)
+        self._chats: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
-        async with self.locks.hold(chat.id):
+        turn = self._chats.get(chat.id)
+        if turn is None:
+            turn = asyncio.Lock()
+            self._chats[chat.id] = turn
+        async with turn, self._running:
             await coroutine
 
     async def initialize(self) -> None:
-        """Nothing to set up: locks are created on demand."""
+        """Nothing to set up: queues are created on demand."""
 
     async def shutdown(self) -> None:
-        """Nothing to free: unused locks are garbage-collected."""
+        """Nothing to free: unused queues are garbage-collected."""

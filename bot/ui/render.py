@@ -112,7 +112,7 @@ class Renderer:
             current=self.t("question_current", answer=current_label) if current_label else Html(""),
         )
         if position.review:
-            text = self.t("question_review") + text
+            text = Html(self.t("question_review") + text)
         number = q.question_number(question.id)
         revision = state.revision
         mark = self.t.plain("selected_mark")
@@ -258,8 +258,12 @@ class Renderer:
         )
         return View(text, rows(self._continue_button(q, state), self._menu()))
 
-    def help(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
-        return View(prefix + self.t("help"), rows(self._continue_button(q, state), self._menu()))
+    def help(
+        self, q: Questionnaire, state: SessionState, prefix: str = "", extra: str = ""
+    ) -> View:
+        """The help; `extra` adds the commands of a role (coordinators) below the usual ones."""
+        text = prefix + self.t("help") + extra
+        return View(text, rows(self._continue_button(q, state), self._menu()))
 
     def restart_confirm(self, state: SessionState) -> View:
         return View(

@@ -7,6 +7,7 @@ HTML parse mode; values that are already HTML are wrapped in `Html`.
 from __future__ import annotations
 
 import html
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
 class Html(str):
     """A string that is already valid Telegram HTML and must not be escaped again."""
+
+
+def plain_text(text: str) -> str:
+    """What a person reads of Telegram HTML: the text without tags, entities resolved."""
+    return html.unescape(re.sub(r"</?[a-z][^>]*>", "", text))
 
 
 class Texts:
@@ -36,8 +42,12 @@ class Texts:
         """For places without HTML (buttons, toasts, the console)."""
         return str(self._entries[key]).format(**values)
 
-    def section(self, key: str) -> dict[str, str]:
+    def section(self, key: str) -> dict[str, Any]:
         return dict(self._entries[key])
+
+    def words(self, key: str) -> frozenset[str]:
+        """A list of words people may type (lower-case), such as "aus" or "an"."""
+        return frozenset(str(word).lower() for word in self._entries[key])
 
 
 @cache

@@ -629,6 +629,13 @@ class BotApiServer:
 
     async def _set_my_commands(self, params: Params) -> bool:
         key = validation.scope_key(params.obj("scope"), params.text("language_code"))
+        scope = params.obj("scope") or {}
+        if (
+            str(scope.get("type", "")).startswith("chat")
+            and self._find_chat(scope.get("chat_id")) is None
+        ):
+            # As real Telegram: a chat that has never written to the bot is unknown to it.
+            raise bad_request("chat not found")
         self._commands[key] = validation.commands(params.obj("commands"))
         return True
 

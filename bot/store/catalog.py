@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.app.records import utc_now
 from bot.store.content import load_questionnaire
-from bot.store.storage import Storage, utc_now
+from bot.store.storage import Storage
 from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 

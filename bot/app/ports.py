@@ -1,0 +1,194 @@
+"""The ports of the use cases: what they need from storage, delivery and time, as Protocols.
+
+The store (`bot.store`) implements the repositories, each transport (`bot.telegram`, the
+console) implements `Delivery`. Use cases see only these shapes, so a second storage engine or
+a third transport plugs in without touching them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.app.records import (
+    CompletedCheck,
+    GroupCounts,
+    GroupRecord,
+    SessionRecord,
+    UserRef,
+)
+from bot.ui.views import Reply
+from flows.questionnaire import Questionnaire
+from flows.session import SessionState
+
+Clock = Callable[[], datetime]
+
+
+class StoreBusy(Exception):
+    """The store could not get its lock in time; nothing was written. Try again later."""
+
+
+@dataclass
+class Turn:
+    """What one input produced, plus the facts delivery needs to keep the chat tidy.
+
+    `live_message_id` is the message that carried the session's keyboard before this turn;
+    `menu_changed` asks the transport to show the person's command menu anew (they became a
+    coordinator, for example).
+    """
+
+    reply: Reply
+    session_id: int | None = None
+    live_message_id: int | None = None
+    menu_changed: bool = False
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What delivery did: the message that now carries the keyboard, and whether it reached."""
+
+    live_message_id: int | None = None
+    blocked: bool = False
+
+
+class Delivery(Protocol):
+    """Shows a turn to a person; returns what happened, never writes anything itself."""
+
+    async def deliver(self, chat_id: int, turn: Turn) -> Delivered: ...
+
+
+class Sessions(Protocol):
+    """The self-check sessions of people, with their position and answers."""
+
+    async def current_session(self, user_id: int) -> SessionRecord | None: ...
+
+    async def session(self, session_id: int) -> SessionRecord | None: ...
+
+    async def create_session(
+        self, user_id: int, content_hash: str, now: datetime
+    ) -> SessionRecord: ...
+
+    async def save_state(
+        self,
+        record: SessionRecord,
+        state: SessionState,
+        now: datetime,
+        stored_answer: tuple[str, str | None] | None = None,
+        completed: bool = False,
+    ) -> bool: ...
+
+    async def set_message_id(self, session_id: int, message_id: int | None) -> None: ...
+
+    async def restart_session(
+        self,
+        user_id: int,
+        expected_session: int | None,
+        content_hash: str,
+        reason: str,
+        now: datetime,
+        perspective: str | None = None,
+    ) -> tuple[int, SessionRecord] | None: ...
+
+
+class People(Protocol):
+    """The people the bot knows, with their chat and whether they blocked it."""
+
+    async def touch_user(self, user: UserRef, now: datetime) -> None: ...
+
+    async def mark_blocked(self, chat_id: int, now: datetime) -> None: ...
+
+    async def is_blocked(self, chat_id: int) -> bool: ...
+
+    async def find_user(
+        self, user_id: int | None = None, username: str | None = None
+    ) -> Any | None: ...
+
+    async def grant_coordinator(self, user_id: int, granted_by: int, now: datetime) -> None: ...
+
+    async def may_coordinate(self, user_id: int) -> bool: ...
+
+
+class Groups(Protocol):
+    """Groups of a municipality, their rounds, coordinators and pending joins."""
+
+    async def create_group(
+        self, name: str, join_token: str, coordinator_token: str, user_id: int, now: datetime
+    ) -> GroupRecord: ...
+
+    async def group(self, group_id: int) -> GroupRecord | None: ...
+
+    async def group_by_token(self, token: str) -> tuple[GroupRecord, str] | None: ...
+
+    async def groups_coordinated_by(self, user_id: int) -> list[GroupRecord]: ...
+
+    async def is_coordinator_of(self, user_id: int, group_id: int) -> bool: ...
+
+    async def add_coordinator(self, group_id: int, user_id: int, now: datetime) -> None: ...
+
+    async def set_group_open(self, group_id: int, is_open: bool, now: datetime) -> None: ...
+
+    async def start_new_round(self, group_id: int) -> int: ...
+
+    async def group_counts(self, group_id: int, round_number: int) -> GroupCounts: ...
+
+    async def completed_checks(self, group_id: int, round_number: int) -> list[CompletedCheck]: ...
+
+    async def assign_group(
+        self,
+        session_id: int,
+        group_id: int | None,
+        round_number: int | None,
+        perspective: str | None,
+    ) -> None: ...
+
+    async def set_pending_join(self, user_id: int, group_id: int, now: datetime) -> None: ...
+
+    async def pending_join(self, user_id: int) -> tuple[int, bool] | None: ...
+
+    async def consent_pending_join(self, user_id: int) -> None: ...
+
+    async def clear_pending_join(self, user_id: int) -> None: ...
+
+
+class ReminderStore(Protocol):
+    """Due reminders, claimed before they are sent, and people's choice to get them."""
+
+    async def due_reminders(
+        self, due_before: datetime, max_count: int, limit: int
+    ) -> Sequence[tuple[int, int, int, int]]: ...
+
+    async def claim_reminder(
+        self, session_id: int, count: int, due_before: datetime, max_count: int, now: datetime
+    ) -> bool: ...
+
+    async def set_reminders_enabled(self, user_id: int, enabled: bool, now: datetime) -> None: ...
+
+    async def reminders_enabled(self, user_id: int) -> bool: ...
+
+
+class Questionnaires(Protocol):
+    """The active questionnaire and every version sessions still run on."""
+
+    active: Questionnaire
+
+    async def get(self, content_hash: str) -> Questionnaire: ...
+
+    async def reload(self) -> Questionnaire: ...
+
+
+class Reports(Protocol):
+    """What operators read and record: usage, answers for export, the audit log."""
+
+    async def add_audit(
+        self, who: str, action: str, target: str | None, details: str | None, now: datetime
+    ) -> None: ...
+
+    async def export_salt(self) -> str: ...
+
+    async def usage_counts(self, since_7: datetime, since_30: datetime) -> dict[str, int]: ...
+
+    async def current_answered(self) -> list[tuple[str, set[str]]]: ...
+
+    async def export_answers(self) -> list[dict[str, Any]]: ...

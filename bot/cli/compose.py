@@ -1,0 +1,103 @@
+"""The composition root: every object of the product built once, with exactly its collaborators.
+
+Both transports start here: `python -m bot` with a token builds the Telegram application
+around `Core` (see `bot.telegram.app`), without one the console chat does. Nothing else
+constructs use cases, and no use case reaches through another object to its internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.app.admin_desk import AdminDesk
+from bot.app.groups import GroupDesk, GroupPolicy
+from bot.app.locks import PersonLocks
+from bot.app.outbox import Outbox
+from bot.app.ports import Clock, Delivery
+from bot.app.records import utc_now
+from bot.app.reminders import ReminderPolicy, Reminders
+from bot.app.routing import CommandTable, Router
+from bot.app.service import SelfCheck
+from bot.cli.config import Settings
+from bot.store.catalog import Catalog
+from bot.store.storage import Storage
+from bot.ui.render import Renderer
+from bot.ui.texts import Texts, load_texts
+
+
+@dataclass
+class Core:
+    """The use cases and what they stand on; the same for Telegram and the console chat."""
+
+    storage: Storage
+    catalog: Catalog
+    texts: Texts
+    table: CommandTable
+    selfcheck: SelfCheck
+    groups: GroupDesk
+    router: Router
+    reminders: Reminders
+
+    async def close(self) -> None:
+        await self.storage.close()
+
+
+def reminder_policy(settings: Settings) -> ReminderPolicy:
+    return ReminderPolicy(
+        settings.reminder_days, settings.reminder_max, settings.reminder_check_seconds
+    )
+
+
+async def open_storage(settings: Settings) -> tuple[Storage, Catalog]:
+    """Open the database and load the questionnaire (raises `QuestionnaireInvalid`)."""
+    storage = await Storage.open(settings.database_path)
+    try:
+        catalog = await Catalog.load(storage, settings.questionnaire_path)
+    except BaseException:
+        await storage.close()
+        raise
+    return storage, catalog
+
+
+def build_core(
+    settings: Settings,
+    storage: Storage,
+    catalog: Catalog,
+    notify: Delivery,
+    clock: Clock = utc_now,
+    bot_username: str | None = None,
+) -> Core:
+    """Wire the use cases; `notify` delivers to any chat (notices, reminders)."""
+    texts = load_texts()
+    render = Renderer(texts)
+    locks = PersonLocks()
+    outbox = Outbox(storage, storage, clock)
+    table = CommandTable.from_texts(texts)
+    selfcheck = SelfCheck(storage, catalog, texts, render, clock)
+    policy = GroupPolicy(settings.group_creation, settings.group_min_size)
+    groups = GroupDesk(
+        storage,
+        catalog,
+        selfcheck,
+        texts,
+        policy,
+        bot_username or settings.bot_username,
+        clock,
+    )
+    admin = AdminDesk(storage, catalog, texts, render, settings.group_creation, clock)
+    reminders_policy = reminder_policy(settings)
+    router = Router(
+        table,
+        locks,
+        outbox,
+        selfcheck,
+        groups,
+        admin,
+        storage,
+        reminders_policy,
+        texts,
+        settings.admin_ids,
+        notify,
+    )
+    reminders = Reminders(storage, catalog, texts, locks, outbox, notify, reminders_policy, clock)
+    return Core(storage, catalog, texts, table, selfcheck, groups, router, reminders)

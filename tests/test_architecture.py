@@ -1,0 +1,96 @@
+"""The layers import only downward: checked by importing each layer in a fresh interpreter.
+
+`flows` imports nothing of `bot`; `bot.app` and `bot.ui` import neither python-telegram-bot nor
+aiosqlite; only `bot.store` imports aiosqlite and only `bot.telegram` imports telegram. A
+fresh interpreter sees every module a layer pulls in, also through its own imports.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+
+import pytest
+
+import bot
+import flows
+from bot.app.routing import CommandSpec, CommandTable, Router
+from bot.ui.texts import load_texts
+from tests.harness import ROOT
+
+
+def modules_of(package: object) -> list[str]:
+    path = package.__path__  # type: ignore[attr-defined]
+    prefix = package.__name__ + "."  # type: ignore[attr-defined]
+    names = (info.name for info in pkgutil.walk_packages(path, prefix))
+    return sorted(name for name in names if not name.endswith("__main__"))
+
+
+def loaded_after_importing(modules: list[str]) -> set[str]:
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(result.stdout))
+
+
+def top(names: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in names}
+
+
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [
+        ("flows", {"bot", "telegram", "aiosqlite"}),
+        ("bot.app", {"telegram", "aiosqlite"}),
+        ("bot.ui", {"telegram", "aiosqlite"}),
+        ("bot.store", {"telegram"}),
+    ],
+)
+def test_layers_import_only_downward(layer: str, forbidden: set[str]) -> None:
+    package = __import__(layer, fromlist=["_"])
+    loaded = loaded_after_importing([layer, *modules_of(package)])
+    assert not top(loaded) & forbidden
+    if layer != "bot.store":
+        assert not {m for m in loaded if m.startswith("bot.store")}, "use cases see ports only"
+
+
+def test_only_the_store_imports_aiosqlite_and_only_the_transport_telegram() -> None:
+    for name in modules_of(bot):
+        if name.startswith(("bot.store", "bot.telegram", "bot.cli", "bot.console")):
+            continue
+        loaded = loaded_after_importing([name])
+        assert not top(loaded) & {"telegram", "aiosqlite"}, name
+    assert "telegram" not in top(loaded_after_importing(["bot.store.storage"]))
+    assert "telegram" not in top(loaded_after_importing(["bot.console"]))
+    assert modules_of(flows)  # the domain is there
+
+
+def router_for(table: CommandTable) -> Router:
+    """Only the table matters for the route check; the use cases are not called."""
+    unused = None
+    return Router(table, *[unused] * 8, admin_ids=frozenset(), notify=unused)  # type: ignore[arg-type]
+
+
+def test_every_command_has_a_route_and_every_route_a_command() -> None:
+    """The menus and the routing table come from one definition; a mismatch stops start-up."""
+    table = CommandTable.from_texts(load_texts())
+    router_for(table)
+    for spec in table.specs:
+        assert re.fullmatch(r"[a-z0-9_]{1,32}", spec.name), spec.name
+        assert spec.description
+    extra = CommandSpec("neu", "no_such_action", "everyone", "Neu")
+    with pytest.raises(ValueError, match="no_such_action"):
+        router_for(CommandTable([*table.specs, extra]))
+    without_help = [spec for spec in table.specs if spec.action != "help"]
+    with pytest.raises(ValueError, match="help"):
+        router_for(CommandTable(without_help))
+    with pytest.raises(ValueError, match="twice"):
+        CommandTable([*table.specs, CommandSpec("hilfe", "help", "everyone", "x")])
