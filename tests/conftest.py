@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import InProcessBot, running_bot
+from tests.harness import ROOT, InProcessBot, running_bot
 from tests.telegram_server import BotApiServer
 
 
@@ -15,6 +16,14 @@ from tests.telegram_server import BotApiServer
 async def server() -> AsyncIterator[BotApiServer]:
     async with BotApiServer() as api:
         yield api
+
+
+@pytest.fixture
+def questionnaire(tmp_path: Path) -> Path:
+    """A copy of the small test questionnaire that a test may change or break."""
+    copy = tmp_path / "fragebogen.yaml"
+    shutil.copy(ROOT / "tests" / "fixtures" / "mini.yaml", copy)
+    return copy
 
 
 @pytest.fixture

@@ -6,13 +6,10 @@ import csv
 import io
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from tests.harness import ROOT, running_bot
 from tests.telegram_server import BotApiServer, SimulatedUser
@@ -20,14 +17,6 @@ from tests.telegram_server import BotApiServer, SimulatedUser
 ADMIN = 900
 MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
 ADMIN_COMMANDS = {"reset", "reload", "stats", "export", "coordinator"}
-
-
-@pytest.fixture
-def questionnaire(tmp_path: Path) -> Path:
-    """A copy of the small test questionnaire that a test may change or break."""
-    copy = tmp_path / "fragebogen.yaml"
-    shutil.copy(MINI, copy)
-    return copy
 
 
 def env(questionnaire: Path, **extra: str) -> dict[str, str]:
@@ -234,212 +223,7 @@ async def test_admin_commands_appear_only_in_the_admins_menu(
 # reload ------------------------------------------------------------------------------------
 
 
-async def test_reload_of_a_broken_file_keeps_the_running_questionnaire(
-    server: BotApiServer, database: Path, questionnaire: Path
-) -> None:
-    async with running_bot(server, database, **env(questionnaire)) as bot:
-        admin = bot.user(ADMIN)
-        person = bot.user(505)
-        (running,) = rows(database, "SELECT content_hash FROM questionnaire_versions")
-        source = questionnaire.read_text(encoding="utf-8")
-        questionnaire.write_text(
-            source.replace("min_answered: 2", "min_answered: 0", 1), encoding="utf-8"
-        )
-        admin.mark_seen()
-        await admin.send_command("/reload")
-        await admin.wait_until_idle()
-        report = (await admin.wait_for_message()).visible_text or ""
-        assert "konnte nicht geladen werden" in report
-        assert running[0] in report
-        assert "fields[0].min_answered" in report or "min_answered" in report
-        assert str(questionnaire) in report
-
-        questionnaire.write_text("id: [kaputt", encoding="utf-8")
-        report = await say(admin, "/reload")
-        assert "konnte nicht geladen werden" in report and "YAML" in report
-
-        await begin(person)
-        assert "Die Kommune hat ein Leitbild." in (person.last_text or "")
-    assert rows(database, "SELECT DISTINCT content_hash FROM sessions") == [running]
-    reloads = rows(database, "SELECT who, action, details FROM audit_log ORDER BY id")
-    assert [r[:2] for r in reloads] == [("900", "reload"), ("900", "reload")]
-    assert all("rejected" in r[2] for r in reloads)
-
-
-async def test_reload_of_a_changed_file_serves_new_checks_while_running_ones_keep_theirs(
-    server: BotApiServer, database: Path, questionnaire: Path
-) -> None:
-    old_text = "Es gibt eine zuständige Stelle."
-    new_text = "Es gibt eine zuständige Stelle mit eigenem Budget."
-    async with running_bot(server, database, **env(questionnaire)) as bot:
-        admin = bot.user(ADMIN)
-        early = bot.user(506)
-        late = bot.user(507)
-        await begin(early)
-        await answer(early, 1)
-        assert old_text in (early.last_text or "")
-        (old_hash,) = rows(database, "SELECT content_hash FROM sessions WHERE user_id = 506")[0]
-
-        source = questionnaire.read_text(encoding="utf-8")
-        questionnaire.write_text(
-            source.replace(old_text, new_text).replace('"test.1"', '"test.2"'), encoding="utf-8"
-        )
-        report = await say(admin, "/reload")
-        assert "Fragebogen neu geladen" in report
-        assert "Version test.2" in report
-        assert "3 Handlungsfelder, 10 Aussagen" in report
-        (new_hash,) = rows(
-            database, "SELECT content_hash FROM questionnaire_versions WHERE version = 'test.2'"
-        )[0]
-        assert new_hash in report and new_hash != old_hash
-
-        await begin(late)
-        await answer(late, 1)
-        assert new_text in (late.last_text or "")
-        await answer(early, 1)  # the running check goes on with its own version
-        await press(early, "zurück")
-        assert old_text in (early.last_text or "")
-        assert new_text not in (early.last_text or "")
-        assert "unverändert" in await say(admin, "/reload")
-
-    hashes = dict(rows(database, "SELECT user_id, content_hash FROM sessions"))
-    assert hashes == {506: old_hash, 507: new_hash}
-    assert audit(database) == [("900", "reload", None)] * 2
-
-
 # stats and export --------------------------------------------------------------------------
-
-
-async def test_stats_show_the_right_numbers(
-    server: BotApiServer, database: Path, questionnaire: Path
-) -> None:
-    async with running_bot(server, database, **env(questionnaire)) as bot:
-        admin = bot.user(ADMIN)
-        finished, halfway, idle, restarted = (bot.user(i) for i in (511, 512, 513, 514))
-        await begin(finished)
-        await answer(finished, 10)
-        await begin(halfway)
-        await answer(halfway, 4)  # alpha complete, one of beta
-        await say(idle, "/start")
-        await begin(restarted)
-        await answer(restarted, 1)
-        await say(restarted, "/neustart")
-        await press(restarted, "Ja, neu beginnen")
-        await new_group(admin, "Gemeinde A")
-        await new_group(admin, "Gemeinde B")
-        await say(admin, "/closegroup")  # two groups: asks which one
-        await press(admin, "Gemeinde B")
-        # `idle` was last here 10 days ago, `restarted` 40 days ago.
-        with sqlite3.connect(database) as db:
-            for user_id, days in ((513, 10), (514, 40)):
-                moment = f"datetime('now', '-{days} days')"
-                db.execute(
-                    f"UPDATE users SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', "
-                    f"{moment}) WHERE user_id = ?",
-                    (user_id,),
-                )
-                db.execute(
-                    f"UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', "
-                    f"{moment}), started_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', {moment}) "
-                    f"WHERE user_id = ?",
-                    (user_id,),
-                )
-        text = await say(admin, "/stats")
-    # The admin created groups, so the bot knows them as a person too.
-    assert "Personen: 5" in text
-    assert "letzten 7 Tagen: 3, in den letzten 30 Tagen: 4" in text
-    assert "Selbstchecks: 5 angelegt, 3 begonnen, 1 abgeschlossen, 4 aktuell" in text
-    assert "Gruppen: 2, davon offen: 1" in text
-    assert "1. Feld Alpha: 2 von 4" in text
-    assert "2. Feld Beta: 1 von 4" in text
-    assert "3. Feld Gamma: 1 von 4" in text
-    assert ("900", "stats", None) in audit(database)
-
-
-async def test_export_matches_the_stored_answers_and_neutralises_formulas(
-    server: BotApiServer, database: Path, questionnaire: Path
-) -> None:
-    evil = '=HYPERLINK("http://evil.example","klick")'
-    async with running_bot(server, database, **env(questionnaire)) as bot:
-        admin = bot.user(ADMIN)
-        first, second, alone = bot.user(521), bot.user(522), bot.user(523)
-        assert "keine Antworten" in await say(admin, "/export")
-        await join(first, await new_group(admin, evil), "Politik")
-        await join(second, await new_group(admin, "+cmd|' /C calc'!A0"))
-        await press(first, "Los geht’s")
-        await press(second, "Los geht’s")
-        await begin(alone)
-        await answer(first, 2)
-        await press(first, "überspringen")
-        await answer(second, 4, "trifft eher zu")
-        await answer(alone, 1, "trifft nicht zu")
-        await say(alone, "/neustart")
-        await press(alone, "Ja, neu beginnen")
-        await begin(alone)
-        await answer(alone, 1)
-
-        admin.mark_seen()
-        await admin.send_command("/export")
-        await admin.wait_until_idle()
-        message = await admin.wait_for_message(lambda m: m.document is not None)
-        assert "Zeilen aus 4 Selbstchecks" in (message.caption or "")
-        assert message.document is not None
-        assert (message.document.file_name or "").endswith(".csv")
-        content = message.document.content
-    assert content.startswith(b"\xef\xbb\xbf")
-    table = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
-    stored = rows(
-        database,
-        "SELECT a.session_id, a.question_id, a.option_id, s.user_id FROM answers a "
-        "JOIN sessions s ON s.id = a.session_id",
-    )
-    assert len(table) == len(stored) == 3 + 4 + 2
-    assert {(int(r["session_id"]), r["question_id"], r["option_id"]) for r in table} == {
-        (s, q, o or "") for s, q, o, _ in stored
-    }
-    for user_id in (521, 522, 523):  # never the raw Telegram id, in no cell
-        assert all(str(user_id) not in r.values() for r in table)
-        assert all(str(user_id) not in r["person"] for r in table)
-    people = {r["person"] for r in table}
-    assert len(people) == 3
-    groups = {r["group"] for r in table}
-    assert groups == {"'" + evil, "'+cmd|' /C calc'!A0", ""}
-    skipped = [r for r in table if r["option_id"] == ""]
-    assert len(skipped) == 1 and skipped[0]["points"] == "" and skipped[0]["field_id"] == "alpha"
-    assert {r["points"] for r in table if r["option_id"] == "mostly"} == {"2"}
-    assert {r["perspective"] for r in table if r["group"] == "'" + evil} == {"politics"}
-    archived = [r for r in table if r["session_archived_reason"]]
-    assert [(r["session_archived_reason"], r["attempt"], r["option_id"]) for r in archived] == [
-        ("restart", "1", "none")
-    ]
-    assert all(r["questionnaire_id"] == "mini" and r["questionnaire_version"] for r in table)
-    assert len({(r["session_id"], r["question_id"]) for r in table}) == len(table)
-    assert ("900", "export", None) in audit(database)
-    assert [a for a in audit(database) if a[1] == "export"] == [("900", "export", None)] * 2
-
-
-async def test_admin_grants_coordinator_rights(
-    server: BotApiServer, database: Path, questionnaire: Path
-) -> None:
-    async with running_bot(
-        server, database, **env(questionnaire, GROUP_CREATION="coordinators")
-    ) as bot:
-        admin = bot.user(ADMIN)
-        person = bot.user(531, "Mo", username="Mo_Koord")
-        await say(person, "/start")
-        assert "nur Koordinator*innen" in await say(person, "/newgroup", "Stadt X")
-        assert "kann jetzt Gruppen anlegen" in await say(admin, "/coordinator", "@mo_koord")
-        assert "angelegt" in await say(person, "/newgroup", "Stadt X")
-        reply = await say(admin, "/coordinator", "777")  # not known yet: the grant waits
-        assert "ID 777" in reply
-    assert rows(database, "SELECT user_id, granted_by FROM coordinator_grants ORDER BY 1") == [
-        (531, ADMIN),
-        (777, ADMIN),
-    ]
-    assert audit(database) == [
-        ("900", "grant_coordinator", "531"),
-        ("900", "grant_coordinator", "777"),
-    ]
 
 
 # the operator's CLI ------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -23,13 +22,6 @@ from tests.telegram_server import BotApiServer, SimulatedUser
 
 MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
 BOT_USERNAME = "selbstcheck_test_bot"  # what the local server's getMe answers
-
-
-@pytest.fixture
-def questionnaire(tmp_path: Path) -> Path:
-    copy = tmp_path / "fragebogen.yaml"
-    shutil.copy(MINI, copy)
-    return copy
 
 
 def rows(database: Path, query: str, *params: object) -> list[tuple]:

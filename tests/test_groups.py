@@ -1,0 +1,282 @@
+"""Groups through the routing table, in-process: joining, reports, rounds, restarts.
+
+The same behaviour tests as over HTTP (they were there before), now driven through
+`Router.handle` with a recording delivery and a real SQLite file (`tests/fast.py`): every figure
+of the report is still checked against the independent calculation in `test_e2e_groups`. The
+Telegram side of groups (QR photo upload, forged links over HTTP) stays in `test_e2e_groups`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fast import FastBot, fast_bot
+from tests.test_e2e_groups import (
+    BANDS,
+    FIELDS,
+    LINK,
+    NAME,
+    answer_questions,
+    band_label,
+    create_group,
+    expected_fields,
+    expected_question_lists,
+    forged_press,
+    german,
+    half_up,
+    join,
+    pattern,
+    press_text,
+    query,
+    reply_text,
+    sessions,
+    text_of,
+)
+
+
+@pytest.fixture
+async def bot(database: Path) -> AsyncIterator[FastBot]:
+    async with fast_bot(database) as running:
+        yield running
+
+
+async def test_group_report_of_five_participants(bot: FastBot, database: Path) -> None:
+    coordinator = bot.user(100, "Kim")
+    join_token, coordinator_token, group_id = await create_group(coordinator)
+    people = {seed: bot.user(201 + seed, f"P{seed}") for seed in range(5)}
+    perspectives = ["Verwaltung", "Politik", "Verwaltung", "Zivilgesellschaft", "Verwaltung"]
+
+    # Two complete: still no figures.
+    for seed in (0, 1):
+        done = await join(people[seed], join_token, perspectives[seed])
+        assert f"Sie nehmen für „{NAME}“ aus der Perspektive {perspectives[seed]} teil" in done
+    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in (0, 1)))
+    report = await reply_text(coordinator, "/groupreport")
+    assert f"Gruppenbericht: {NAME} – Runde 1" in report
+    assert "2 abgeschlossene Selbstchecks · Verwaltung 1, Politik 1" in report
+    assert "es fehlen noch 1" in report
+    assert "Ø" not in report and "Spanne" not in report and "Diskussionspunkte" not in report
+    assert all(field["title"] not in report for field in FIELDS)  # no per-field lines either
+
+    # One joins without answering, one answers three questions: joined 4, started 3.
+    await join(people[2], join_token, perspectives[2])
+    await join(people[3], join_token, perspectives[3])
+    assert await answer_questions(people[3], pattern(3), limit=3) == 3
+    overview = await reply_text(coordinator, "/groups")
+    assert f"{NAME} – Runde 1, offen für neue Teilnehmende" in overview
+    assert "beigetreten: 4 · begonnen: 3 · abgeschlossen: 2" in overview
+    assert f"start={join_token}" in overview
+
+    await join(people[4], join_token, perspectives[4])
+    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in (2, 3, 4)))
+    overview = await reply_text(coordinator, "/groups")
+    assert "beigetreten: 5 · begonnen: 5 · abgeschlossen: 5" in overview
+
+    # The full report, figure by figure.
+    report = await reply_text(coordinator, "/groupreport")
+    assert "5 abgeschlossene Selbstchecks · Verwaltung 3, Politik 1, Zivilgesellschaft 1" in report
+    assert "es fehlen" not in report
+    lines = expected_fields(list(range(5)))
+    # The patterns give every band at least once (69,8 is "gut aufgestellt": 70 after rounding).
+    assert {band_label(half_up(line.mean)) for line in lines} == {b[2] for b in BANDS}
+    # Politik and Zivilgesellschaft have one person each, so they are hidden; Verwaltung (3) is
+    # hidden too: field mean and Verwaltung mean together would reveal the other two's mean.
+    hidden = "Nach Perspektive: Verwaltung – (n<3) · Politik – (n<3) · Zivilgesellschaft – (n<3)"
+    for line in lines:
+        assert f"{line.text}\n{hidden}" in report, line.text
+    divergent, priorities = expected_question_lists(list(range(5)))
+    assert (
+        "Diskussionspunkte – hier gehen die Einschätzungen am weitesten auseinander:\n"
+        + ("\n".join(divergent))
+        in report
+    )
+    assert (
+        "Prioritäten – hier ist die Zustimmung am geringsten:\n" + "\n".join(priorities) in report
+    )
+    assert report.rstrip().endswith("Grundlage für das Gespräch im Workshop.")
+
+    # A co-coordinator joins by the separate link and sees the same report.
+    colleague = bot.user(150, "Co")
+    added = await reply_text(colleague, "/start", coordinator_token)
+    assert f"Sie koordinieren jetzt gemeinsam die Gruppe „{NAME}“" in added
+    assert await reply_text(colleague, "/groupreport") == report
+    assert query(database, "SELECT user_id FROM group_coordinators ORDER BY user_id") == [
+        (100,),
+        (150,),
+    ]
+    assert sessions(database, 150) == []  # coordinating is not taking part
+
+    # A participant cannot read it: no group of their own, forged buttons refused.
+    participant = people[1]
+    refusal = await reply_text(participant, "/groupreport")
+    assert "Sie koordinieren noch keine Gruppe" in refusal
+    for forged in (f"g:r:{group_id}", f"g:c:{group_id}", f"g:N:{group_id}", "g:r:x", "g:r"):
+        answer = await forged_press(participant, forged)
+        assert "nur die Koordinator*innen der jeweiligen Gruppe" in answer, forged
+    assert all("Gruppenbericht" not in text_of(m) for m in participant.messages)
+    assert all("Ø" not in text_of(m) for m in participant.messages)
+    assert query(database, "SELECT closed_at, current_round FROM groups") == [(None, 1)]
+    # Five sessions in the group, each with all 104 answers stored (skips included).
+    counts = query(
+        database,
+        "SELECT s.perspective, count(a.question_id) FROM sessions s JOIN answers a "
+        "ON a.session_id = s.id WHERE s.group_id = ? GROUP BY s.id ORDER BY s.user_id",
+        group_id,
+    )
+    assert counts == [
+        ("administration", 104),
+        ("politics", 104),
+        ("administration", 104),
+        ("civil_society", 104),
+        ("administration", 104),
+    ]
+
+
+async def test_switching_group_asks_first_and_keeps_answers(bot: FastBot, database: Path) -> None:
+    coordinator = bot.user(100, "Kim")
+    token_a, _, group_a = await create_group(coordinator, "Stadt Altdorf")
+    token_b, _, group_b = await create_group(coordinator, "Gemeinde Neudorf")
+
+    person = bot.user(400, "Wechsel")
+    await join(person, token_a, "Verwaltung")
+    await answer_questions(person, pattern(2), limit=5)
+    ((session_id, *_),) = sessions(database, 400)
+    stored = query(
+        database, "SELECT question_id, option_id FROM answers WHERE session_id = ?", session_id
+    )
+    assert len(stored) == 5
+
+    again = await reply_text(person, "/start", token_a)
+    assert "Sie nehmen bereits am Selbstcheck der Gruppe „Stadt Altdorf“ teil" in again
+
+    ask = await reply_text(person, "/start", token_b)
+    assert "Sie sind derzeit der Gruppe „Stadt Altdorf“ zugeordnet" in ask
+    assert person.buttons() == [
+        "✅ Zu „Gemeinde Neudorf“ wechseln",
+        "Nein, bei „Stadt Altdorf“ bleiben",
+    ]
+    kept = await press_text(person, "bleiben")
+    assert "Sie bleiben bei „Stadt Altdorf“" in kept
+    assert sessions(database, 400) == [(session_id, group_a, 1, "administration", 0, None, 5)]
+
+    await reply_text(person, "/start", token_b)
+    await press_text(person, "wechseln")
+    moved = await press_text(person, "Politik")
+    assert "Sie nehmen für „Gemeinde Neudorf“ aus der Perspektive Politik teil" in moved
+    assert "5 von 104 Aussagen bearbeitet" in moved
+    assert sessions(database, 400) == [(session_id, group_b, 1, "politics", 0, None, 5)]
+    assert (
+        query(
+            database, "SELECT question_id, option_id FROM answers WHERE session_id = ?", session_id
+        )
+        == stored
+    )
+    overview = await reply_text(coordinator, "/groups")
+    altdorf, neudorf = overview.split("Stadt Altdorf")[1].split("Gemeinde Neudorf")
+    assert "beigetreten: 0 · begonnen: 0 · abgeschlossen: 0" in altdorf
+    assert "beigetreten: 1 · begonnen: 1 · abgeschlossen: 0" in neudorf
+
+    # The next answer goes on in the same session.
+    assert await answer_questions(person, pattern(2), limit=1) == 1
+    assert sessions(database, 400)[0][-1] == 6
+
+
+async def test_new_round_keeps_round_one_and_shows_change(database: Path) -> None:
+    async with fast_bot(database, GROUP_MIN_SIZE="2") as bot:
+        coordinator = bot.user(100, "Kim")
+        join_token, _, group_id = await create_group(coordinator)
+        first, second = bot.user(501, "Eins"), bot.user(502, "Zwei")
+        await join(first, join_token, "Verwaltung")
+        await join(second, join_token, "Verwaltung")
+        await asyncio.gather(
+            answer_questions(first, pattern(0)), answer_questions(second, pattern(3))
+        )
+        round_one = expected_fields([0, 3])
+        report = await reply_text(coordinator, "/groupreport")
+        for line in round_one:
+            # Everyone is Verwaltung, so its column may be shown: it is the field mean.
+            assert f"{line.text}\nNach Perspektive: Verwaltung {german(line.mean)}" in report
+
+        confirm = await reply_text(coordinator, "/newround")
+        assert "Die Ergebnisse von Runde 1 bleiben zum Vergleich erhalten" in confirm
+        started = await press_text(coordinator, "Ja, neue Runde starten")
+        assert f"Runde 2 für „{NAME}“ hat begonnen" in started and join_token in started
+        report = await reply_text(coordinator, "/groupreport")
+        assert f"Gruppenbericht: {NAME} – Runde 2\n0 abgeschlossene Selbstchecks" in report
+        assert "es fehlen noch 2" in report and "Ø" not in report
+
+        # Back by /start: a fresh session in round 2, the old one archived with its answers.
+        back = await reply_text(first, "/start")
+        assert f"neue Runde für „{NAME}“ gestartet" in back and "Willkommen" in back
+        old, new = sessions(database, 501)
+        assert old[1:] == (group_id, 1, "administration", 1, "new_round", 104)
+        assert new[1:] == (group_id, 2, "administration", 0, None, 0)
+        # Back by the link shared again: asked to take part in the new round, no "switch".
+        ask = await reply_text(second, "/start", join_token)
+        assert "Selbstcheck für" in ask and "wechseln" not in ask
+        await press_text(second, "✅ Einverstanden, teilnehmen")
+        await press_text(second, "Verwaltung")
+        old, new = sessions(database, 502)
+        assert old[1:] == (group_id, 1, "administration", 1, "new_round", 104)
+        assert new[1:] == (group_id, 2, "administration", 0, None, 0)
+
+        # One completes round 2 while the other stops just before the last question.
+        await asyncio.gather(
+            answer_questions(first, pattern(1)), answer_questions(second, pattern(4), limit=103)
+        )
+        report = await reply_text(coordinator, "/groupreport")
+        assert "1 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
+        assert "seit Runde" not in report
+
+        assert await answer_questions(second, pattern(4)) == 1
+        report = await reply_text(coordinator, "/groupreport")
+        round_two = expected_fields([1, 4])
+        for before, after in zip(round_one, round_two, strict=True):
+            change = half_up(after.mean * 10) - half_up(before.mean * 10)
+            sign = "+" if change > 0 else "±" if change == 0 else "−"
+            since = f" · seit Runde 1: {sign}{abs(change) // 10},{abs(change) % 10}"
+            assert f"{after.text}{since}\n" in report, after.text
+        overview = await reply_text(coordinator, "/groups")
+        assert "Runde 2" in overview and "abgeschlossen: 2" in overview
+        # Round one is still all there.
+        assert query(
+            database,
+            "SELECT s.group_round, count(DISTINCT s.id), count(*) FROM sessions s "
+            "JOIN answers a ON a.session_id = s.id WHERE s.group_id = ? "
+            "AND s.completed_at IS NOT NULL GROUP BY s.group_round",
+            group_id,
+        ) == [(1, 2, 208), (2, 2, 208)]
+
+
+async def test_only_granted_coordinators_create_groups(database: Path) -> None:
+    async with fast_bot(database, GROUP_CREATION="coordinators", ADMIN_IDS="900") as bot:
+        someone = bot.user(800, "Jemand")
+        text = await reply_text(someone, "/newgroup", NAME)
+        assert "nur Koordinator*innen anlegen, die von der Betreuung" in text
+        assert not LINK.search(text) and not someone.photos
+        assert query(database, "SELECT count(*) FROM groups") == [(0,)]
+        admin = bot.user(900, "Admin")
+        assert f"Gruppe „{NAME}“ angelegt." in await reply_text(admin, "/newgroup", NAME)
+
+
+async def test_restart_keeps_group_and_perspective(bot: FastBot, database: Path) -> None:
+    """/neustart starts a new attempt in the same group, from the same perspective."""
+    coordinator = bot.user(7101, "Koordination")
+    token, _, group_id = await create_group(coordinator)
+    member = bot.user(7102, "Mitglied")
+    welcome = await join(member, token, "Politik")
+    assert "Sie machen den Selbstcheck für „Stadt Musterstadt“ (Perspektive: Politik)" in welcome
+    await press_text(member, "Los geht")
+    await press_text(member, "trifft eher zu")
+    await reply_text(member, "/neustart")
+    again = await press_text(member, "Ja, neu beginnen")
+    assert "Perspektive: Politik" in again
+    rows = sessions(database, 7102)
+    assert [(r[1], r[3], r[5], r[6]) for r in rows] == [
+        (group_id, "politics", "restart", 1),
+        (group_id, "politics", None, 0),
+    ]
