@@ -204,6 +204,11 @@ class FastUser:
     # inspecting ----------------------------------------------------------------------------
 
     @property
+    def server(self) -> FastWorld:
+        """Where the chats are kept (`server.chat(id).messages`, as on the local server)."""
+        return self.bot.world
+
+    @property
     def messages(self) -> list[StoredMessage]:
         return list(self._chat.messages.values())
 

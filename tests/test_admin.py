@@ -224,3 +224,60 @@ async def test_admin_grants_coordinator_rights(database: Path, questionnaire: Pa
         ("900", "grant_coordinator", "531"),
         ("900", "grant_coordinator", "777"),
     ]
+
+
+async def test_reset_can_be_cancelled_and_confirmations_go_stale(
+    database: Path, questionnaire: Path
+) -> None:
+    async with fast_bot(database, **env(questionnaire)) as bot:
+        admin = bot.user(ADMIN)
+        person = bot.user(502, "Jo")
+        await begin(person)
+        await answer(person, 1)
+        await say(admin, "/reset", "502")
+        await press(admin, "Abbrechen")
+        assert "es wurde nichts geändert" in (admin.last_text or "")
+        await say(admin, "/reset", "502")
+        first = admin.last_message
+        await say(admin, "/reset", "502")
+        await press(admin, "Ja, neu starten")
+        assert "neu gestartet" in (admin.last_text or "")
+        assert first is not None
+        await admin.press("Ja, neu starten", first)
+        await admin.wait_until_idle()
+        assert "nicht mehr aktuell" in (admin.server.chat(ADMIN).messages[first.message_id].text)
+    assert rows(database, "SELECT count(*) FROM sessions WHERE user_id = 502") == [(2,)]
+    assert [a for a in audit(database) if a[1] == "reset"] == [("900", "reset", "502")]
+
+
+async def test_admin_commands_are_refused_for_everyone_else_revealing_nothing(
+    database: Path, questionnaire: Path
+) -> None:
+    async with fast_bot(database, **env(questionnaire)) as bot:
+        person = bot.user(503, "Pat")
+        other = bot.user(504, "Sam", username="sam_s")
+        await begin(other)
+        await answer(other, 1)
+        unknown = await say(person, "/gibtsnicht")
+        assert "Diesen Befehl kenne ich nicht." in unknown
+        for command, payload in [
+            ("/reset", "504"),
+            ("/reset", "@sam_s"),
+            ("/stats", ""),
+            ("/export", ""),
+            ("/reload", ""),
+            ("/coordinator", "503"),
+        ]:
+            reply = await say(person, command, payload)
+            assert reply == unknown, command
+        assert not person.documents
+        # A forged admin button from someone else is just an unknown button.
+        await say(person, "/start")
+        message = person.last_message
+        assert message is not None
+        await person.press_data(message.message_id, "adm:r:504:1")
+        await person.wait_until_idle()
+        assert "kenne ich nicht" in person.answered_callbacks[-1].get("text", "")
+    assert rows(database, "SELECT count(*) FROM sessions WHERE user_id = 504") == [(1,)]
+    assert rows(database, "SELECT count(*) FROM coordinator_grants") == [(0,)]
+    assert audit(database) == []

@@ -280,3 +280,53 @@ async def test_restart_keeps_group_and_perspective(bot: FastBot, database: Path)
         (group_id, "politics", "restart", 1),
         (group_id, "politics", None, 0),
     ]
+
+
+async def test_forged_links_and_closed_group(bot: FastBot, database: Path) -> None:
+    coordinator = bot.user(100, "Kim")
+    join_token, _, group_id = await create_group(coordinator)
+
+    loner = bot.user(300, "Solo")
+    forged = [
+        "abc",
+        "A" * 65,
+        "abc$def%",
+        "ab.cd/ef",
+        join_token[:-1] + ("A" if join_token[-1] != "A" else "B"),
+    ]
+    for token in forged:
+        text = await reply_text(loner, "/start", token)
+        assert "Einladungslink ist leider ungültig" in text, token
+        assert "Willkommen" in text
+    # The check still works, alone.
+    await loner.press("▶️ Los geht’s")
+    question = await loner.wait_for_message()
+    assert "Frage 1 von 12" in text_of(question)
+    await answer_questions(loner, pattern(0), limit=2)
+    ((_, group, *_rest),) = sessions(database, 300)
+    assert group is None
+    assert query(database, "SELECT count(*) FROM pending_joins") == [(0,)]
+
+    # Someone opened the link before the group closed, and consents afterwards.
+    late = bot.user(301, "Spät")
+    assert "Selbstcheck für" in await reply_text(late, "/start", join_token)
+    closed = await reply_text(coordinator, "/closegroup")
+    assert f"Die Gruppe „{NAME}“ nimmt keine neuen Teilnehmenden mehr auf" in closed
+    text = await press_text(late, "✅ Einverstanden, teilnehmen")
+    assert f"Die Gruppe „{NAME}“ nimmt derzeit keine neuen Teilnehmenden auf" in text
+
+    newcomer = bot.user(302, "Neu")
+    text = await reply_text(newcomer, "/start", join_token)
+    assert f"Die Gruppe „{NAME}“ nimmt derzeit keine neuen Teilnehmenden auf" in text
+    assert "für sich allein machen" in text and "Willkommen" in text
+    assert not [b for b in newcomer.buttons() if "Einverstanden" in b]
+    assert "geschlossen" in await reply_text(coordinator, "/groups")
+    assert query(database, "SELECT count(*) FROM sessions WHERE group_id = ?", group_id) == [(0,)]
+
+    opened = await reply_text(coordinator, "/opengroup")
+    assert f"Die Gruppe „{NAME}“ ist wieder offen" in opened
+    done = await join(newcomer, join_token, "Wirtschaft")
+    assert "aus der Perspektive Wirtschaft teil" in done
+    assert query(
+        database, "SELECT user_id, perspective FROM sessions WHERE group_id = ?", group_id
+    ) == [(302, "business")]
