@@ -248,9 +248,11 @@ async def test_health_check_opens_the_database_read_only(
     """The Dockerfile's HEALTHCHECK: `python -m bot admin health`, exit 0 only when readable."""
     async with running_bot(server, database, **env(questionnaire)) as bot:
         await say(bot.user(560), "/start")
-        before = database.stat().st_mtime_ns
-        healthy = cli(database, questionnaire, "health")
-        assert database.stat().st_mtime_ns == before  # nothing written
+        running = cli(database, questionnaire, "health")  # beside the running bot
+    assert running.returncode == 0, running.stderr
+    before = database.stat().st_mtime_ns
+    healthy = cli(database, questionnaire, "health")
+    assert database.stat().st_mtime_ns == before  # nothing written
     assert healthy.returncode == 0, healthy.stderr
     assert "OK, schema version" in healthy.stdout
     broken = tmp_path / "kaputt.sqlite3"
