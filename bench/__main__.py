@@ -574,17 +574,33 @@ def label_of(statement: str) -> str:
     return " ".join(statement.split()[:4])
 
 
+class _Nowhere:
+    """Delivery that shows nothing: these sections time the use cases and their SQL only."""
+
+    async def deliver(self, chat_id: int, turn: Any) -> Any:
+        from bot.app.ports import Delivered
+
+        return Delivered()
+
+
+async def open_core(settings: Any) -> Any:
+    """The product's core from its own composition root, as `python -m bot` builds it."""
+    from bot.cli.compose import build_core, open_storage
+
+    storage, catalog = await open_storage(settings)
+    return build_core(settings, storage, catalog, notify=_Nowhere())
+
+
 async def section_plans(history: data.History, workdir: Path, report: Report) -> None:
     """Trace the SQL of real service calls on the large database and print its query plans."""
     from bot.app import codec
+    from bot.app.records import UserRef
     from bot.cli.config import load_settings
-    from bot.store.storage import UserRef
-    from bot.telegram.app import build_core
 
     say("\n## Query plans of the hot path (traced from real service calls, large DB)\n")
     copy = data.copy_db(history.path, workdir / "plans.sqlite3")
     settings = load_settings({"DATABASE_PATH": str(copy)})
-    core = await build_core(settings)
+    core = await open_core(settings)
     traced: list[str] = []
     timings: list[tuple[str, float]] = []
     try:
@@ -595,7 +611,7 @@ async def section_plans(history: data.History, workdir: Path, report: Report) ->
         user_id = history.users // 2
         user_id -= (user_id + archived) % 4  # current session id = user + archived; %4==0: open
         user = UserRef(user_id, user_id, f"person{user_id}", "Bench")
-        service = core.service
+        service = core.selfcheck
 
         async def timed(name: str, call: Callable[[], Awaitable[Any]]) -> Any:
             began = time.perf_counter()
@@ -679,7 +695,6 @@ async def section_group(
     cfg: Config, q: Any, history: data.History | None, workdir: Path, report: Report
 ) -> None:
     from bot.cli.config import load_settings
-    from bot.telegram.app import build_core
     from flows.aggregation import group_report
 
     say(f"\n## Group report for {cfg.group_size:,} completed participants\n")
@@ -696,7 +711,7 @@ async def section_group(
         f"group {group.group_id}: {group.participants:,} completed sessions, "
         f"{group.answers:,} answers, {where}; GroupDesk.report_views timed 3×"
     )
-    core = await build_core(settings)
+    core = await open_core(settings)
     try:
         record = await core.storage.group(group.group_id)
         assert record is not None
@@ -708,7 +723,7 @@ async def section_group(
         totals: list[float] = []
         for _ in range(3):
             began = time.perf_counter()
-            views = await core.desk.report_views(record)
+            views = await core.groups.report_views(record)
             totals.append(time.perf_counter() - began)
         began = time.perf_counter()
         checks = await core.storage.completed_checks(group.group_id, record.current_round)

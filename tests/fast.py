@@ -28,8 +28,7 @@ from bot.app.routing import Command, Press, Router, Text
 from bot.cli.compose import Core, build_core, open_storage
 from bot.cli.config import load_settings
 from bot.ui.views import View
-from tests.telegram_server import BOT_USER, StoredFile, StoredMessage, parse_html
-from tests.telegram_server.user import ButtonSpec, _find_button
+from tests.telegram_server import BOT_USER, SimulatedUser, StoredFile, StoredMessage, parse_html
 
 JSON = dict[str, Any]
 
@@ -47,6 +46,7 @@ class FastChat:
 class PressRecord:
     """A press and the bot's answer to it, like the server's callback query record."""
 
+    chat_id: int
     message_id: int
     data: str | None
     answer: JSON | None = None
@@ -62,10 +62,18 @@ class FastWorld:
     def __init__(self) -> None:
         self.chats: dict[int, FastChat] = {}
         self._ids = itertools.count(1)
-        self.presses: list[PressRecord] = []
+        self.callback_queries: dict[str, PressRecord] = {}
+
+    # the parts of the local server's interface that `SimulatedUser` reads
+
+    def register_user(self, user: JSON) -> FastChat:
+        return self.chats.setdefault(user["id"], FastChat(dict(user)))
 
     def chat(self, chat_id: int) -> FastChat:
         return self.chats.setdefault(chat_id, FastChat({"id": chat_id, "first_name": "?"}))
+
+    def messages(self, chat_id: int) -> list[StoredMessage]:
+        return list(self.chat(chat_id).messages.values())
 
     async def deliver(self, chat_id: int, turn: Turn) -> Delivered:
         return self.show(chat_id, turn, None)
@@ -148,42 +156,31 @@ class FastWorld:
             chat.events.append(message.snapshot())
 
 
-class FastUser:
-    """A person in a private chat, with the acting and inspecting parts of `SimulatedUser`."""
+class FastUser(SimulatedUser):
+    """A person in a private chat: `SimulatedUser`'s inspecting part, acting in-process.
+
+    Acting calls the routing table directly, so by the time an action returns its turn has
+    been delivered; the waiting helpers only read what is already there.
+    """
 
     def __init__(self, bot: FastBot, user_id: int, first_name: str, username: str | None) -> None:
+        super().__init__(bot.world, user_id, first_name, username)  # type: ignore[arg-type]
         self.bot = bot
-        self.chat_id = user_id
         self.person = UserRef(user_id, user_id, username, first_name)
-        self._chat = bot.world.chat(user_id)
-        self._chat.user = {"id": user_id, "first_name": first_name}
-        self._cursor = len(self._chat.events)
 
-    # acting --------------------------------------------------------------------------------
-
-    async def send_command(self, command: str, payload: str = "") -> None:
-        command = command if command.startswith("/") else f"/{command}"
-        name = command[1:].split("@")[0]
+    async def send_command(self, command: str, payload: str = "") -> None:  # type: ignore[override]
+        name = command.removeprefix("/").split("@")[0]
         await self.bot.router.handle(self.person, Command(name.lower(), payload), self.bot.world)
 
-    async def send_text(self, text: str) -> None:
+    async def send_text(self, text: str) -> None:  # type: ignore[override]
         await self.bot.router.handle(self.person, Text(), self.bot.world)
 
-    async def press(
-        self, button: ButtonSpec, message: StoredMessage | int | None = None
-    ) -> PressRecord:
-        target = self._keyboard_message(message)
-        chosen = _find_button(target, button)
-        return await self.press_data(target.message_id, chosen["callback_data"])
-
-    async def press_data(self, message_id: int, data: str | None) -> PressRecord:
-        record = PressRecord(message_id, data)
-        self.bot.world.presses.append(record)
+    async def press_data(self, message_id: int, data: str | None) -> PressRecord:  # type: ignore[override]
+        record = PressRecord(self.chat_id, message_id, data)
+        self.bot.world.callback_queries[f"cq-{len(self.bot.world.callback_queries)}"] = record
         delivery = _PressDelivery(self.bot.world, record)
         await self.bot.router.handle(self.person, Press(data, message_id), delivery)
         return record
-
-    # waiting: everything has happened by the time an action returns ---------------------------
 
     async def wait_for_message(
         self, predicate: Callable[[StoredMessage], bool] | None = None, timeout: float = 0
@@ -197,58 +194,6 @@ class FastUser:
 
     async def wait_until_idle(self, timeout: float = 0, quiet: float = 0) -> None:
         """Nothing to wait for: the turn was delivered before the action returned."""
-
-    def mark_seen(self) -> None:
-        self._cursor = len(self._chat.events)
-
-    # inspecting ----------------------------------------------------------------------------
-
-    @property
-    def server(self) -> FastWorld:
-        """Where the chats are kept (`server.chat(id).messages`, as on the local server)."""
-        return self.bot.world
-
-    @property
-    def messages(self) -> list[StoredMessage]:
-        return list(self._chat.messages.values())
-
-    @property
-    def last_message(self) -> StoredMessage | None:
-        messages = self.messages
-        return messages[-1] if messages else None
-
-    @property
-    def last_text(self) -> str | None:
-        last = self.last_message
-        return last.visible_text if last else None
-
-    def buttons(self, message: StoredMessage | int | None = None) -> list[str]:
-        try:
-            return self._keyboard_message(message).button_texts
-        except AssertionError:
-            return []
-
-    @property
-    def answered_callbacks(self) -> list[JSON]:
-        mine = set(self._chat.messages)
-        return [p.answer for p in self.bot.world.presses if p.answer and p.message_id in mine]
-
-    @property
-    def photos(self) -> list[StoredFile]:
-        return [m.photo for m in self.messages if m.photo]
-
-    @property
-    def documents(self) -> list[StoredFile]:
-        return [m.document for m in self.messages if m.document]
-
-    def _keyboard_message(self, message: StoredMessage | int | None) -> StoredMessage:
-        if message is None:
-            with_keyboard = [m for m in self.messages if m.inline_buttons]
-            if not with_keyboard:
-                raise AssertionError("no bot message with an inline keyboard")
-            return with_keyboard[-1]
-        message_id = message if isinstance(message, int) else message.message_id
-        return self._chat.messages[message_id]
 
 
 class _PressDelivery:

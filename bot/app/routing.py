@@ -19,7 +19,7 @@ from bot.app.admin_desk import AdminDesk
 from bot.app.groups import COMMAND_ACTIONS, GroupDesk
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
-from bot.app.ports import Delivery, Turn
+from bot.app.ports import Clock, Delivery, Turn
 from bot.app.records import UserRef
 from bot.app.reminders import ReminderPolicy, RemindersStore, reminder_command
 from bot.app.service import SelfCheck
@@ -123,9 +123,11 @@ class Router:
         texts: Texts,
         admin_ids: frozenset[int],
         notify: Delivery,
+        clock: Clock,
     ) -> None:
         """`notify` delivers to any chat: notices to someone other than the person who acted."""
         self.notify = notify
+        self.clock = clock
         self.table = table
         self.locks = locks
         self.outbox = outbox
@@ -229,7 +231,7 @@ class Router:
             self.reminders_store,
             self.t,
             self.reminder_policy,
-            self.selfcheck.clock,
+            self.clock,
             person,
             argument,
         )

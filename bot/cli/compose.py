@@ -98,6 +98,7 @@ def build_core(
         texts,
         settings.admin_ids,
         notify,
+        clock,
     )
     reminders = Reminders(storage, catalog, texts, locks, outbox, notify, reminders_policy, clock)
     return Core(storage, catalog, texts, table, selfcheck, groups, router, reminders)
