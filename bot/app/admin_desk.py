@@ -20,7 +20,7 @@ from bot.app.ports import Clock, Groups, Questionnaires, Turn
 from bot.app.records import SessionRecord
 from bot.ui.render import Renderer
 from bot.ui.texts import Html, Texts
-from bot.ui.views import Attachment, Button, Reply, View, rows, split_text
+from bot.ui.views import Attachment, Button, Reply, View, rows
 from flows.loading import QuestionnaireInvalid
 from flows.questionnaire import Questionnaire
 
@@ -225,7 +225,7 @@ def _say(text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Turn:
 
 
 def _say_all(texts: list[str]) -> Turn:
-    return Turn(Reply(send=[View(chunk) for text in texts for chunk in split_text(text)]))
+    return Turn(Reply(send=[View(text) for text in texts]))
 
 
 def _first_word(text: str) -> str:

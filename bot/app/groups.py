@@ -20,7 +20,7 @@ from bot.app.ports import Clock, Groups, People, Questionnaires, Sessions, Turn
 from bot.app.records import GroupRecord, SessionRecord, UserRef
 from bot.app.service import SelfCheck
 from bot.ui.texts import Html, Texts
-from bot.ui.views import Attachment, Button, Reply, View, rows, split_text
+from bot.ui.views import Attachment, Button, Reply, View, rows
 from flows.aggregation import GroupReport, Participant, group_report
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -343,7 +343,7 @@ def render_report(
             t("report_hidden", min_group=report.min_group, missing=report.missing),
             t("report_footer"),
         ]
-        return [View(chunk) for chunk in split_text("\n\n".join(parts))]
+        return [View("\n\n".join(parts))]
     for number, field in enumerate(report.fields, start=1):
         if field.mean is None or field.band is None:
             parts.append(
@@ -400,4 +400,4 @@ def render_report(
         ]
         parts.append("\n".join(lines))
     parts.append(t("report_footer"))
-    return [View(chunk) for chunk in split_text("\n\n".join(parts))]
+    return [View("\n\n".join(parts))]

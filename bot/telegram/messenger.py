@@ -29,7 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.app.ports import Delivered, Turn
 from bot.ui.texts import plain_text
-from bot.ui.views import View
+from bot.ui.views import View, pieces
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,22 +85,26 @@ class Messenger:
         origin_has_keyboard: bool,
     ) -> int | None:
         reply = turn.reply
-        sends = list(reply.send)
+        # Telegram's 4096 characters: long views become several messages, buttons on the last.
+        sends = [piece for view in reply.send for piece in pieces(view)]
+        edit_pieces = pieces(reply.edit) if reply.edit is not None else []
+        edit = edit_pieces[0] if edit_pieces else None
+        sends[:0] = edit_pieces[1:]
         new_live: int | None = None
         if query is not None:
             # Answered first and on its own: sent together with the edit, a 429 for one would
             # find the other already on its way, inside the retry_after window.
             await self._answer(query, reply.toast)
         pressed = query.message if query is not None else None
-        if reply.edit is not None:
-            if isinstance(pressed, Message) and shows(pressed, reply.edit):
+        if edit is not None:
+            if isinstance(pressed, Message) and shows(pressed, edit):
                 # Already on screen (a double tap): Telegram would refuse it as "not modified".
                 edited = True
             else:
-                edited = origin is not None and await self._edit(chat_id, origin, reply.edit)
+                edited = origin is not None and await self._edit(chat_id, origin, edit)
             if not edited:
-                sends.insert(0, reply.edit)
-            elif reply.edit.buttons:
+                sends.insert(0, edit)
+            elif edit.buttons:
                 new_live = origin
         for view in sends:
             message = await self.send(chat_id, view)

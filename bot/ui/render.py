@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from bot.app import codec
 from bot.ui.texts import Html, Texts
-from bot.ui.views import Button, View, rows, split_text
+from bot.ui.views import Button, View, rows
 from flows.questionnaire import Questionnaire
 from flows.scoring import SKIPPED, FieldResult, assess_all, assess_field
 from flows.session import Screen, SessionState, skipped_questions
@@ -208,7 +208,7 @@ class Renderer:
             )
         if not done_fields:
             parts.append(self.t("results_nothing"))
-        views = [View(chunk) for chunk in split_text("\n\n".join(parts))]
+        views = [View("\n\n".join(parts))]
         views += self.skipped_list(q, state)
         if not any(view.buttons for view in views):
             last = views[-1]
@@ -225,13 +225,12 @@ class Renderer:
             lines.append(
                 self.t("skipped_line", field=q.field(question.field).title, text=question.text)
             )
-        chunks = split_text("\n".join(lines))
         buttons = rows(
             self._button("button_review_skipped", codec.REVIEW),
             self._continue_button(q, state),
             self._menu(),
         )
-        return [View(chunk) for chunk in chunks[:-1]] + [View(chunks[-1], buttons)]
+        return [View("\n".join(lines), buttons)]
 
     def progress(self, q: Questionnaire, state: SessionState) -> View:
         results = assess_all(q, state.answers)

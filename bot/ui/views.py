@@ -48,6 +48,19 @@ def rows(*buttons: Button | None, per_row: int = 1) -> tuple[tuple[Button, ...],
     return tuple(tuple(present[i : i + per_row]) for i in range(0, len(present), per_row))
 
 
+def pieces(view: View, limit: int = MESSAGE_LIMIT) -> list[View]:
+    """A view as messages of at most `limit` characters; buttons and file go with the last.
+
+    Rendering never splits: only a transport with a message limit (Telegram) calls this.
+    """
+    chunks = split_text(view.text, limit)
+    if len(chunks) <= 1:
+        return [view]
+    return [View(chunk) for chunk in chunks[:-1]] + [
+        View(chunks[-1], view.buttons, view.attachment)
+    ]
+
+
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Split at paragraph, then line boundaries so no message exceeds Telegram's limit.
 
