@@ -66,7 +66,7 @@ class AdminDesk:
             "admin_reset_confirm",
             who=person.label,
             answered=len(record.state.answers),
-            started=_date(record.started_at),
+            started=_date(record.started_at, self.t.plain("date_format")),
             group=self.t("admin_reset_group", name=group.name) if group else Html(""),
             same_group=self.t("admin_reset_same_group") if group else Html(""),
         )
@@ -125,7 +125,7 @@ class AdminDesk:
         export = await self.admin.export(str(admin_id))
         if export.rows == 0:
             return _say(self.t("admin_export_empty"))
-        stamp = self.clock().strftime("%Y-%m-%d")
+        stamp = self.clock().strftime(self.t.plain("file_date_format"))
         caption = self.t("admin_export_caption", rows=export.rows, sessions=export.sessions)
         filename = self.t.plain("admin_export_filename", date=stamp)
         attachment = Attachment("document", filename, export.content)
@@ -233,8 +233,8 @@ def _first_word(text: str) -> str:
     return words[0] if words else ""
 
 
-def _date(iso: str) -> str:
+def _date(iso: str, pattern: str) -> str:
     try:
-        return datetime.fromisoformat(iso).strftime("%d.%m.%Y")
+        return datetime.fromisoformat(iso).strftime(pattern)
     except ValueError:
         return iso
