@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from bot.app import codec
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Button, View, rows
+from flows.navigation import next_open_field
 from flows.questionnaire import Questionnaire
 from flows.scoring import SKIPPED, FieldResult, assess_all, assess_field
-from flows.session import Screen, SessionState, skipped_questions
+from flows.session import Screen, SessionState, is_complete, skipped_questions
 
 Answers = Mapping[str, str | None]
 
@@ -151,8 +152,8 @@ class Renderer:
             "field_result", number=number, title=result.title, summary=self._summary(q, result)
         )
         text += self._suggestions(result)
-        all_done = len(state.answers) >= len(q.questions)
-        next_field = self._next_open_field(q, state.answers, field_id)
+        all_done = is_complete(q, state.answers)
+        next_field = next_open_field(q, state.answers, field_id)
         if result.complete:
             text += self.t("field_done_all") if all_done else self.t("field_done_next")
         buttons: list[Button | None] = []
@@ -343,16 +344,8 @@ class Renderer:
         option = q.scale.option(value)
         return option.label if option else q.scale.skip_label
 
-    def _next_open_field(self, q: Questionnaire, answers: Answers, after: str) -> str | None:
-        ids = [f.id for f in q.fields]
-        start = ids.index(after)
-        for field_id in ids[start + 1 :] + ids[:start]:
-            if any(x.id not in answers for x in q.field_questions(field_id)):
-                return field_id
-        return None
-
     def _continue_button(self, q: Questionnaire, state: SessionState) -> Button | None:
-        if len(state.answers) >= len(q.questions) and state.position.screen is not Screen.QUESTION:
+        if is_complete(q, state.answers) and state.position.screen is not Screen.QUESTION:
             return None
         return self._button("button_continue", codec.RESUME)
 
