@@ -22,6 +22,7 @@ from bot.app.service import SelfCheck
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Attachment, Button, Reply, View, rows
 from flows.aggregation import GroupReport, Participant, group_report
+from flows.membership import Join, joining
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GROUP_NAME_LIMIT = 80
@@ -224,7 +225,7 @@ class GroupDesk:
         if not group.is_open:
             return await self._welcome_with(user, self.t("join_closed", name=group.name))
         record, _ = await self.selfcheck.session_for(user)
-        if record.group_id == group.id and record.group_round == group.current_round:
+        if self._joining(record, group) is Join.ALREADY:
             return await self._welcome_with(user, self.t("join_already", name=group.name))
         await self.storage.set_pending_join(user.user_id, group.id, now)
         # An earlier round of this same group is no "switch": just ask to take part again.
@@ -281,11 +282,7 @@ class GroupDesk:
     ) -> None:
         """A completed check of an earlier round stays there; otherwise the session moves along."""
         membership = (group.id, group.current_round, perspective)
-        if (
-            record.completed_at
-            and record.group_id == group.id
-            and record.group_round != group.current_round
-        ):
+        if self._joining(record, group) is Join.NEW_ROUND:
             await self.storage.restart_session(
                 user.user_id,
                 record.id,
@@ -296,6 +293,16 @@ class GroupDesk:
             )
             return
         await self.storage.assign_group(record.id, *membership)
+
+    @staticmethod
+    def _joining(record: SessionRecord, group: GroupRecord) -> Join:
+        return joining(
+            record.group_id,
+            record.group_round,
+            record.completed_at is not None,
+            group.id,
+            group.current_round,
+        )
 
     async def _welcome_with(self, user: UserRef, note: Html, toast: str | None = None) -> Turn:
         turn = await self.selfcheck.start(user)

@@ -17,6 +17,7 @@ from bot.app.records import SessionRecord, UserRef, utc_now
 from bot.ui.render import Renderer
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Reply, View
+from flows.membership import behind_current_round
 from flows.questionnaire import Questionnaire
 from flows.session import OpenMenu, Outcome, Refusal, Screen, apply
 
@@ -61,7 +62,7 @@ class SelfCheck:
         record, q = await self.session_for(user)
         group = await self.storage.group(record.group_id) if record.group_id else None
         views: list[View] = []
-        if group and record.group_round is not None and group.current_round > record.group_round:
+        if group and behind_current_round(record.group_round, group.current_round):
             # The coordinator started a new round: the earlier attempt stays for comparison.
             record, q = await self._fresh_session(user, record, "new_round")
             views.append(View(self.t("new_round_note", name=group.name)))
