@@ -55,7 +55,13 @@ def run(
     if not settings.database_path.exists():
         print(f"No database at {settings.database_path} (set DATABASE_PATH)", file=sys.stderr)
         return 2
-    return asyncio.run(_run(args, settings, out, binary or sys.stdout.buffer))
+    from bot.startup_checks import EXIT_STARTUP, StartupError
+
+    try:
+        return asyncio.run(_run(args, settings, out, binary or sys.stdout.buffer))
+    except StartupError as error:
+        print(f"Start-up error: {error}", file=sys.stderr)
+        return EXIT_STARTUP
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary: BinaryIO) -> int:

@@ -25,6 +25,7 @@ from bot.reminders import ReminderPolicy, Reminders
 from bot.service import SelfCheck
 from bot.storage import Storage
 from bot.texts import load_texts
+from bot.webhook_guard import limit_request_bodies
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,12 @@ async def build_core(settings: Settings) -> Core:
 
 def build_application(settings: Settings, core: Core) -> tuple[Application, Messenger]:
     assert settings.token is not None
+    builder = Application.builder()
+    if settings.https_proxy:
+        # Both connection pools (getUpdates has its own) go through the operator's proxy.
+        builder = builder.proxy(settings.https_proxy).get_updates_proxy(settings.https_proxy)
     app = (
-        Application.builder()
-        .token(settings.token)
+        builder.token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .defaults(
@@ -133,7 +137,9 @@ async def _receive_updates(app: Application, settings: Settings) -> None:
     """Long polling, or a webhook server when WEBHOOK_URL is set (Telegram then pushes)."""
     assert app.updater is not None
     if settings.webhook_url:
-        # PTB rejects requests without the matching secret token header with 403.
+        # PTB rejects requests without the matching secret token header with 403, but only
+        # after reading the body; Tornado refuses oversized ones before.
+        limit_request_bodies()
         await app.updater.start_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 import sys
@@ -11,6 +10,7 @@ from typing import TextIO
 
 from bot.app import build_core
 from bot.config import Settings
+from bot.console_input import ConsoleInput
 from bot.group_handlers import COMMAND_ACTIONS
 from bot.groups import GroupDesk
 from bot.service import SelfCheck, Turn
@@ -122,14 +122,14 @@ async def chat(settings: Settings, lines: TextIO = sys.stdin, out: TextIO = sys.
         out.write(t.plain("console_intro", database=settings.database_path) + "\n")
         console = ConsoleChat(core.service, core.desk, out, settings.database_path.parent)
         await console.deliver(await core.service.start(CONSOLE_USER))
-        while True:
-            out.write(t.plain("console_prompt"))
-            out.flush()
-            line = await asyncio.to_thread(lines.readline)
-            if not line:
-                break
-            if not await console.handle(line):
-                break
+        typed = ConsoleInput(lines)
+        with typed.ctrl_c_ends_chat():
+            while True:
+                out.write(t.plain("console_prompt"))
+                out.flush()
+                line = await typed.next_line()
+                if line is None or not await console.handle(line):
+                    break
         out.write("\n" + t.plain("console_bye") + "\n")
     finally:
         await core.close()
