@@ -23,9 +23,16 @@ from types import TracebackType
 from urllib.parse import quote
 
 REDACTED = "[redacted]"
-# Loggers that write one record per Bot API call, HTTP request or SQL statement, with its
+# Loggers that write one record per Bot API call, HTTP request, SQL statement or update, with its
 # parameters (texts people typed, their answers, names).
-CALL_LOGGERS = ("httpx", "httpcore", "aiosqlite", "telegram.Bot", "telegram.ext.ExtBot")
+CALL_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "aiosqlite",
+    "telegram.Bot",
+    "telegram.ext.ExtBot",
+    "telegram.ext.Application",  # "Processing update …" with the whole update
+)
 
 
 def secret_forms(secrets: Iterable[str | None]) -> tuple[str, ...]:
