@@ -40,9 +40,7 @@ async def test_group_min_size_below_3_stops_the_real_process_with_one_line(tmp_p
         ("TELEGRAM_STARTUP_TIMEOUT", "-1", "TELEGRAM_STARTUP_TIMEOUT must be a number"),
     ],
 )
-def test_new_operation_settings_refuse_malformed_values(
-    name: str, value: str, problem: str
-) -> None:
+def test_operation_settings_refuse_malformed_values(name: str, value: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(problem)) as error:
         load_settings({name: value})
     assert "\n" not in str(error.value)
