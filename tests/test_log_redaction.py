@@ -8,6 +8,7 @@ every spelling of the token and the secret, and for what a person typed and answ
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+from bot.log_redaction import REDACTED, Redactor
 from tests.harness import ROOT, TOKEN, BotProcess, bot_env, wait_for
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer, SimulatedUser
@@ -129,3 +131,42 @@ async def test_unreachable_telegram_at_start_up_is_retried_then_one_line(databas
     assert len(retries) >= 2, result.stderr  # 1 s, then 2 s
     assert result.lines[-1].startswith("Start-up error: Telegram cannot be reached"), result
     assert "HTTPS_PROXY" in result.lines[-1]
+
+
+async def test_the_token_reaches_the_logs_even_with_every_call_logged(
+    server: BotApiServer, database: Path, tmp_path: Path
+) -> None:
+    """LOG_CALLS=true turns the libraries' per-call lines on (with the Bot API URLs in
+    them): the filter replaces the token there too."""
+    log_file = tmp_path / "bot.log"
+    env = bot_env(server, database, LOG_LEVEL="DEBUG", LOG_CALLS="true")
+    bot = BotProcess(server, env, log=log_file)
+    await bot.start()
+    try:
+        await converse(server)
+    finally:
+        assert await asyncio.to_thread(bot.terminate) == 0
+    log = log_file.read_text(errors="replace")
+    assert_no_secrets(log)
+    assert f"/bot{REDACTED}/getMe" in log  # the URL was logged, with the token replaced
+    assert "trifft eher nicht zu" in log  # and the per-call lines are really on
+
+
+def test_redactor_covers_arguments_and_exception_text() -> None:
+    redactor = Redactor([TOKEN, WEBHOOK_SECRET, None])
+    try:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{quote(TOKEN, safe='')}/getMe")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "x",
+            logging.ERROR,
+            __file__,
+            1,
+            "url %s secret %s",
+            (TOKEN, WEBHOOK_SECRET),
+            sys.exc_info(),
+        )
+    assert redactor.filter(record)
+    text = logging.Formatter().format(record)
+    assert_no_secrets(text)
+    assert text.count(REDACTED) == 3 and "RuntimeError" in text
