@@ -600,16 +600,19 @@ async def test_switching_group_asks_first_and_keeps_answers(
 async def test_new_round_keeps_round_one_and_shows_change(
     server: BotApiServer, database: Path
 ) -> None:
-    async with running_bot(server, database, GROUP_MIN_SIZE="2") as bot:
+    async with running_bot(server, database) as bot:
         coordinator = bot.user(100, "Kim")
         join_token, _, group_id = await create_group(coordinator)
         first, second = bot.user(501, "Eins"), bot.user(502, "Zwei")
-        await join(first, join_token, "Verwaltung")
-        await join(second, join_token, "Verwaltung")
+        third = bot.user(503, "Drei")  # GROUP_MIN_SIZE is at least 3 (issue 10)
+        for person in (first, second, third):
+            await join(person, join_token, "Verwaltung")
         await asyncio.gather(
-            answer_questions(first, pattern(0)), answer_questions(second, pattern(3))
+            answer_questions(first, pattern(0)),
+            answer_questions(second, pattern(3)),
+            answer_questions(third, pattern(5)),
         )
-        round_one = expected_fields([0, 3])
+        round_one = expected_fields([0, 3, 5])
         report = await reply_text(coordinator, "/groupreport")
         for line in round_one:
             # Everyone is Verwaltung, so its column may be shown: it is the field mean.
@@ -621,7 +624,7 @@ async def test_new_round_keeps_round_one_and_shows_change(
         assert f"Runde 2 für „{NAME}“ hat begonnen" in started and join_token in started
         report = await reply_text(coordinator, "/groupreport")
         assert f"Gruppenbericht: {NAME} – Runde 2\n0 abgeschlossene Selbstchecks" in report
-        assert "es fehlen noch 2" in report and "Ø" not in report
+        assert "es fehlen noch 3" in report and "Ø" not in report
 
         # Back by /start: a fresh session in round 2, the old one archived with its answers.
         back = await reply_text(first, "/start")
@@ -638,24 +641,28 @@ async def test_new_round_keeps_round_one_and_shows_change(
         assert old[1:] == (group_id, 1, "administration", 1, "new_round", 104)
         assert new[1:] == (group_id, 2, "administration", 0, None, 0)
 
-        # One completes round 2 while the other stops just before the last question.
+        await reply_text(third, "/start")
+
+        # Two complete round 2 while the other stops just before the last question.
         await asyncio.gather(
-            answer_questions(first, pattern(1)), answer_questions(second, pattern(4), limit=103)
+            answer_questions(first, pattern(1)),
+            answer_questions(second, pattern(4), limit=103),
+            answer_questions(third, pattern(6)),
         )
         report = await reply_text(coordinator, "/groupreport")
-        assert "1 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
+        assert "2 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
         assert "seit Runde" not in report
 
         assert await answer_questions(second, pattern(4)) == 1
         report = await reply_text(coordinator, "/groupreport")
-        round_two = expected_fields([1, 4])
+        round_two = expected_fields([1, 4, 6])
         for before, after in zip(round_one, round_two, strict=True):
             change = half_up(after.mean * 10) - half_up(before.mean * 10)
             sign = "+" if change > 0 else "±" if change == 0 else "−"
             since = f" · seit Runde 1: {sign}{abs(change) // 10},{abs(change) % 10}"
             assert f"{after.text}{since}\n" in report, after.text
         overview = await reply_text(coordinator, "/groups")
-        assert "Runde 2" in overview and "abgeschlossen: 2" in overview
+        assert "Runde 2" in overview and "abgeschlossen: 3" in overview
         # Round one is still all there.
         assert query(
             database,
@@ -663,7 +670,7 @@ async def test_new_round_keeps_round_one_and_shows_change(
             "JOIN answers a ON a.session_id = s.id WHERE s.group_id = ? "
             "AND s.completed_at IS NOT NULL GROUP BY s.group_round",
             group_id,
-        ) == [(1, 2, 208), (2, 2, 208)]
+        ) == [(1, 3, 312), (2, 3, 312)]
 
 
 async def test_only_granted_coordinators_create_groups(
