@@ -103,7 +103,7 @@ def test_webhook_settings_defaults() -> None:
     settings = load_settings(
         {"WEBHOOK_URL": "https://bot.example.org/tg", "WEBHOOK_SECRET": SECRET}
     )
-    assert load_settings({**{"WEBHOOK_SECRET": "x" * 32}, "WEBHOOK_URL": "https://a.b/c"})
+    assert load_settings({"WEBHOOK_SECRET": "x" * 32, "WEBHOOK_URL": "https://a.b/c"})
     assert (settings.webhook_listen, settings.webhook_port, settings.webhook_path) == (
         "127.0.0.1",
         8443,
