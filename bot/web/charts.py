@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,8 +51,8 @@ class Layout:
     labels_above: bool
 
 
-WIDE = Layout("wide", 11.0, 0.62, 11.0, False)
-NARROW = Layout("narrow", 4.4, 0.95, 10.5, True)
+WIDE = Layout("wide", 11.0, 0.42, 11.0, False)
+NARROW = Layout("narrow", 4.0, 0.95, 12.0, True)
 PRINT = Layout("print", 7.4, 0.5, 8.5, False)
 
 
@@ -103,15 +104,30 @@ def _draw(
         axes.text(
             (low + high) / 2,
             1.01,
-            band.label,
+            # On a phone a band is about an inch wide: its label breaks between words.
+            textwrap.fill(band.label, 8, break_long_words=False)
+            if layout.labels_above
+            else band.label,
             transform=axes.get_xaxis_transform(),
             ha="center",
             va="bottom",
             fontweight="bold",
+            fontsize=layout.font_size * (0.85 if layout.labels_above else 1),
+            linespacing=1.0,
         )
     for y, row in zip(ys, rows, strict=True):
         if layout.labels_above:
-            axes.text(0.5, y + 0.34, row.label, ha="left", va="bottom", fontsize=layout.font_size)
+            label = axes.text(
+                0.8,
+                y + 0.27,
+                textwrap.fill(row.label, 30),
+                ha="left",
+                va="bottom",
+                fontsize=layout.font_size * 0.92,
+                linespacing=1.05,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.85},
+            )
+            label.set_in_layout(False)  # wrapped to the axes' width; must not shrink them
         if row.value is None:
             axes.text(1.5, y, row.missing_text, ha="left", va="center", style="italic")
             continue
