@@ -9,6 +9,7 @@ the URL fetcher refuses anything that is not the bundled stylesheet.
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -25,6 +26,16 @@ STYLESHEET = WEB_DIR / "static" / "workshop.css"
 def _css_string(value: str) -> str:
     """Escape a value for a double-quoted CSS string (the PDF footer)."""
     return "".join(c if c.isalnum() or c in " .,:;–-·()„“" else f"\\{ord(c):06x}" for c in value)
+
+
+def _as_image(svg: Markup) -> Markup:
+    """The chart as an <img> for WeasyPrint, which draws it (text included) as vectors.
+
+    Inline SVG would make WeasyPrint read matplotlib's SVG style attributes as HTML CSS and
+    warn about every one; as an image, its SVG renderer reads them as SVG.
+    """
+    encoded = base64.b64encode(str(svg).encode()).decode()
+    return Markup('<img class="chart" alt="" src="data:image/svg+xml;base64,{}">').format(encoded)
 
 
 class Renderer:
@@ -104,10 +115,16 @@ class Renderer:
                 chart_id="subthemes",
                 layout=WIDE if narrow else PRINT,
             )
+        if narrow:
+            return {
+                "wide": bar_chart(rows, page.bands, layout=WIDE, **common),
+                "narrow": bar_chart(rows, page.bands, layout=NARROW, **common),
+                "subthemes": subthemes,
+            }
         return {
-            "wide": bar_chart(rows, page.bands, layout=WIDE if narrow else PRINT, **common),
-            "narrow": bar_chart(rows, page.bands, layout=NARROW, **common) if narrow else None,
-            "subthemes": subthemes,
+            "wide": _as_image(bar_chart(rows, page.bands, layout=PRINT, **common)),
+            "narrow": None,
+            "subthemes": _as_image(subthemes) if subthemes is not None else None,
         }
 
     # -- a participant's own result ----------------------------------------------------------
@@ -138,7 +155,7 @@ class Renderer:
         )
         return self._env.get_template("own_result.html.j2").render(
             page=page,
-            charts={"wide": chart},
+            charts={"wide": _as_image(chart) if pdf else chart},
             css_href=css_href,
             pdf=pdf,
             footer=self.t("own_footer", date=page.date_text) if pdf else None,
@@ -166,7 +183,7 @@ class Renderer:
             """Nothing outside the bundled stylesheet may end up in (or leak from) a PDF."""
 
             def fetch(self, url: str, headers: object = None) -> object:
-                if url == STYLESHEET.as_uri():
+                if url == STYLESHEET.as_uri() or url.startswith("data:image/svg+xml;base64,"):
                     return super().fetch(url, headers)
                 raise ValueError(f"refusing to load {url!r}: the PDF uses only bundled files")
 
