@@ -14,8 +14,9 @@ import aiohttp
 import pytest
 from yarl import URL
 
+from bot.config import load_settings
 from bot.web.initdata import InitDataRefused, sign_init_data, verify_init_data
-from bot.web.server import WorkshopServer
+from bot.web.server import WorkshopServer, workshop_server
 from bot.web.tokens import LinkProblem, LinkRefused, LinkSigner, WorkshopLink, derive_secret
 from tests.web_data import (
     BOT_TOKEN,
@@ -73,7 +74,8 @@ def test_link_revoked_tampered_or_foreign_key() -> None:
     assert refused.value.problem is LinkProblem.REVOKED
     _, stamp, signature = token.split(".")
     forged = [
-        token[:-1] + ("A" if token[-1] != "A" else "B"),
+        # a changed signature character (not the last one, whose low bits are only padding)
+        token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:],
         LinkSigner(SECRET).make(WorkshopLink(2, 1, 0)).split(".")[0] + f".{stamp}.{signature}",
         LinkSigner(derive_secret(BOT_TOKEN + "x")).make(WorkshopLink(1, 1, 0)),
         "kein-token",
@@ -164,7 +166,8 @@ async def test_expired_revoked_tampered_unknown_closed_links(served) -> None:
     status, _ = await fetch(client, server.link_path(MUSTERSTADT, 2, 1))
     assert status == 200
 
-    tampered = server.link_path(MUSTERSTADT, 2, 1)[:-2] + "xx"
+    good = server.link_path(MUSTERSTADT, 2, 1)
+    tampered = good[:-6] + ("xy" if good[-6:-4] != "xy" else "yx") + good[-4:]
     status, body = await fetch(client, tampered)
     assert status == 404
     assert_german_refusal(body, "Dieser Link ist ungültig")
@@ -223,3 +226,15 @@ async def test_mini_app_sign_in(served) -> None:
     ) as response:
         assert response.status == 403
         assert_german_refusal(await response.text(), "geschlossen")
+
+
+def test_server_is_built_from_the_settings_only_with_a_base_url() -> None:
+    assert workshop_server(load_settings({"BOT_TOKEN": BOT_TOKEN}), FakeSource()) is None
+    settings = load_settings(
+        {"BOT_TOKEN": BOT_TOKEN, "WEB_BASE_URL": "https://example.org/ws/", "WEB_LINK_DAYS": "3"}
+    )
+    server = workshop_server(settings, FakeSource())
+    assert server is not None
+    assert (server.host, server.port, server.signer.days) == ("127.0.0.1", 8080, 3)
+    token = server.link_path(1, 1, 0).removeprefix("/w/")
+    assert LinkSigner(SECRET).read(token) == WorkshopLink(1, 1, 0)

@@ -18,15 +18,15 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date
 
 from aiohttp import web
 
+from bot.config import Settings
+from bot.web.documents import workshop_page
 from bot.web.initdata import DEFAULT_MAX_AGE_SECONDS, InitDataRefused, verify_init_data
-from bot.web.model import workshop_page_model
 from bot.web.render import STYLESHEET, Renderer
 from bot.web.source import WorkshopData, WorkshopSource
-from bot.web.tokens import LinkProblem, LinkRefused, LinkSigner, WorkshopLink
+from bot.web.tokens import LinkProblem, LinkRefused, LinkSigner, WorkshopLink, derive_secret
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,6 @@ class WorkshopServer:
         renderer: Renderer | None = None,
         init_data_max_age: int = DEFAULT_MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.time,
-        today: Callable[[], date] = date.today,
     ) -> None:
         self.source = source
         self.signer = signer
@@ -103,6 +102,11 @@ class WorkshopServer:
     def link_path(self, group_id: int, round: int, generation: int) -> str:
         """The path (append it to WEB_BASE_URL) of a new link to a group's round."""
         return "/w/" + self.signer.make(WorkshopLink(group_id, round, generation))
+
+    @staticmethod
+    def mini_app_path(group_id: int, round: int) -> str:
+        """The path (after WEB_BASE_URL) for the Mini App button (`WebAppInfo`)."""
+        return f"/app/{group_id}/{round}"
 
     # -- application -------------------------------------------------------------------------
 
@@ -163,15 +167,7 @@ class WorkshopServer:
             token = token[: -len(PDF_SUFFIX)]
         link = await self._open_link(token)
         data = await self._data(link.group_id, link.round)
-        page = workshop_page_model(
-            data.report,
-            data.questionnaire,
-            group_name=data.group_name,
-            round=data.round,
-            released=data.released,
-            previous_round=data.previous_round,
-            texts=self.renderer.t,
-        )
+        page = workshop_page(data, self.renderer)
         async with self._renders:
             if pdf:
                 body = await asyncio.to_thread(self.renderer.workshop_pdf, page)
@@ -266,3 +262,16 @@ class WorkshopServer:
 def _css_href(request: web.Request) -> str:
     """The stylesheet relative to the request's path, so a proxy's path prefix is kept."""
     return "../" * (request.path.count("/") - 1) + "static/workshop.css"
+
+
+def workshop_server(settings: Settings, source: WorkshopSource) -> WorkshopServer | None:
+    """The server as configured, or None when no WEB_BASE_URL (or no bot token) is set."""
+    if settings.web_base_url is None or settings.token is None:
+        return None
+    return WorkshopServer(
+        source,
+        LinkSigner(derive_secret(settings.token), days=settings.web_link_days),
+        bot_token=settings.token,
+        host=settings.web_listen,
+        port=settings.web_port,
+    )
