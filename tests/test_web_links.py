@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings
 from bot.web.initdata import InitDataRefused, sign_init_data, verify_init_data
 from bot.web.server import WorkshopServer, workshop_server
 from bot.web.tokens import LinkProblem, LinkRefused, LinkSigner, WorkshopLink, derive_secret
@@ -238,3 +238,51 @@ def test_server_is_built_from_the_settings_only_with_a_base_url() -> None:
     assert (server.host, server.port, server.signer.days) == ("127.0.0.1", 8080, 3)
     token = server.link_path(1, 1, 0).removeprefix("/w/")
     assert LinkSigner(SECRET).read(token) == WorkshopLink(1, 1, 0)
+
+
+async def test_failure_and_wrong_method_are_german_pages_without_trace(served, caplog) -> None:
+    server, source, client = served
+
+    async def broken(group_id: int, round: int) -> None:
+        raise RuntimeError("database is locked")
+
+    path = server.link_path(MUSTERSTADT, 2, 0)
+    async with client.post(path) as response:
+        assert response.status == 405
+        assert_german_refusal(await response.text(), "nicht unterstützt")
+    source.page_data = broken  # type: ignore[method-assign]
+    status, body = await fetch(client, path)
+    assert status == 500
+    assert "Fehler aufgetreten" in body and "database is locked" not in body
+    assert "Traceback" not in body
+    assert any("Workshop page failed" in r.message for r in caplog.records)
+    assert all(path.removeprefix("/w/") not in r.getMessage() for r in caplog.records)
+
+
+async def test_pages_carry_protective_headers(served) -> None:
+    server, _, client = served
+    async with client.get(server.link_path(MUSTERSTADT, 2, 0)) as response:
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert "script-src" not in response.headers["Content-Security-Policy"]
+    async with client.get("/static/workshop.css") as response:
+        assert response.status == 200 and "text/css" in response.headers["Content-Type"]
+
+
+def test_web_settings_are_checked() -> None:
+    defaults = load_settings({})
+    assert (defaults.web_base_url, defaults.web_listen, defaults.web_port) == (
+        None,
+        "127.0.0.1",
+        8080,
+    )
+    assert defaults.web_link_days == 14
+    for bad in (
+        {"WEB_BASE_URL": "example.org"},
+        {"WEB_PORT": "0"},
+        {"WEB_PORT": "http"},
+        {"WEB_LINK_DAYS": "0"},
+    ):
+        with pytest.raises(ConfigError):
+            load_settings(bad)

@@ -258,7 +258,7 @@ def _with_legend(t: WebTexts, page: WorkshopPage) -> WorkshopPage:
         lines.append(t("legend_perspectives"))
     if page.previous_round is not None:
         lines.append(t("legend_change", round=page.previous_round))
-    if any(f.withheld for f in page.fields) or not page.shown:
+    if page.shown and any(f.withheld for f in page.fields):
         lines.append(t("legend_withheld"))
     if page.discussion or page.priorities:
         lines.append(t("legend_lists"))
