@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.content import DEFAULT_QUESTIONNAIRE
-from bot.web.model import workshop_page_model
+from bot.web.documents import workshop_page
 from bot.web.render import Renderer
+from bot.web.source import WorkshopData
 from flows.aggregation import Participant, group_report
 from flows.loading import parse_questionnaire
 
@@ -56,28 +57,15 @@ def measure_web(participants: int = 1_000, repeats: int = 3, seed: int = 1) -> W
     report = group_report(q, checks, previous=checks[: participants // 2])
     aggregation = time.perf_counter() - began
     renderer = Renderer()
+    data = WorkshopData("Stadt Benchhausen", 2, date.today(), q, report, previous_round=1)
 
     def page() -> str:
-        model = workshop_page_model(
-            report,
-            q,
-            group_name="Stadt Benchhausen",
-            round=2,
-            released=date.today(),
-            previous_round=1,
+        return renderer.workshop_html(
+            workshop_page(data, renderer), css_href="../static/workshop.css", pdf_href="x.pdf"
         )
-        return renderer.workshop_html(model, css_href="../static/workshop.css", pdf_href="x.pdf")
 
     def pdf() -> bytes:
-        model = workshop_page_model(
-            report,
-            q,
-            group_name="Stadt Benchhausen",
-            round=2,
-            released=date.today(),
-            previous_round=1,
-        )
-        return renderer.workshop_pdf(model)
+        return renderer.workshop_pdf(workshop_page(data, renderer))
 
     page_times, pdf_times, size = [], [], 0
     for _ in range(repeats + 1):
