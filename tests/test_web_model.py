@@ -61,7 +61,7 @@ def test_withheld_field_says_why_and_chart_labels_it() -> None:
     report = group_report(QUESTIONNAIRE, [blank, *people[1:]])
     page = page_for(report)
     assert page.fields[0].mean is None
-    assert page.fields[0].withheld == T("field_withheld", min_group=3)
+    assert page.fields[0].withheld == T("field_withheld_too_few", k=3)
     assert all(f.mean is not None for f in page.fields[1:])
     html = Renderer().workshop_html(page, css_href=None, pdf_href=None)
     assert T("chart_withheld") in html
@@ -76,11 +76,44 @@ def test_same_perspective_note_is_said_once() -> None:
     assert page_for(group_report(QUESTIONNAIRE, SIX)).perspectives_note is None
 
 
+# Stand-ins with the shape of flows/disclosure.py's published types (privacy branch).
+
+
+@dataclass(frozen=True)
+class BandCount:
+    band_id: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PublishedPerspective:
+    perspective_id: str
+    label: str
+    n: int
+    mean: float | None
+    withheld_reason: str | None
+
+
 @dataclass(frozen=True)
 class PublishedField(FieldSummary):
-    """A field as the disclosure layer is to publish it: with counts per band."""
+    band_counts: tuple[BandCount, ...] | None = None
+    withheld_reason: str | None = None
 
-    band_counts: dict[str, int] | None = None
+
+@dataclass(frozen=True)
+class Count:
+    perspective_id: str
+    label: str
+    n: int
+
+
+@dataclass(frozen=True)
+class Note:
+    perspective_id: str
+    label: str
+    reason: str
+    others: int | None
 
 
 @dataclass(frozen=True)
@@ -91,35 +124,58 @@ class Subtheme:
 
 @dataclass(frozen=True)
 class PublishedReport(GroupReport):
-    perspective_counts: dict[str, int] | None = None
+    perspective_counts: tuple[Count, ...] = ()
+    unnamed: int = 0
+    perspective_notes: tuple[Note, ...] = ()
     subthemes: tuple[Subtheme, ...] | None = None
     skipped: tuple = ()
 
 
+BANDS = (
+    BandCount("beginning", "am Anfang", 1),
+    BandCount("underway", "auf dem Weg", 4),
+    BandCount("strong", "gut aufgestellt", 1),
+)
+
+
+def published(base: GroupReport, **changes: object) -> PublishedReport:
+    """`base` as the disclosure layer would publish it: band counts, reasons, notes."""
+    fields_ = []
+    for number, s in enumerate(base.fields):
+        values = {f.name: getattr(s, f.name) for f in fields(FieldSummary)}
+        values["by_perspective"] = tuple(
+            PublishedPerspective(p.perspective_id, p.label, p.n, p.mean, None)
+            for p in s.by_perspective
+        )
+        if number == 1:  # the second field: withheld against differencing
+            values.update(mean=None, band=None, change=None)
+            fields_.append(PublishedField(**values, withheld_reason="differencing"))
+        else:
+            fields_.append(PublishedField(**values, band_counts=BANDS if number != 2 else None))
+    values = {f.name: getattr(base, f.name) for f in fields(GroupReport)}
+    return PublishedReport(**values | {"fields": tuple(fields_)} | changes)
+
+
 def test_figures_of_the_disclosure_layer_appear_when_published() -> None:
     base = group_report(QUESTIONNAIRE, SIX)
-    published_fields = tuple(
-        PublishedField(
-            **{f.name: getattr(s, f.name) for f in fields(FieldSummary)},
-            band_counts={"beginning": 1, "underway": 4, "strong": 1},
-        )
-        for s in base.fields
-    )
-    report = PublishedReport(
-        **{f.name: getattr(base, f.name) for f in fields(GroupReport)}
-        | {"fields": published_fields},
-        perspective_counts={"administration": 3, "politics": 3},
+    report = published(
+        base,
+        perspective_counts=(Count("administration", "Verwaltung", 3),),
+        unnamed=3,
         subthemes=(Subtheme("Bildung", 61.2), Subtheme("Wohnen", None)),
         skipped=base.priorities[:2],
     )
     page = page_for(report)
-    assert page.perspective_counts == (("Verwaltung", 3), ("Politik", 3))
+    assert page.perspective_counts == (("Verwaltung", 3), (T("perspective_unnamed"), 3))
     assert page.fields[0].band_counts is not None
     assert [(b.label, b.count) for b in page.fields[0].band_counts] == [
         ("am Anfang", 1),
         ("auf dem Weg", 4),
         ("gut aufgestellt", 1),
     ]
+    assert page.fields[1].mean is None
+    assert "vorigen Stand" in (page.fields[1].withheld or "")
+    assert page.fields[2].band_counts is None  # shown mean, withheld distribution
     assert page.subtheme_field == "Fairer Zugang und Teilhabe"
     assert [s.text for s in page.unclear or ()] == [s.text for s in base.priorities[:2]]
     html = Renderer().workshop_html(page, css_href=None, pdf_href=None)
@@ -128,6 +184,44 @@ def test_figures_of_the_disclosure_layer_appear_when_published() -> None:
     assert T("unclear_title") in html
     assert T("legend_band_counts") in html
     assert T("band_counts_missing") not in html
+    assert 'data-perspective-count="Verwaltung"' in html
+
+
+def test_report_level_perspective_note_replaces_the_per_field_ones() -> None:
+    base = group_report(QUESTIONNAIRE, FIVE)  # Verwaltung 3 (complement), Politik 2 (small)
+    notes = (
+        Note("administration", "Verwaltung", "complement", 2),
+        Note("politics", "Politik", "small", None),
+    )
+    report = published(base, perspective_notes=notes)
+    fixed = PublishedReport(
+        **{f.name: getattr(report, f.name) for f in fields(PublishedReport)}
+        | {
+            "fields": tuple(
+                PublishedField(
+                    **{f.name: getattr(s, f.name) for f in fields(PublishedField)}
+                    | {
+                        "by_perspective": tuple(
+                            PublishedPerspective(
+                                p.perspective_id,
+                                p.label,
+                                p.n,
+                                None,
+                                "complement" if p.label == "Verwaltung" else "small",
+                            )
+                            for p in s.by_perspective
+                        )
+                    }
+                )
+                for s in report.fields
+            )
+        }
+    )
+    page = page_for(fixed)
+    assert page.perspectives_note is not None
+    assert "Verwaltung wird nicht einzeln ausgewiesen" in page.perspectives_note
+    assert "übrigen 2 Personen" in page.perspectives_note
+    assert all(f.perspective_note is None for f in page.fields)
 
 
 def test_sections_without_published_figures_are_left_out() -> None:

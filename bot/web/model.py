@@ -2,8 +2,10 @@
 
 `workshop_page_model` is the only code in the web transport that reads the group aggregation
 (`flows.aggregation.GroupReport`); `own_result_model` the only one that reads a participant's
-`FieldResult`s. Templates and charts read nothing but these models, so when the published
-figures change shape (flows/disclosure.py), only this module follows.
+`FieldResult`s. Templates and charts read nothing but these models. The adapter reads today's
+`GroupReport` and, attribute for attribute, the `PublishedReport` of flows/disclosure.py (band
+counts, withheld reasons, perspective counts and notes), so switching the source of the figures
+to the disclosure layer changes nothing here.
 
 Rules this adapter keeps, whatever the report offers:
 - no figure is computed here: every number is one the aggregation published, only formatted;
@@ -25,11 +27,15 @@ from flows.aggregation import FieldSummary, GroupReport, QuestionStat
 from flows.questionnaire import Questionnaire
 from flows.scoring import FieldResult
 
-# Figures the published-figures object of flows/disclosure.py is to add; read when present.
-_BAND_COUNTS = "band_counts"  # FieldSummary: band id -> number of checks in that band
-_PERSPECTIVE_COUNTS = "perspective_counts"  # GroupReport: perspective id -> completed checks
-_SUBTHEMES = "subthemes"  # GroupReport: items with .title and .mean (None = withheld)
-_UNCLEAR = "skipped"  # GroupReport: QuestionStat-like items, most often skipped first
+# What flows/disclosure.py's PublishedReport adds to the shape of GroupReport; read when present,
+# so this one adapter serves both (GroupReport has none of them: all count as withheld).
+_BAND_COUNTS = "band_counts"  # field: items with .label, .count; None = distribution withheld
+_WITHHELD = "withheld_reason"  # field, perspective: a reason code (too_few, small, complement, …)
+_PERSPECTIVE_COUNTS = "perspective_counts"  # report: items with .label, .n (only where allowed)
+_UNNAMED = "unnamed"  # report: people of smaller or no perspectives, together
+_PERSPECTIVE_NOTES = "perspective_notes"  # report: items with .label, .reason, .others
+_SUBTHEMES = "subthemes"  # report: items with .title and .mean (None = withheld)
+_UNCLEAR = "skipped"  # report: question items, most often skipped first
 
 
 @dataclass(frozen=True)
@@ -120,24 +126,25 @@ def workshop_page_model(
     """The workshop page for one group and round, from the figures the aggregation published."""
     t = texts or load_web_texts()
     bands = tuple(BandView(b.id, b.label, b.min, b.max) for b in questionnaire.bands)
-    band_labels = {b.band_id: b.label for b in bands}
+    report_notes = _published(report, _PERSPECTIVE_NOTES) or ()
+    said_once = {(n.label, str(n.reason)) for n in report_notes}
     fields = tuple(
-        _field_view(t, number, summary, report.min_group, band_labels)
+        _field_view(t, number, summary, report.min_group, said_once)
         for number, summary in enumerate(report.fields, start=1)
     )
+    perspectives_note = " ".join(_report_note(t, n, report.min_group) for n in report_notes)
     notes = {f.perspective_note for f in fields if f.mean is not None}
-    perspectives_note = None
-    if len(notes) == 1 and None not in notes and len(fields) > 1:
+    if not report_notes and len(notes) == 1 and None not in notes and len(fields) > 1:
         # The same note under every field is noise; say it once for all.
         perspectives_note = notes.pop()
         fields = tuple(_without_note(f) for f in fields)
     titles = {f.id: f.title for f in questionnaire.fields}
     counts = _published(report, _PERSPECTIVE_COUNTS)
-    perspective_counts = (
-        tuple((p.label, counts[p.id]) for p in questionnaire.perspectives if counts.get(p.id))
-        if counts is not None
-        else None
-    )
+    perspective_counts = None
+    if counts is not None:
+        perspective_counts = tuple((c.label, c.n) for c in counts)
+        if counts and _published(report, _UNNAMED):
+            perspective_counts += ((t("perspective_unnamed"), report.unnamed),)
     subthemes = _published(report, _SUBTHEMES)
     unclear = _published(report, _UNCLEAR)
     has_change = previous_round is not None and any(f.change is not None for f in fields)
@@ -153,7 +160,7 @@ def workshop_page_model(
         perspective_counts=perspective_counts,
         bands=bands,
         fields=fields,
-        perspectives_note=perspectives_note,
+        perspectives_note=perspectives_note or None,
         # The field with subthemes (Fairer Zugang und Teilhabe) gets their profile.
         subtheme_field=next((f.title for f in questionnaire.fields if f.subthemes), None)
         if subthemes is not None
@@ -180,9 +187,10 @@ def _field_view(
     number: int,
     summary: FieldSummary,
     min_group: int,
-    band_labels: Mapping[str, str],
+    said_once: set[tuple[str, str]],
 ) -> FieldView:
     if summary.mean is None or summary.band is None:
+        reason = _published(summary, _WITHHELD) or "too_few"
         return FieldView(
             number=number,
             field_id=summary.field_id,
@@ -194,19 +202,28 @@ def _field_view(
             perspectives=(),
             perspective_note=None,
             change=None,
-            withheld=t("field_withheld", min_group=min_group),
+            withheld=t.first(f"field_withheld_{reason}", "field_withheld_too_few", k=min_group),
         )
     counts = _published(summary, _BAND_COUNTS)
     shown = tuple(
         PerspectiveView(p.label, p.mean) for p in summary.by_perspective if p.mean is not None
     )
-    small = [p.label for p in summary.by_perspective if p.mean is None and p.n < min_group]
-    complement = [p.label for p in summary.by_perspective if p.mean is None and p.n >= min_group]
-    notes = []
-    if small:
-        notes.append(t("perspectives_hidden_small", labels=_join(t, small), min_group=min_group))
-    if complement:
-        notes.append(t("perspectives_hidden_complement", labels=_join(t, complement)))
+    hidden: dict[str, list[str]] = {}
+    for p in summary.by_perspective:
+        if p.mean is None:
+            # GroupReport gives no reason: a perspective of k or more was hidden for the rest.
+            reason = _published(p, _WITHHELD) or ("small" if p.n < min_group else "complement")
+            if (p.label, str(reason)) not in said_once:
+                hidden.setdefault(str(reason), []).append(p.label)
+    notes = [
+        t.first(
+            f"perspectives_hidden_{reason}",
+            "perspectives_hidden_small",
+            labels=_join(t, labels),
+            k=min_group,
+        )
+        for reason, labels in hidden.items()
+    ]
     return FieldView(
         number=number,
         field_id=summary.field_id,
@@ -214,15 +231,26 @@ def _field_view(
         mean=summary.mean,
         band_id=summary.band.id,
         band_label=summary.band.label,
-        band_counts=tuple(
-            BandCount(label, counts.get(band_id, 0)) for band_id, label in band_labels.items()
-        )
+        band_counts=tuple(BandCount(c.label, c.count) for c in counts)
         if counts is not None
         else None,
         perspectives=shown,
         perspective_note=" ".join(notes) or None,
         change=summary.change,
         withheld=None,
+    )
+
+
+def _report_note(t: WebTexts, note: Any, min_group: int) -> str:
+    """A perspective note the disclosure layer made once for the whole report."""
+    if str(note.reason) == "complement" and note.others:
+        key = "one" if note.others == 1 else "others"
+        return t(f"perspectives_hidden_complement_{key}", labels=note.label, others=note.others)
+    return t.first(
+        f"perspectives_hidden_{note.reason}",
+        "perspectives_hidden_small",
+        labels=note.label,
+        k=min_group,
     )
 
 

@@ -23,6 +23,10 @@ class WebTexts:
     def __call__(self, key: str, /, **values: object) -> str:
         return str(self._entries[key]).format(**values)
 
+    def first(self, key: str, fallback: str, /, **values: object) -> str:
+        """`key` if the texts have it, else `fallback` (for reason codes without own wording)."""
+        return self(key if key in self._entries else fallback, **values)
+
     def number(self, value: float) -> str:
         """One decimal, German separator: 58.25 was already rounded by the aggregation."""
         return f"{value:.1f}".replace(".", self._number["decimal_separator"])
