@@ -206,6 +206,15 @@ async def test_mini_app_inside_telegram_reaches_the_page(served, browser) -> Non
     await context.close()
 
 
+async def test_mini_app_address_outside_telegram_explains_itself(served, browser) -> None:
+    server, _ = served
+    seen = await visit(browser, f"{base(server)}/app/{MUSTERSTADT}/2", 390, 844)
+    assert await seen.page.locator("#outside").is_visible()
+    assert "nur innerhalb von Telegram" in await seen.page.inner_text("body")
+    assert seen.errors == [] and seen.outside == []
+    await seen.page.context.close()
+
+
 async def test_refusal_is_a_german_page_in_the_browser(served, browser) -> None:
     server, _ = served
     context = await browser.new_context(viewport={"width": 390, "height": 844})

@@ -30,7 +30,7 @@ class WorkshopData:
     round: int
     released: date
     questionnaire: Questionnaire
-    report: GroupReport
+    report: GroupReport  # or flows.disclosure.PublishedReport, which has the same shape
     previous_round: int | None = None
 
 
