@@ -102,6 +102,9 @@ async def test_workshop_pdf_has_every_field_and_figure(served, tmp_path: Path) -
         assert " ".join(stat.suggestion.split()) in text
     assert not re.search(r"(Verwaltung|Politik) \d", text)  # no perspective figure
     assert assert_pages_not_blank(pdf, tmp_path) >= 2
+    fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True)
+    assert "DejaVu" in fonts.stdout  # embedded, with every German character:
+    assert all(c in text for c in "äöüßÖ„“–")
 
 
 async def test_pdf_with_perspectives(served, tmp_path: Path) -> None:
