@@ -51,6 +51,11 @@ class Settings:
     webhook_port: int = 8443
     webhook_path: str = "telegram"
     webhook_secret: str | None = None
+    # workshop pages (bot/web): served when web_base_url is set
+    web_base_url: str | None = None
+    web_listen: str = "127.0.0.1"
+    web_port: int = 8080
+    web_link_days: int = 14
 
     @property
     def telegram_enabled(self) -> bool:
@@ -96,6 +101,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@") or "IhrSelbstcheckBot",
         **_reminder_settings(env),
         **_webhook_settings(env),
+        **_web_settings(env),
     )
 
 
@@ -205,4 +211,20 @@ def _webhook_settings(env: Mapping[str, str]) -> dict[str, object]:
         "webhook_port": int(port_raw),
         "webhook_path": env.get("WEBHOOK_PATH", "").strip().strip("/") or "telegram",
         "webhook_secret": secret,
+    }
+
+
+def _web_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """Where the workshop pages are served; the public URL is what links point at."""
+    url = env.get("WEB_BASE_URL", "").strip().rstrip("/") or None
+    if url is not None and not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(f"WEB_BASE_URL must be an http(s) URL, got {url!r}")
+    port_raw = env.get("WEB_PORT", "").strip() or "8080"
+    if not port_raw.isdigit() or not 1 <= int(port_raw) <= 65535:
+        raise ConfigError(f"WEB_PORT must be a port number from 1 to 65535, got {port_raw!r}")
+    return {
+        "web_base_url": url,
+        "web_listen": env.get("WEB_LISTEN", "").strip() or "127.0.0.1",
+        "web_port": int(port_raw),
+        "web_link_days": _positive_int(env, "WEB_LINK_DAYS", 14),
     }
