@@ -132,9 +132,7 @@ def render_preview(q: Questionnaire) -> str:
                 lines.append(f"  — {field.subtheme(subtheme).title} —")
             extra = " [+entfällt]" if question.allow_not_applicable else ""
             topic = f"{question.topic}: " if question.topic else ""
-            lines.append(
-                wrap.fill(f"  {index:>2}. {topic}{question.text}  [{question.id}]{extra}")
-            )
+            lines.append(wrap.fill(f"  {index:>2}. {topic}{question.text}  [{question.id}]{extra}"))
             if question.hint:
                 lines.append(wrap.fill(f"      Hinweis: {question.hint}"))
             lines.append(wrap.fill(f"      Anregung bei niedriger Antwort: {question.suggestion}"))

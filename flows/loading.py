@@ -157,10 +157,18 @@ def check_consistency(q: Questionnaire) -> list[tuple[Path, str]]:
     problems += _check_band_suggestions(q)
     type_ids: list[str | None] = [t.id for t in q.municipality_types] or [None]
     for i, field in enumerate(q.fields):
-        for type_id in type_ids:
+        counts = {
+            type_id: sum(1 for x in q.questions if x.field == field.id and x.applies(type_id))
+            for type_id in type_ids
+        }
+        for type_id, count in counts.items():
             kind = q.municipality_type_by_id(type_id)
+            # Name the type only where types differ; one problem for all types is said once.
+            if len(set(counts.values())) == 1:
+                if type_id != type_ids[0]:
+                    continue
+                kind = None
             for_whom = f" for '{kind.label}'" if kind else ""
-            count = sum(1 for x in q.questions if x.field == field.id and x.applies(type_id))
             if count == 0:
                 problems.append((("fields", i), f"field '{field.id}' has no questions{for_whom}"))
             elif field.min_answered > count:
