@@ -348,6 +348,10 @@ def _problem_from_pydantic(source: str, err: dict, data: dict, lines: _LineFinde
         base = _PYDANTIC_MESSAGES.get(kind, err["msg"])
         if kind in {"too_short", "too_long"}:
             base = f"{base}: {err['msg'].split(', ')[0].lower()}"
+        elif kind == "greater_than_equal":
+            base = f"must be at least {err.get('ctx', {}).get('ge', 1)}"
+        elif kind == "less_than_equal":
+            base = f"must be at most {err.get('ctx', {}).get('le')}"
         message = base
         line = lines.line(path)
     return Problem(source, _format_path(path), message, line)
