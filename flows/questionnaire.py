@@ -259,6 +259,17 @@ class Questionnaire(Model):
             document._derived[chosen] = cached
         return cached
 
+    def variants(self) -> tuple[Questionnaire, ...]:
+        """The questionnaire of every municipality type, in declared order (itself if typeless).
+
+        A store that keeps sources by content hash registers each variant's hash, so a session
+        that stored the hash of its type finds its content again after a restart.
+        """
+        document = self.document
+        if not document.municipality_types:
+            return (document,)
+        return tuple(document.for_type(t.id) for t in document.municipality_types)
+
     def _derive(self, type_id: str) -> Questionnaire:
         data = self.model_dump(mode="python")
         data["questions"] = [

@@ -65,6 +65,21 @@ def test_each_type_has_its_own_stable_content_hash() -> None:
     assert again.content_hash == district.content_hash
 
 
+def test_variants_list_every_type_once() -> None:
+    variants = MINI.variants()
+    assert [v.municipality_type.id for v in variants if v.municipality_type] == ["city", "district"]
+    assert variants[0] is MINI and variants[1] is MINI.for_type("district")
+    data = yaml.safe_load(MINI_TEXT)
+    for key in ("municipality_types", "default_municipality_type", "terms"):
+        del data[key]
+    data["questions"] = [x for x in data["questions"] if "applies_to" not in x]
+    for question in data["questions"]:
+        question["suggestion"] = question["suggestion"].replace("{council}", "Rat")
+    plain = parse_questionnaire(yaml.safe_dump(data, allow_unicode=True), "plain.yaml")
+    assert plain.variants() == (plain,) and plain.for_type() is plain
+    assert plain.municipality_type is None
+
+
 def test_terms_are_resolved_per_type_in_every_text() -> None:
     district = MINI.for_type("district")
     assert (
