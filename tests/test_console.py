@@ -12,7 +12,11 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.console import chat
+from bot.content import DEFAULT_QUESTIONNAIRE
+from flows.loading import parse_questionnaire
 from tests.harness import ROOT
+
+TOTAL = len(parse_questionnaire(DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8")).questions)
 
 
 async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: Path) -> None:
@@ -20,7 +24,7 @@ async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: P
     settings = load_settings({"DATABASE_PATH": str(database)})
     # Begin, then press the first button: "trifft voll zu" on questions, "Weiter: <next field>"
     # on each field's result (six times), then quit.
-    script = io.StringIO("1\n" + "1\n" * (104 + 6) + "q\n")
+    script = io.StringIO("1\n" + "1\n" * (TOTAL + 6) + "q\n")
     out = io.StringIO()
     assert await chat(settings, lines=script, out=out) == 0
     text = out.getvalue()
@@ -32,7 +36,7 @@ async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: P
         (completed,) = db.execute(
             "SELECT count(*) FROM sessions WHERE completed_at IS NOT NULL"
         ).fetchone()
-    assert answers == 104
+    assert answers == TOTAL
     assert completed == 1
 
 

@@ -1,4 +1,8 @@
-"""The group report: hand-computed figures over the shipped questionnaire, and anonymity rules.
+"""The group report: hand-computed figures over a real questionnaire, and anonymity rules.
+
+The figures are computed by hand for the questionnaire as shipped in version 2026.1 (seven fields
+of twelve questions each), pinned in `tests/fixtures/` so that editing the shipped content does
+not invalidate them.
 
 Five participants with fixed answers (scale: full 3, mostly 2, partly 1, none 0 points):
 
@@ -28,10 +32,8 @@ from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 
 ROOT = Path(__file__).resolve().parent.parent
-Q = parse_questionnaire(
-    (ROOT / "questionnaires" / "weltoffene-kommune.de.yaml").read_text(encoding="utf-8"),
-    "weltoffene-kommune.de.yaml",
-)
+PINNED = ROOT / "tests" / "fixtures" / "weltoffene-kommune-2026.1.yaml"
+Q = parse_questionnaire(PINNED.read_text(encoding="utf-8"), PINNED.name)
 
 
 def ids(field_id: str) -> list[str]:
