@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -204,12 +204,14 @@ def changed_checks(q: Questionnaire, previous: Release | None, checks: Sequence[
     known |= {token for tokens in previous.band_members.values() for token in tokens}
     before = set(previous.check_ids)
     now = {c.check_id for c in checks}
+    tokens = _tokens(q, [c for c in checks if c.check_id in before])
     changed = {
         c.check_id
         for c in checks
         if c.check_id in before
         and any(
-            _token(q, c, f.id) not in known and _scored_in(q, c, f.id, previous) for f in q.fields
+            tokens[c.check_id][f.id] not in known and _scored_in(c, f.id, previous)
+            for f in q.fields
         )
     }
     return len(now - before) + len(before - now) + len(changed)
@@ -254,11 +256,12 @@ def build_release(
     """Publish everything `checks` allow against the earlier releases `previous` (no gating)."""
     members: dict[str, tuple[str, ...]] = {}
     band_members: dict[str, tuple[str, ...]] = {}
+    tokens = _tokens(q, checks)
     fields = tuple(
-        _publish_field(q, f.id, checks, k, previous, previous_round, members, band_members)
+        _publish_field(q, f.id, checks, tokens, k, previous, previous_round, members, band_members)
         for f in q.fields
     )
-    divergent, priorities = _publish_questions(q, checks, k, previous, members)
+    divergent, priorities = _publish_questions(q, checks, tokens, k, previous, members)
     counts = Counter(known_perspective(q, c) for c in checks)
     named = tuple(
         PerspectiveCount(perspective_id=p.id, label=p.label, n=counts[p.id])
@@ -367,11 +370,14 @@ def _digest(q: Questionnaire, check: Check, field_id: str) -> str:
     return hashlib.sha256(answers.encode()).hexdigest()[:12]
 
 
-def _token(q: Questionnaire, check: Check, field_id: str) -> str:
-    return f"{check.check_id}:{_digest(q, check, field_id)}"
+def _tokens(q: Questionnaire, checks: Sequence[Check]) -> dict[int, dict[str, str]]:
+    """check id -> field id -> "<check id>:<digest>", computed once per release."""
+    return {
+        c.check_id: {f.id: f"{c.check_id}:{_digest(q, c, f.id)}" for f in q.fields} for c in checks
+    }
 
 
-def _scored_in(q: Questionnaire, check: Check, field_id: str, release: Release) -> bool:
+def _scored_in(check: Check, field_id: str, release: Release) -> bool:
     """Whether the check counted in the field's figure of `release` (a change there matters)."""
     prefix = f"{check.check_id}:"
     return any(t.startswith(prefix) for t in release.members.get(field_id, ()))
@@ -381,6 +387,7 @@ def _publish_field(
     q: Questionnaire,
     field_id: str,
     checks: Sequence[Check],
+    tokens: Mapping[int, Mapping[str, str]],
     k: int,
     previous: Sequence[Release],
     previous_round: PublishedReport | None,
@@ -393,10 +400,10 @@ def _publish_field(
     perspectives = [p.id for p in q.perspectives if p.id in present]
     if n < k:
         return _withheld_field(q, field_id, n, _counts(q, scored, perspectives), Reason.TOO_FEW)
-    value = {_token(q, c, field_id): s for c, s in scored}
+    value = {tokens[c.check_id][field_id]: s for c, s in scored}
     whole = frozenset(value)
     groups = {
-        pid: [_token(q, c, field_id) for c, _ in scored if known_perspective(q, c) == pid]
+        pid: [tokens[c.check_id][field_id] for c, _ in scored if known_perspective(q, c) == pid]
         for pid in perspectives
     }
     visible = visible_perspectives(perspectives, groups, n, k)
@@ -536,7 +543,8 @@ def _band_counts(
         total = sum(value[t] for t in group)
         if _narrowest(total, categories) < FIELD_PROTECTION:
             return None
-        for token in group:  # someone in the group who knows their own score
+        for token in _extremes(group, value, key=lambda t: band_of[t].id):
+            # Someone in the group who knows their own score.
             band = (band_of[token].min, band_of[token].max)
             rest = dict(categories)
             rest[band] -= 1
@@ -577,6 +585,7 @@ def _label(q: Questionnaire, perspective_id: str) -> str:
 def _publish_questions(
     q: Questionnaire,
     checks: Sequence[Check],
+    tokens: Mapping[int, Mapping[str, str]],
     k: int,
     previous: Sequence[Release],
     members: dict[str, tuple[str, ...]],
@@ -587,10 +596,10 @@ def _publish_questions(
         return (), ()
     span = q.scale.max_points - q.scale.min_points
     eligible: list[ExactQuestionStat] = []
-    tokens: dict[str, frozenset[str]] = {}
+    answered: dict[str, frozenset[str]] = {}
     for order, question in enumerate(q.questions):
         value = {
-            _token(q, c, question.field): points
+            tokens[c.check_id][question.field]: points
             for c in checks
             if (points := answer_points(q, question, c)) is not None
         }
@@ -606,12 +615,12 @@ def _publish_questions(
         mean = Fraction(100 * total, n * span)
         variance = Fraction(10_000 * (n * squares - total * total), n * n * span * span)
         eligible.append(ExactQuestionStat(order, question, n, mean, variance))
-        tokens[question.id] = frozenset(value)
+        answered[question.id] = frozenset(value)
     divergent, priorities = rank_questions(eligible)
 
     def publish(stats: Sequence[ExactQuestionStat]) -> tuple[PublishedQuestion, ...]:
         for stat in stats:
-            members[f"q:{stat.question.id}"] = tuple(sorted(tokens[stat.question.id]))
+            members[f"q:{stat.question.id}"] = tuple(sorted(answered[stat.question.id]))
         return tuple(
             PublishedQuestion(
                 question_id=s.question.id,
@@ -671,10 +680,29 @@ def _audit(
         total = sum(value[t] for t in cell)
         if _narrowest(total, {(low, high): len(cell)}) < protection:
             return Reason.EXTREME
-        for token in cell:
+        for token in _extremes(cell, value, key=lambda _: ""):
             if _narrowest(total - value[token], {(low, high): len(cell) - 1}) < protection:
                 return Reason.EXTREME
     return None
+
+
+def _extremes(
+    group: Iterable[str], value: Mapping[str, int], key: Callable[[str], str]
+) -> set[str]:
+    """Per `key` class, the members with the lowest and the highest value.
+
+    For fixed counts, the width `_narrowest` gives is concave in the total, so over all members
+    who might subtract their own value the narrowest result comes from one of these two.
+    """
+    lowest: dict[str, str] = {}
+    highest: dict[str, str] = {}
+    for token in group:
+        kind = key(token)
+        if kind not in lowest or value[token] < value[lowest[kind]]:
+            lowest[kind] = token
+        if kind not in highest or value[token] > value[highest[kind]]:
+            highest[kind] = token
+    return {*lowest.values(), *highest.values()}
 
 
 def _narrowest(total: int, categories: Mapping[tuple[int, int], int]) -> int:
