@@ -124,7 +124,9 @@ class Renderer:
             for i, option in enumerate(q.scale.options)
         ]
         skip_label = (
-            (mark if current is SKIPPED else "") + self.t.plain("skip_prefix") + q.scale.skip_label
+            (mark if current is SKIPPED else "")
+            + self.t.plain("skip_prefix")
+            + q.scale.skip_label
         )
         keyboard = (
             *rows(*option_buttons, per_row=2),
