@@ -91,6 +91,7 @@ class Reason(StrEnum):
     COMPLEMENT = "complement"  # showing it would reveal the remaining fewer than k people
     DIFFERENCING = "differencing"  # compared with an earlier release it would isolate < k
     EXTREME = "extreme"  # so uniform or so close to 0/100 that individual scores would follow
+    OWN = "own"  # this viewer could work out others from their own answers
 
 
 class Frozen(BaseModel):
@@ -197,22 +198,23 @@ class Check(Participant):
 
 
 def changed_checks(q: Questionnaire, previous: Release | None, checks: Sequence[Check]) -> int:
-    """Checks added, removed or with changed answers since `previous` (all of them if None)."""
+    """Checks added, removed or with changed answers since `previous` (all of them if None).
+
+    A check counts as changed when a field it was counted in then has other answers now.
+    """
     if previous is None:
         return len(checks)
-    known = {token for tokens in previous.members.values() for token in tokens}
-    known |= {token for tokens in previous.band_members.values() for token in tokens}
+    counted: dict[int, set[str]] = {}
+    for tokens in (*previous.members.values(), *previous.band_members.values()):
+        for token in tokens:
+            counted.setdefault(int(token.split(":", 1)[0]), set()).add(token)
     before = set(previous.check_ids)
     now = {c.check_id for c in checks}
-    tokens = _tokens(q, [c for c in checks if c.check_id in before])
+    current = _tokens(q, [c for c in checks if c.check_id in before])
     changed = {
-        c.check_id
-        for c in checks
-        if c.check_id in before
-        and any(
-            tokens[c.check_id][f.id] not in known and _scored_in(c, f.id, previous)
-            for f in q.fields
-        )
+        check_id
+        for check_id, tokens in current.items()
+        if not counted.get(check_id, set()) <= set(tokens.values())
     }
     return len(now - before) + len(before - now) + len(changed)
 
@@ -354,7 +356,7 @@ def for_viewer(q: Questionnaire, release: Release, viewer: int | None) -> Publis
         perspectives = tuple(
             p
             if p.mean is None or p.perspective_id in visible
-            else p.model_copy(update={"mean": None, "withheld_reason": Reason.SMALL})
+            else p.model_copy(update={"mean": None, "withheld_reason": Reason.OWN})
             for p in field.by_perspective
         )
         fields.append(field.model_copy(update={"by_perspective": perspectives}))
@@ -366,7 +368,9 @@ def for_viewer(q: Questionnaire, release: Release, viewer: int | None) -> Publis
 
 def _digest(q: Questionnaire, check: Check, field_id: str) -> str:
     """Identifies one check's answers in one field, so a change there is a new unknown."""
-    answers = "|".join(str(check.answers.get(x.id)) for x in q.field_questions(field_id))
+    answers = "|".join(
+        [field_id, *(str(check.answers.get(x.id)) for x in q.field_questions(field_id))]
+    )
     return hashlib.sha256(answers.encode()).hexdigest()[:12]
 
 
@@ -375,12 +379,6 @@ def _tokens(q: Questionnaire, checks: Sequence[Check]) -> dict[int, dict[str, st
     return {
         c.check_id: {f.id: f"{c.check_id}:{_digest(q, c, f.id)}" for f in q.fields} for c in checks
     }
-
-
-def _scored_in(check: Check, field_id: str, release: Release) -> bool:
-    """Whether the check counted in the field's figure of `release` (a change there matters)."""
-    prefix = f"{check.check_id}:"
-    return any(t.startswith(prefix) for t in release.members.get(field_id, ()))
 
 
 def _publish_field(

@@ -38,6 +38,7 @@ from flows.disclosure import (
     Reason,
     Release,
     cells,
+    changed_checks,
     for_viewer,
     next_release,
     nothing_yet,
@@ -410,7 +411,9 @@ def test_a_release_is_frozen_until_k_checks_changed() -> None:
     first = next_release(FULL, [], group[:3], 3, T0)
     changed = Check("administration", alike(FULL, "full"), 2)
     later = [group[0], changed, group[2], group[3]]
-    # One added and one changed: still two fewer than k, so no new release.
+    # One added and one changed: still fewer than k, so no new release.
+    assert changed_checks(FULL, first, later) == 2
+    assert changed_checks(FULL, first, group[:3]) == 0
     assert next_release(FULL, [first], later, 3, T0) is None
     extra = [Check("politics", pattern(FULL, 7), 9)]
     second = next_release(FULL, [first], [*later, *extra], 3, T0 + timedelta(days=1))
@@ -439,6 +442,24 @@ def test_viewer_needs_k_others() -> None:
     assert for_viewer(FULL, first, None) == first.report == for_viewer(FULL, first, 99)
     second = next_release(FULL, [first], group, 3, T0)
     assert for_viewer(FULL, second, 1).shown
+    # Five others in a perspective of six, the viewer in it: its column would be the field's.
+    same = checks_of(FULL, *[("administration", pattern(FULL, s)) for s in range(4)])
+    mixed = [*same, *checks_of(FULL, *[("politics", pattern(FULL, s)) for s in range(4, 7)])]
+    mixed = [Check(c.perspective, c.answers, i + 1) for i, c in enumerate(mixed)]
+    release = next_release(FULL, [], mixed, 3, T0)
+    outsider = release.report.field("economy").by_perspective
+    assert [p.mean is not None for p in outsider] == [True, True]
+    # The viewer (administration, 4 people) keeps their column: 3 others; so does politics.
+    assert for_viewer(FULL, release, 1).field("economy").by_perspective == outsider
+    small = [*same[:3], *mixed[4:]]
+    release = next_release(FULL, [], small, 3, T0)
+    mine = for_viewer(FULL, release, 1).field("economy").by_perspective
+    # Administration has 3 with the viewer: 2 others are too few; and then the viewer would be
+    # in the rest of 3 with only 2 others besides them: politics is withheld too.
+    assert [(p.perspective_id, p.mean, p.withheld_reason) for p in mine] == [
+        ("administration", None, Reason.OWN),
+        ("politics", None, Reason.OWN),
+    ]
 
 
 def test_release_round_trips_through_json_unchanged() -> None:
