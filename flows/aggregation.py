@@ -315,25 +315,28 @@ def question_stats(
     """Exact mean and population variance (0–100 scale) of questions answered by enough people."""
     if len(participants) < min_group:
         return []
-    scale = q.scale
-    span = scale.max_points - scale.min_points
     stats = []
     for order, question in enumerate(q.questions):
-        # Whole-number sums, one exact division at the end: a thousand participants stay fast.
         steps = [
-            option.points - scale.min_points
-            for p in participants
-            if (option := scale.option(p.answers.get(question.id) or "")) is not None
+            points for p in participants if (points := answer_points(q, question, p)) is not None
         ]
-        n = len(steps)
-        if n < min_group:
-            continue
-        total = sum(steps)
-        squares = sum(d * d for d in steps)
-        mean = Fraction(100 * total, n * span)
-        variance = Fraction(10_000 * (n * squares - total * total), n * n * span * span)
-        stats.append(ExactQuestionStat(order, question, n, mean, variance))
+        if len(steps) >= min_group:
+            stats.append(exact_question_stat(q, order, question, steps))
     return stats
+
+
+def exact_question_stat(
+    q: Questionnaire, order: int, question: Question, steps: Sequence[int]
+) -> ExactQuestionStat:
+    """Mean and variance of answers given as points above the scale's lowest (`answer_points`)."""
+    # Whole-number sums, one exact division at the end: a thousand participants stay fast.
+    span = q.scale.max_points - q.scale.min_points
+    n = len(steps)
+    total = sum(steps)
+    squares = sum(d * d for d in steps)
+    mean = Fraction(100 * total, n * span)
+    variance = Fraction(10_000 * (n * squares - total * total), n * n * span * span)
+    return ExactQuestionStat(order, question, n, mean, variance)
 
 
 # -- exact rounding --------------------------------------------------------------------------

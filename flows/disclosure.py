@@ -61,6 +61,7 @@ from flows.aggregation import (
     ExactQuestionStat,
     Participant,
     answer_points,
+    exact_question_stat,
     half_up,
     known_perspective,
     rank_questions,
@@ -608,11 +609,7 @@ def _publish_questions(
         history = [r.members[key] for r in previous if key in r.members]
         if _audit(history, [frozenset(value)], value, 0, span, k, QUESTION_PROTECTION):
             continue
-        total = sum(value.values())
-        squares = sum(v * v for v in value.values())
-        mean = Fraction(100 * total, n * span)
-        variance = Fraction(10_000 * (n * squares - total * total), n * n * span * span)
-        eligible.append(ExactQuestionStat(order, question, n, mean, variance))
+        eligible.append(exact_question_stat(q, order, question, list(value.values())))
         answered[question.id] = frozenset(value)
     divergent, priorities = rank_questions(eligible)
 
