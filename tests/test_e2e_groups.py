@@ -672,6 +672,56 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     assert all(len(found) > 1 for name, seed, found in learned if seed == 4)
 
 
+async def test_answer_changed_after_completion_waits_for_the_next_release(
+    bot: InProcessBot, database: Path
+) -> None:
+    """Live figures would move by exactly one person's change; the release stays as it was."""
+    coordinator = bot.user(100, "Kim")
+    join_token, _, _ = await create_group(coordinator)
+    people = {seed: bot.user(601 + seed, f"P{seed}") for seed in range(3)}
+    for person in people.values():
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in people))
+    before = await reply_text(coordinator, "/groupreport")
+    assert len(shown_figures(before)) == len(FIELDS)
+
+    # P1 reopens the first field from the menu and changes its first answer.
+    changer = people[1]
+    await reply_text(changer, "/menu")
+    await press_text(changer, re.compile(r"^✅ 1\. "))
+    await press_text(changer, "✏️ Antworten ansehen/ändern")
+    first = QUESTIONS[0]["id"]
+    sql = (
+        "SELECT a.option_id FROM answers a JOIN sessions s ON s.id = a.session_id "
+        "WHERE a.question_id = ? AND s.user_id = ?"
+    )
+    old = query(database, sql, first, changer.chat_id)
+    new_choice = 3 if choice(1, 0) != 3 else 0
+    assert await answer_questions(changer, lambda _: new_choice, limit=1) == 1
+    stored = query(database, sql, first, changer.chat_id)
+    assert stored == [(SOURCE["scale"]["options"][new_choice]["id"],)] and stored != old
+    assert field_scores(1)[0] != score_with(1, {0: new_choice})[0]  # the field score moved
+
+    after = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(after) == shown_figures(before)
+    assert "Stand: Bericht 1 vom " in after
+    assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert worden" in after
+
+
+def score_with(seed: int, changes: dict[int, int]) -> list[int]:
+    """The participant's field scores with some answers (question number -> option) replaced."""
+    scores = []
+    for field in FIELDS:
+        points = [
+            POINTS[option]
+            for k, question in enumerate(QUESTIONS)
+            if question["field"] == field["id"]
+            and (option := changes.get(k, choice(seed, k))) is not None
+        ]
+        scores.append(half_up(Fraction(100 * sum(points), MAX_POINTS * len(points))))
+    return scores
+
+
 async def test_forged_links_and_closed_group(bot: InProcessBot, database: Path) -> None:
     coordinator = bot.user(100, "Kim")
     join_token, _, group_id = await create_group(coordinator)
