@@ -928,3 +928,14 @@ async def test_restart_keeps_group_and_perspective(bot: InProcessBot, database: 
         (group_id, "politics", "restart", 1),
         (group_id, "politics", None, 0),
     ]
+
+
+def test_every_withheld_reason_has_its_sentences() -> None:
+    """A report may withhold a figure for any reason; each has a field and a perspective text."""
+    from bot.texts import load_texts
+    from flows.disclosure import Reason
+
+    texts = load_texts()
+    for reason in Reason:
+        assert texts(f"report_withheld_{reason.value}", min_group=3)
+        assert texts(f"report_note_{reason.value}", label="Politik", min_group=3, others=2)

@@ -21,6 +21,7 @@ report's figures.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -511,3 +512,18 @@ def test_the_attacker_catches_a_weaker_control(monkeypatch: pytest.MonkeyPatch) 
     events = [("complete", (None, alike(MINI, "none"))) for _ in range(3)] + [("look",)]
     exposed = play(MINI, 3, False, events).exposed()
     assert {f.check_id for f in exposed if f.attack == "inversion"} == {1, 2, 3}
+
+
+def test_the_attacker_subtracts_its_own_answers_when_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the audits' own-value case and the viewer rule, the two others are exposed."""
+    import flows.disclosure as disclosure
+
+    events: list[tuple] = [("complete", (None, alike(MINI, "full")))]
+    events += [("complete", (None, alike(MINI, "none"))) for _ in range(2)] + [("look",)]
+    assert play(MINI, 3, True, events).exposed() == []
+    monkeypatch.setattr(disclosure, "_extremes", lambda *_, **__: set())
+    monkeypatch.setattr(sys.modules[__name__], "for_viewer", lambda _q, release, _v: release.report)
+    exposed = play(MINI, 3, True, events).exposed()
+    assert {(f.attack, f.check_id) for f in exposed} >= {("inversion+own", 2), ("inversion+own", 3)}
