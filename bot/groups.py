@@ -170,16 +170,27 @@ class GroupDesk:
         )
 
     async def report_views(self, group: GroupRecord, viewer_id: int | None = None) -> list[View]:
-        """The latest release of the group's round as this coordinator may see it.
+        """The group report as chat messages, for one coordinator."""
+        report, pending, own = await self.published_report(group, viewer_id)
+        return render_report(self.t, group, report, pending, own=own)
 
-        The report is never recomputed from live answers: a new release is made only when
+    async def published_report(
+        self, group: GroupRecord, viewer_id: int | None
+    ) -> tuple[PublishedReport, int, bool]:
+        """The latest release of the group's round as this person may see it.
+
+        Returns (report, checks waiting for the next release, whether the viewer took part).
+        Every rendering (chat, web page, PDF) shows this object and nothing computed elsewhere:
+        the report is never recomputed from live answers; a new release is made only when
         disclosure control allows one (enough checks added or changed since the last).
         """
         q = self.service.catalog.active
         k = self.policy.min_group
         previous_round = None
         if group.current_round > 1:
-            earlier, _ = await self._latest_release(group.id, group.current_round - 1, None)
+            earlier, _ = await self._latest_release(
+                group.id, group.current_round - 1, None, closed=True
+            )
             previous_round = earlier.report if earlier else None
         release, checks = await self._latest_release(group.id, group.current_round, previous_round)
         # A coordinator who took part: their own check never counts towards their threshold.
@@ -188,16 +199,21 @@ class GroupDesk:
             report = nothing_yet(q, len(checks), k)
             if viewer is not None:
                 report = report.model_copy(update={"missing": max(0, k - len(checks) + 1)})
-            pending = 0
-        else:
-            report = for_viewer(q, release, viewer)
-            pending = changed_checks(q, release, checks)
-        return render_report(self.t, group, report, pending, own=viewer is not None)
+            return report, 0, viewer is not None
+        pending = changed_checks(q, release, checks)
+        return for_viewer(q, release, viewer), pending, viewer is not None
 
     async def _latest_release(
-        self, group_id: int, round_number: int, previous_round: PublishedReport | None
+        self,
+        group_id: int,
+        round_number: int,
+        previous_round: PublishedReport | None,
+        closed: bool = False,
     ) -> tuple[Release | None, list[_Check]]:
-        """Add a release if one is due, and return the newest (None before the first)."""
+        """Add a release if one is due, and return the newest (None before the first).
+
+        An earlier round is closed: it keeps its last release (or gets a first one).
+        """
         checks = [
             _Check(c.perspective, c.answers, c.session_id, c.user_id)
             for c in await self.storage.completed_checks(group_id, round_number)
@@ -209,6 +225,7 @@ class GroupDesk:
             checks,
             self.policy.min_group,
             self.service.clock(),
+            round_closed=closed,
             previous_round=previous_round,
         )
         if release is not None:
