@@ -203,11 +203,17 @@ class GroupCounts:
 
 @dataclass(frozen=True)
 class CompletedCheck:
-    """A completed session of a group round, for aggregation; never shown individually."""
+    """A completed session of a group round, for aggregation; never shown individually.
+
+    `session_id` identifies the check in disclosure control's releases; `user_id` tells a
+    coordinator's own check apart (it must not count towards their own threshold).
+    """
 
     perspective: str | None
     content_hash: str
     answers: dict[str, str | None]
+    session_id: int
+    user_id: int
 
 
 class Storage:
@@ -537,7 +543,7 @@ class Storage:
         """The latest completed session per person in a group round."""
         async with self._db.execute(
             """
-            SELECT s.id, s.perspective, s.content_hash FROM sessions s
+            SELECT s.id, s.user_id, s.perspective, s.content_hash FROM sessions s
             WHERE s.group_id = ? AND s.group_round = ? AND s.completed_at IS NOT NULL
               AND s.id = (SELECT max(t.id) FROM sessions t
                           WHERE t.user_id = s.user_id AND t.group_id = s.group_id
@@ -557,7 +563,13 @@ class Storage:
                 async for row in cursor:
                     answers[row["session_id"]][row["question_id"]] = row["option_id"]
         return [
-            CompletedCheck(row["perspective"], row["content_hash"], answers[row["id"]])
+            CompletedCheck(
+                row["perspective"],
+                row["content_hash"],
+                answers[row["id"]],
+                session_id=row["id"],
+                user_id=row["user_id"],
+            )
             for row in sessions
         ]
 

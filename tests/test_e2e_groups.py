@@ -7,6 +7,10 @@ and the questionnaire file (not with the bot's own scoring code):
     field score = round-half-up(100 * sum(points) / (3 * answered)) over the answered questions
     field mean  = mean of the participants' field scores, one decimal, half up, decimal comma
     band        = band of the mean rounded half up to a whole number
+    band counts = how many participants' field scores fall into each band
+
+and a curious coordinator's attacks (inversion, differencing between reports, subtracting one's
+own answers, isolating a perspective) are run on the figures exactly as the chat shows them.
 
 Each participant answers question number k (0-based, over the whole questionnaire) with the
 option index `choice(seed, k)`, which is (seed + k) % 4 for most questions, skips some, and puts
@@ -117,16 +121,20 @@ class FieldLine:
     number: int
     title: str
     mean: Fraction
-    low: int
-    high: int
+    counts: tuple[int, ...]  # per band, in the questionnaire's order
     n: int
 
     @property
     def text(self) -> str:
         band = band_label(half_up(self.mean))
         return (
-            f"{self.number}. {self.title}\nØ {german(self.mean)} – {band} · "
-            f"Spanne {self.low}–{self.high} · n = {self.n}"
+            f"{self.number}. {self.title}\nØ {german(self.mean)} – {band} · {self.n} Selbstchecks"
+        )
+
+    @property
+    def distribution(self) -> str:
+        return "Verteilung: " + " · ".join(
+            f"{label} {count}" for (_, _, label), count in zip(BANDS, self.counts, strict=True)
         )
 
 
@@ -136,43 +144,124 @@ def expected_fields(seeds: list[int]) -> list[FieldLine]:
     for i, field in enumerate(FIELDS):
         scores = [person[i] for person in per_person]
         mean = Fraction(sum(scores), len(scores))
-        lines.append(FieldLine(i + 1, field["title"], mean, min(scores), max(scores), len(scores)))
+        counts = tuple(sum(1 for s in scores if low <= s <= high) for low, high, _ in BANDS)
+        lines.append(FieldLine(i + 1, field["title"], mean, counts, len(scores)))
     return lines
 
 
-def spread_tenths(variance: Fraction) -> int:
-    """sqrt(variance) in tenths, half up: the t with (t - 1/2)^2 <= 100 v < (t + 1/2)^2."""
-    target = variance * 100
-    t = 0
-    while Fraction(2 * t + 1, 2) ** 2 <= target:
-        t += 1
-    return t
+def assert_field_shown(report: str, line: FieldLine) -> None:
+    """Mean, band and n as computed here; the distribution, where shown, as computed here."""
+    assert line.text in report, line.text
+    after = report.split(line.text, 1)[1].split("\n\n", 1)[0]
+    shown = after.split("\n")[1]
+    assert shown in (line.distribution, "Verteilung: hier nicht ausgewiesen"), (line.text, shown)
+    if shown == line.distribution:
+        # Counts only where two bands hold two people each (nobody's band follows).
+        assert sum(1 for c in line.counts if c >= 2) >= 2
+
+
+# -- the attacker, on the chat's text --------------------------------------------------------
+
+FIELD_FIGURES = re.compile(
+    r"(\d+)\. [^\n]+\nØ (\d+),(\d) – [^·\n]+ · (\d+) Selbstchecks[^\n]*"
+    r"(?:\nVerteilung: (?:hier nicht ausgewiesen|am Anfang (\d+) · auf dem Weg (\d+) · "
+    r"gut aufgestellt (\d+)))?"
+)
+
+
+def shown_figures(report: str) -> dict[int, tuple[int, int, tuple[int, ...] | None]]:
+    """field index -> (n, mean in tenths, band counts or None), read from the chat text."""
+    figures = {}
+    for match in FIELD_FIGURES.finditer(report):
+        counts = tuple(int(c) for c in match.groups()[4:]) if match[5] else None
+        figures[int(match[1]) - 1] = (int(match[4]), int(match[2]) * 10 + int(match[3]), counts)
+    return figures
+
+
+def sums_for(n: int, mean_tenths: int) -> list[int]:
+    """Whole score sums of n people whose shown mean (one decimal, half up) is this."""
+    return [s for s in range(100 * n + 1) if half_up(Fraction(10 * s, n)) == mean_tenths]
+
+
+def possible(sums: list[int], others: list[tuple[int, int]], own: tuple[int, int]) -> set[int]:
+    low, high = sum(a for a, _ in others), sum(b for _, b in others)
+    return {v for v in range(own[0], own[1] + 1) if any(low <= s - v <= high for s in sums)}
+
+
+def band_range(score: int) -> tuple[int, int]:
+    return next((low, high) for low, high, _ in BANDS if low <= score <= high)
+
+
+def attack(
+    reports: list[str], members: list[list[int]], known: list[int] = ()
+) -> list[tuple[str, int, set[int]]]:
+    """Run inversion and differencing on consecutive reports; `members[i]` are report i's seeds.
+
+    `known` are seeds whose answers the attacker knows (its own); returns what it learns about
+    everyone else per field: (attack, seed, possible scores), each asserted to hold the truth.
+    """
+    learned = []
+    for index, report in enumerate(reports):
+        figures = shown_figures(report)
+        groups = [("inversion", members[index], figures, {})]
+        if index:
+            before = shown_figures(reports[index - 1])
+            new = [s for s in members[index] if s not in members[index - 1]]
+            diff = {}
+            for f, (n, mean, counts) in figures.items():
+                if f in before and new:
+                    n0, mean0, counts0 = before[f]
+                    sums = sorted({a - b for a in sums_for(n, mean) for b in sums_for(n0, mean0)})
+                    delta = (
+                        tuple(a - b for a, b in zip(counts, counts0, strict=True))
+                        if counts and counts0
+                        else None
+                    )
+                    diff[f] = (n - n0, sums, delta)
+            groups.append(("differencing", new, diff, {}))
+        for name, seeds, table, _ in groups:
+            for f, (n, mean_or_sums, counts) in table.items():
+                sums = mean_or_sums if isinstance(mean_or_sums, list) else sums_for(n, mean_or_sums)
+                scores = {s: field_scores(s)[f] for s in seeds}
+                assert len(scores) == n
+                ranges = {s: band_range(v) if counts else (0, 100) for s, v in scores.items()}
+                for own in known:
+                    if own in scores:
+                        value = scores.pop(own)
+                        sums = [x - value for x in sums]
+                        ranges.pop(own)
+                for seed, true in scores.items():
+                    others = [r for s, r in ranges.items() if s != seed]
+                    found = possible(sums, others, ranges[seed])
+                    assert true in found, (name, f, seed)
+                    learned.append((name, seed, found))
+    return learned
 
 
 def expected_question_lists(seeds: list[int]) -> tuple[list[str], list[str]]:
-    """(discussion points, priorities) as rendered: five each, by variance / by mean."""
+    """(discussion points, priorities) as rendered: five each, by variance / by mean.
+
+    A statement needs six answers, and none whose answers (or all but one of them) are all
+    "trifft voll zu" or all "trifft nicht zu": the mean would tell each of those answers.
+    """
     stats = []
     for k, question in enumerate(QUESTIONS):
-        values = [
-            Fraction(POINTS[option] * 100, MAX_POINTS)
-            for seed in seeds
-            if (option := choice(seed, k)) is not None
-        ]
-        if len(values) < 3:
+        points = [POINTS[option] for seed in seeds if (option := choice(seed, k)) is not None]
+        if len(points) < 6:
             continue
+        subsets = [points] + [points[:i] + points[i + 1 :] for i in range(len(points))]
+        if any(len(set(sub)) == 1 and sub[0] in (0, MAX_POINTS) for sub in subsets):
+            continue
+        values = [Fraction(p * 100, MAX_POINTS) for p in points]
         mean = sum(values, Fraction(0)) / len(values)
         variance = sum((v - mean) ** 2 for v in values) / len(values)
         stats.append((k, question, mean, variance))
 
     def line(stat: tuple[int, dict, Fraction, Fraction]) -> str:
-        _, question, mean, variance = stat
-        spread = spread_tenths(variance)
-        return (
-            f"• {question['text']} (Ø {german(mean)}, Streuung {spread // 10},{spread % 10})\n"
-            f"  ➜ {question['suggestion']}"
-        )
+        _, question, mean, _ = stat
+        return f"• {question['text']} (Ø {german(mean)})\n  ➜ {question['suggestion']}"
 
-    divergent = sorted((s for s in stats if spread_tenths(s[3]) > 0), key=lambda s: (-s[3], s[0]))
+    divergent = sorted((s for s in stats if s[3] > 0), key=lambda s: (-s[3], s[0]))
     priorities = sorted(stats, key=lambda s: (s[2], s[0]))
     return [line(s) for s in divergent[:5]], [line(s) for s in priorities[:5]]
 
@@ -433,9 +522,10 @@ async def test_group_report_of_five_participants(bot: InProcessBot, database: Pa
     await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in (0, 1)))
     report = await reply_text(coordinator, "/groupreport")
     assert f"Gruppenbericht: {NAME} – Runde 1" in report
-    assert "2 abgeschlossene Selbstchecks · Verwaltung 1, Politik 1" in report
+    # Perspectives are counted by name only from three people on: "Politik 1" would single out.
+    assert "2 abgeschlossene Selbstchecks\n" in report and "Politik" not in report
     assert "es fehlen noch 1" in report
-    assert "Ø" not in report and "Spanne" not in report and "Diskussionspunkte" not in report
+    assert "Ø" not in report and "Verteilung" not in report and "Diskussionspunkte" not in report
     assert all(field["title"] not in report for field in FIELDS)  # no per-field lines either
 
     # One joins without answering, one answers three questions: joined 4, started 3.
@@ -454,25 +544,32 @@ async def test_group_report_of_five_participants(bot: InProcessBot, database: Pa
 
     # The full report, figure by figure.
     report = await reply_text(coordinator, "/groupreport")
-    assert "5 abgeschlossene Selbstchecks · Verwaltung 3, Politik 1, Zivilgesellschaft 1" in report
-    assert "es fehlen" not in report
+    assert "5 abgeschlossene Selbstchecks · Verwaltung 3, weitere Perspektiven 2" in report
+    assert "es fehlen" not in report and "Stand: Bericht 1 vom " in report
     lines = expected_fields(list(range(5)))
     # The patterns give every band at least once (69,8 is "gut aufgestellt": 70 after rounding).
     assert {band_label(half_up(line.mean)) for line in lines} == {b[2] for b in BANDS}
-    # Politik and Zivilgesellschaft have one person each, so they are hidden; Verwaltung (3) is
-    # hidden too: field mean and Verwaltung mean together would reveal the other two's mean.
-    hidden = "Nach Perspektive: Verwaltung – (n<3) · Politik – (n<3) · Zivilgesellschaft – (n<3)"
     for line in lines:
-        assert f"{line.text}\n{hidden}" in report, line.text
-    divergent, priorities = expected_question_lists(list(range(5)))
+        assert_field_shown(report, line)
+    # No perspective column anywhere, and why, said once for the whole report: Politik and
+    # Zivilgesellschaft have one person each; Verwaltung (3) would reveal the other two's mean.
+    assert "Nach Perspektive" not in report and "n<3" not in report and "n&lt;3" not in report
     assert (
-        "Diskussionspunkte – hier gehen die Einschätzungen am weitesten auseinander:\n"
-        + ("\n".join(divergent))
-        in report
+        report.count(
+            "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die übrigen 2 "
+            "Personen möglich wären."
+        )
+        == 1
     )
-    assert (
-        "Prioritäten – hier ist die Zustimmung am geringsten:\n" + "\n".join(priorities) in report
-    )
+    for label in ("Politik", "Zivilgesellschaft"):
+        assert report.count(f"{label} wird nicht einzeln ausgewiesen, weil weniger als 3") == 1
+    # One line per figure explains it; no exact lowest/highest, no per-question spread.
+    assert "So lesen Sie die Zahlen" in report and "Ø ist der Durchschnitt" in report
+    assert "Spanne" not in report and "Streuung" not in report
+    # Five answers per statement are too few for question figures (they need six).
+    assert "Diskussionspunkte" not in report and "Prioritäten" not in report
+    assert "Einzelne Aussagen werden erst ab 6 Antworten je Aussage ausgewertet" in report
+    assert all(len(found) > 1 for _, _, found in attack([report], [list(range(5))]))
     assert report.rstrip().endswith("Grundlage für das Gespräch im Workshop.")
 
     # A co-coordinator joins by the separate link and sees the same report.
@@ -510,6 +607,135 @@ async def test_group_report_of_five_participants(bot: InProcessBot, database: Pa
         ("civil_society", TOTAL),
         ("administration", TOTAL),
     ]
+
+
+async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
+    bot: InProcessBot, database: Path
+) -> None:
+    """3, 4, 5 and 6 completed checks, a co-coordinator who took part, a lone perspective."""
+    coordinator = bot.user(100, "Kim")
+    join_token, coordinator_token, _ = await create_group(coordinator)
+    colleague = bot.user(150, "Co")  # coordinates and takes part (seed 3)
+    await reply_text(colleague, "/start", coordinator_token)
+    people = {seed: bot.user(301 + seed, f"P{seed}") for seed in (0, 1, 2, 4, 5)}
+    people[3] = colleague
+    perspective = {0: "Verwaltung", 1: "Verwaltung", 2: "Verwaltung", 3: "Verwaltung"}
+    perspective |= {4: "Politik", 5: "Verwaltung"}
+
+    async def complete(*seeds: int) -> None:
+        for seed in seeds:
+            await join(people[seed], join_token, perspective[seed])
+        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in seeds))
+
+    await complete(0, 1, 2)
+    three = await reply_text(coordinator, "/groupreport")
+    assert len(shown_figures(three)) == len(FIELDS)
+    assert "3 abgeschlossene Selbstchecks · Verwaltung 3" in three
+    assert "Stand: Bericht 1 vom " in three and "Seitdem" not in three
+    for line in expected_fields([0, 1, 2]):
+        assert_field_shown(three, line)
+        # Everyone is Verwaltung, so its column is the field mean and reveals nothing more.
+        assert f"Nach Perspektive: Verwaltung {german(line.mean)}" in three
+    # With three, band counts would say everyone's band; so the distribution is not shown.
+    assert three.count("Verteilung: hier nicht ausgewiesen") == len(FIELDS)
+
+    # A fourth (the co-coordinator) and a fifth (the only Politik) change nothing yet: the
+    # difference of two reports would be one person's exact score.
+    await complete(3)
+    four = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(four) == shown_figures(three)
+    assert "Stand: Bericht 1 vom " in four
+    assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert worden" in four
+    assert shown_figures(await reply_text(colleague, "/groupreport")) == shown_figures(three)
+    await complete(4)
+    five = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(five) == shown_figures(three)
+    assert "Seitdem sind 2 Selbstchecks" in five and "Politik" not in five
+
+    # The sixth makes three new: the second release.
+    await complete(5)
+    six = await reply_text(coordinator, "/groupreport")
+    assert "Stand: Bericht 2 vom " in six and "Seitdem" not in six
+    assert "6 abgeschlossene Selbstchecks · Verwaltung 5, weitere Perspektiven 1" in six
+    for line in expected_fields([0, 1, 2, 3, 4, 5]):
+        assert_field_shown(six, line)
+    # The lone Politik is never shown; nor Verwaltung, which would reveal that one person.
+    assert "Nach Perspektive" not in six
+    assert "Politik wird nicht einzeln ausgewiesen, weil weniger als 3 Personen" in six
+    assert (
+        "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die eine übrige "
+        "Person möglich wären." in six
+    )
+    divergent, priorities = expected_question_lists([0, 1, 2, 3, 4, 5])
+    assert priorities and "\n".join(priorities) in six
+    assert not divergent or "\n".join(divergent) in six
+    assert "Streuung" not in six and "Spanne" not in six
+
+    # The attacks on everything the coordinator saw, and on what the co-coordinator saw
+    # (knowing their own answers): every score keeps more than one possible value.
+    seen = [three, six]
+    members = [[0, 1, 2], [0, 1, 2, 3, 4, 5]]
+    learned = attack(seen, members)
+    assert {name for name, _, _ in learned} == {"inversion", "differencing"}
+    assert all(len(found) > 1 for _, _, found in learned), [x for x in learned if len(x[2]) <= 1]
+    own = await reply_text(colleague, "/groupreport")
+    assert shown_figures(own) == shown_figures(six)
+    learned = attack([three, own], members, known=[3])
+    assert all(len(found) > 1 for _, _, found in learned)
+    assert {seed for _, seed, _ in learned} == {0, 1, 2, 4, 5}
+    # The lone Politik's score in particular: from the differencing of the two reports alone
+    # it is one of several possible values in every field.
+    assert all(len(found) > 1 for name, seed, found in learned if seed == 4)
+
+
+async def test_answer_changed_after_completion_waits_for_the_next_release(
+    bot: InProcessBot, database: Path
+) -> None:
+    """Live figures would move by exactly one person's change; the release stays as it was."""
+    coordinator = bot.user(100, "Kim")
+    join_token, _, _ = await create_group(coordinator)
+    people = {seed: bot.user(601 + seed, f"P{seed}") for seed in range(3)}
+    for person in people.values():
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in people))
+    before = await reply_text(coordinator, "/groupreport")
+    assert len(shown_figures(before)) == len(FIELDS)
+
+    # P1 reopens the first field from the menu and changes its first answer.
+    changer = people[1]
+    await reply_text(changer, "/menu")
+    await press_text(changer, re.compile(r"^✅ 1\. "))
+    await press_text(changer, "✏️ Antworten ansehen/ändern")
+    first = QUESTIONS[0]["id"]
+    sql = (
+        "SELECT a.option_id FROM answers a JOIN sessions s ON s.id = a.session_id "
+        "WHERE a.question_id = ? AND s.user_id = ?"
+    )
+    old = query(database, sql, first, changer.chat_id)
+    new_choice = 3 if choice(1, 0) != 3 else 0
+    assert await answer_questions(changer, lambda _: new_choice, limit=1) == 1
+    stored = query(database, sql, first, changer.chat_id)
+    assert stored == [(SOURCE["scale"]["options"][new_choice]["id"],)] and stored != old
+    assert field_scores(1)[0] != score_with(1, {0: new_choice})[0]  # the field score moved
+
+    after = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(after) == shown_figures(before)
+    assert "Stand: Bericht 1 vom " in after
+    assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert worden" in after
+
+
+def score_with(seed: int, changes: dict[int, int]) -> list[int]:
+    """The participant's field scores with some answers (question number -> option) replaced."""
+    scores = []
+    for field in FIELDS:
+        points = [
+            POINTS[option]
+            for k, question in enumerate(QUESTIONS)
+            if question["field"] == field["id"]
+            and (option := changes.get(k, choice(seed, k))) is not None
+        ]
+        scores.append(half_up(Fraction(100 * sum(points), MAX_POINTS * len(points))))
+    return scores
 
 
 async def test_forged_links_and_closed_group(bot: InProcessBot, database: Path) -> None:
@@ -614,79 +840,78 @@ async def test_switching_group_asks_first_and_keeps_answers(
 
 
 async def test_new_round_keeps_round_one_and_shows_change(
-    server: BotApiServer, database: Path
+    bot: InProcessBot, database: Path
 ) -> None:
-    async with running_bot(server, database) as bot:
-        coordinator = bot.user(100, "Kim")
-        join_token, _, group_id = await create_group(coordinator)
-        first, second = bot.user(501, "Eins"), bot.user(502, "Zwei")
-        third = bot.user(503, "Drei")  # GROUP_MIN_SIZE is at least 3 (issue 10)
-        for person in (first, second, third):
-            await join(person, join_token, "Verwaltung")
-        await asyncio.gather(
-            answer_questions(first, pattern(0)),
-            answer_questions(second, pattern(3)),
-            answer_questions(third, pattern(5)),
-        )
-        round_one = expected_fields([0, 3, 5])
-        report = await reply_text(coordinator, "/groupreport")
-        for line in round_one:
-            # Everyone is Verwaltung, so its column may be shown: it is the field mean.
-            assert f"{line.text}\nNach Perspektive: Verwaltung {german(line.mean)}" in report
+    coordinator = bot.user(100, "Kim")
+    join_token, _, group_id = await create_group(coordinator)
+    first, second, third = bot.user(501, "Eins"), bot.user(502, "Zwei"), bot.user(503, "Drei")
+    for person in (first, second, third):
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(
+        answer_questions(first, pattern(0)),
+        answer_questions(second, pattern(3)),
+        answer_questions(third, pattern(6)),
+    )
+    round_one = expected_fields([0, 3, 6])
+    report = await reply_text(coordinator, "/groupreport")
+    for line in round_one:
+        # Everyone is Verwaltung, so its column may be shown: it is the field mean.
+        assert f"{line.text}\nVerteilung: hier nicht ausgewiesen\n" in report
+        assert f"Nach Perspektive: Verwaltung {german(line.mean)}" in report
 
-        confirm = await reply_text(coordinator, "/newround")
-        assert "Die Ergebnisse von Runde 1 bleiben zum Vergleich erhalten" in confirm
-        started = await press_text(coordinator, "Ja, neue Runde starten")
-        assert f"Runde 2 für „{NAME}“ hat begonnen" in started and join_token in started
-        report = await reply_text(coordinator, "/groupreport")
-        assert f"Gruppenbericht: {NAME} – Runde 2\n0 abgeschlossene Selbstchecks" in report
-        assert "es fehlen noch 3" in report and "Ø" not in report
+    confirm = await reply_text(coordinator, "/newround")
+    assert "Die Ergebnisse von Runde 1 bleiben zum Vergleich erhalten" in confirm
+    started = await press_text(coordinator, "Ja, neue Runde starten")
+    assert f"Runde 2 für „{NAME}“ hat begonnen" in started and join_token in started
+    report = await reply_text(coordinator, "/groupreport")
+    assert f"Gruppenbericht: {NAME} – Runde 2\n0 abgeschlossene Selbstchecks" in report
+    assert "es fehlen noch 3" in report and "Ø" not in report
 
-        # Back by /start: a fresh session in round 2, the old one archived with its answers.
-        back = await reply_text(first, "/start")
-        assert f"neue Runde für „{NAME}“ gestartet" in back and "Willkommen" in back
-        old, new = sessions(database, 501)
-        assert old[1:] == (group_id, 1, "administration", 1, "new_round", TOTAL)
-        assert new[1:] == (group_id, 2, "administration", 0, None, 0)
-        # Back by the link shared again: asked to take part in the new round, no "switch".
-        ask = await reply_text(second, "/start", join_token)
+    # Back by /start: a fresh session in round 2, the old one archived with its answers.
+    back = await reply_text(first, "/start")
+    assert f"neue Runde für „{NAME}“ gestartet" in back and "Willkommen" in back
+    old, new = sessions(database, 501)
+    assert old[1:] == (group_id, 1, "administration", 1, "new_round", TOTAL)
+    assert new[1:] == (group_id, 2, "administration", 0, None, 0)
+    # Back by the link shared again: asked to take part in the new round, no "switch".
+    for person in (second, third):
+        ask = await reply_text(person, "/start", join_token)
         assert "Selbstcheck für" in ask and "wechseln" not in ask
-        await press_text(second, "✅ Einverstanden, teilnehmen")
-        await press_text(second, "Verwaltung")
-        old, new = sessions(database, 502)
-        assert old[1:] == (group_id, 1, "administration", 1, "new_round", TOTAL)
-        assert new[1:] == (group_id, 2, "administration", 0, None, 0)
+        await press_text(person, "✅ Einverstanden, teilnehmen")
+        await press_text(person, "Verwaltung")
+    old, new = sessions(database, 502)
+    assert old[1:] == (group_id, 1, "administration", 1, "new_round", TOTAL)
+    assert new[1:] == (group_id, 2, "administration", 0, None, 0)
 
-        await reply_text(third, "/start")
+    # Two complete round 2 while the third stops just before the last question.
+    await asyncio.gather(
+        answer_questions(first, pattern(1)),
+        answer_questions(second, pattern(4)),
+        answer_questions(third, pattern(7), limit=TOTAL - 1),
+    )
+    report = await reply_text(coordinator, "/groupreport")
+    assert "2 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
+    assert "seit Runde" not in report
 
-        # Two complete round 2 while the other stops just before the last question.
-        await asyncio.gather(
-            answer_questions(first, pattern(1)),
-            answer_questions(second, pattern(4), limit=TOTAL - 1),
-            answer_questions(third, pattern(6)),
-        )
-        report = await reply_text(coordinator, "/groupreport")
-        assert "2 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
-        assert "seit Runde" not in report
-
-        assert await answer_questions(second, pattern(4)) == 1
-        report = await reply_text(coordinator, "/groupreport")
-        round_two = expected_fields([1, 4, 6])
-        for before, after in zip(round_one, round_two, strict=True):
-            change = half_up(after.mean * 10) - half_up(before.mean * 10)
-            sign = "+" if change > 0 else "±" if change == 0 else "−"
-            since = f" · seit Runde 1: {sign}{abs(change) // 10},{abs(change) % 10}"
-            assert f"{after.text}{since}\n" in report, after.text
-        overview = await reply_text(coordinator, "/groups")
-        assert "Runde 2" in overview and "abgeschlossen: 3" in overview
-        # Round one is still all there.
-        assert query(
-            database,
-            "SELECT s.group_round, count(DISTINCT s.id), count(*) FROM sessions s "
-            "JOIN answers a ON a.session_id = s.id WHERE s.group_id = ? "
-            "AND s.completed_at IS NOT NULL GROUP BY s.group_round",
-            group_id,
-        ) == [(1, 3, 3 * TOTAL), (2, 3, 3 * TOTAL)]
+    assert await answer_questions(third, pattern(7)) == 1
+    report = await reply_text(coordinator, "/groupreport")
+    round_two = expected_fields([1, 4, 7])
+    assert "• seit Runde 1 zeigt, um wie viele Punkte" in report
+    for before, after in zip(round_one, round_two, strict=True):
+        change = half_up(after.mean * 10) - half_up(before.mean * 10)
+        sign = "+" if change > 0 else "±" if change == 0 else "−"
+        since = f" · seit Runde 1: {sign}{abs(change) // 10},{abs(change) % 10}"
+        assert f"{after.text}{since}\n" in report, after.text
+    overview = await reply_text(coordinator, "/groups")
+    assert "Runde 2" in overview and "abgeschlossen: 3" in overview
+    # Round one is still all there.
+    assert query(
+        database,
+        "SELECT s.group_round, count(DISTINCT s.id), count(*) FROM sessions s "
+        "JOIN answers a ON a.session_id = s.id WHERE s.group_id = ? "
+        "AND s.completed_at IS NOT NULL GROUP BY s.group_round",
+        group_id,
+    ) == [(1, 3, 3 * TOTAL), (2, 3, 3 * TOTAL)]
 
 
 async def test_only_granted_coordinators_create_groups(
@@ -719,3 +944,14 @@ async def test_restart_keeps_group_and_perspective(bot: InProcessBot, database: 
         (group_id, "politics", "restart", 1),
         (group_id, "politics", None, 0),
     ]
+
+
+def test_every_withheld_reason_has_its_sentences() -> None:
+    """A report may withhold a figure for any reason; each has a field and a perspective text."""
+    from bot.texts import load_texts
+    from flows.disclosure import Reason
+
+    texts = load_texts()
+    for reason in Reason:
+        assert texts(f"report_withheld_{reason.value}", min_group=3)
+        assert texts(f"report_note_{reason.value}", label="Politik", min_group=3, others=2)
