@@ -17,6 +17,11 @@ ENV PYTHONUNBUFFERED=1 \
 
 # An unprivileged account with a fixed numeric id (so Kubernetes' runAsNonRoot can verify it),
 # and the data folder it owns. The code and the virtual environment stay owned by root.
+# WeasyPrint (the workshop PDFs) renders text with Pango; DejaVu has every German character.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin app \

@@ -752,6 +752,27 @@ async def section_group(
     )
 
 
+async def section_web(cfg: Config, report: Report) -> None:
+    """Workshop page and PDF render times (bench/web.py), in a thread like the server does."""
+    from bench.web import PAGE_TARGET, PDF_TARGET, describe, measure_web
+
+    say(f"\n## Workshop page and PDF for {cfg.group_size:,} completed checks\n")
+    measured = await asyncio.to_thread(measure_web, cfg.group_size)
+    say(describe(measured) + "\n")
+    report.add(
+        f"Workshop page, {cfg.group_size:,} checks (render, median of 3)",
+        f"{measured.page:.3f} s",
+        f"< {PAGE_TARGET:g} s",
+        measured.page < PAGE_TARGET,
+    )
+    report.add(
+        f"Workshop PDF, {cfg.group_size:,} checks (render, median of 3)",
+        f"{measured.pdf:.3f} s",
+        f"< {PDF_TARGET:g} s",
+        measured.pdf < PDF_TARGET,
+    )
+
+
 # -- main --------------------------------------------------------------------------------------
 
 
@@ -801,6 +822,7 @@ async def main(args: argparse.Namespace) -> int:
             await guarded("growth", report, section_growth(cfg, plan, workdir, report, history))
             await guarded("query plans", report, section_plans(history, workdir, report))
         await guarded("group report", report, section_group(cfg, q, history, workdir, report))
+        await guarded("workshop page", report, section_web(cfg, report))
         await guarded("memory", report, section_memory(cfg, q, workdir, report))
         await guarded("shipped configuration", report, section_shipped(cfg, workdir, report))
     say(f"\n## Summary\n\n{machine()}\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -12,6 +11,7 @@ from bot.app.records import UserRef
 from bot.app.routing import Command, Input, Press, Router, Text
 from bot.cli.compose import build_core, open_storage
 from bot.cli.config import Settings
+from bot.console_input import ConsoleInput
 from bot.ui.texts import plain_text
 from bot.ui.views import View
 
@@ -95,14 +95,14 @@ async def chat(settings: Settings, lines: TextIO = sys.stdin, out: TextIO = sys.
         t = core.texts
         out.write(t.plain("console_intro", database=settings.database_path) + "\n")
         await core.router.handle(CONSOLE_USER, Command("start"), console)
-        while True:
-            out.write(t.plain("console_prompt"))
-            out.flush()
-            line = await asyncio.to_thread(lines.readline)
-            if not line:
-                break
-            if not await handle_line(core.router, console, line):
-                break
+        typed = ConsoleInput(lines)
+        with typed.ctrl_c_ends_chat():
+            while True:
+                out.write(t.plain("console_prompt"))
+                out.flush()
+                line = await typed.next_line()
+                if line is None or not await handle_line(core.router, console, line):
+                    break
         out.write("\n" + t.plain("console_bye") + "\n")
     finally:
         await core.close()

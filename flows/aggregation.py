@@ -1,10 +1,15 @@
 """The coordinator's group report: several completed self-checks of one municipality, combined.
 
 The report opens a workshop where administration, politics, civil society and business discuss
-their results together, so it must never expose what one person answered. Every figure rests on
-at least `min_group` participants; below that only counts are shown. A perspective's mean is also
-withheld when showing it would let the remaining participants' mean be worked out by subtracting
-it from the field's mean (e.g. three from the administration and one from politics).
+their results together, so it must never expose what one person answered. This module computes
+the exact group statistics; what of them may be *published* (to whom, in which release, in which
+form) is decided only by `flows.disclosure`, which every rendering goes through. Even here no
+exact extreme (minimum, maximum) and no per-question spread leaves the module: those invert small
+groups (3·mean − min − max is the third score; mean and spread of three answers give all three).
+Every figure rests on at least `min_group` participants; below that only counts are shown. A
+perspective's mean is also withheld when showing it would let the remaining participants' mean be
+worked out by subtracting it from the field's mean (e.g. three from the administration and one
+from politics).
 
 All figures are computed exactly (fractions) and rounded once, half up, to one decimal, so the
 same answers always give the same report and nothing depends on float noise.
@@ -16,9 +21,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TypeVar
 
 from flows.questionnaire import Band, Question, Questionnaire
 from flows.scoring import assess_field
+
+P = TypeVar("P", bound="Participant")
 
 DEFAULT_MIN_GROUP = 3
 """Smallest group whose figures may be shown; smaller groups would point at individuals."""
@@ -54,8 +62,7 @@ class FieldSummary:
     n: int
     mean: float | None
     band: Band | None
-    low: int | None
-    high: int | None
+    band_counts: tuple[tuple[str, int], ...] | None
     by_perspective: tuple[PerspectiveScore, ...]
     change: float | None
     missing: int
@@ -75,7 +82,6 @@ class QuestionStat:
     suggestion: str
     n: int
     mean: float
-    spread: float
 
 
 @dataclass(frozen=True)
@@ -125,11 +131,8 @@ def group_report(
         _field_summary(q, f.id, participants, perspectives, min_group, previous_tenths.get(f.id))
         for f in q.fields
     )
-    stats = _question_stats(q, participants, min_group)
-    divergent = sorted(
-        (s for s in stats if s.spread_tenths > 0), key=lambda s: (-s.variance, s.order)
-    )
-    priorities = sorted(stats, key=lambda s: (s.mean, s.order))
+    stats = question_stats(q, participants, min_group)
+    divergent, priorities = rank_questions(stats)
     return GroupReport(
         completed=len(participants),
         min_group=min_group,
@@ -150,17 +153,36 @@ def _perspectives_present(q: Questionnaire, participants: Sequence[Participant])
     return tuple(p.id for p in q.perspectives if p.id in present)
 
 
-def _field_scores(
-    q: Questionnaire, field_id: str, participants: Sequence[Participant]
-) -> list[tuple[str | None, int]]:
-    """(perspective, score) for everyone with enough answers in the field to have a score."""
+def scored_participants(
+    q: Questionnaire, field_id: str, participants: Sequence[P]
+) -> list[tuple[P, int]]:
+    """(participant, field score) for everyone with enough answers in the field to have a score."""
     scored = []
     for participant in participants:
         score = assess_field(q, field_id, participant.answers).score
         if score is not None:
-            perspective = participant.perspective
-            scored.append((perspective if q.perspective(perspective) else None, score))
+            scored.append((participant, score))
     return scored
+
+
+def known_perspective(q: Questionnaire, participant: Participant) -> str | None:
+    """The participant's perspective if the questionnaire has it; unknown ones get no column."""
+    return participant.perspective if q.perspective(participant.perspective) else None
+
+
+def _field_scores(
+    q: Questionnaire, field_id: str, participants: Sequence[Participant]
+) -> list[tuple[str | None, int]]:
+    """(perspective, score) for everyone with enough answers in the field to have a score."""
+    return [(known_perspective(q, p), s) for p, s in scored_participants(q, field_id, participants)]
+
+
+def band_counts(q: Questionnaire, scores: Sequence[int]) -> tuple[tuple[str, int], ...]:
+    """How many scores fall into each band, in the questionnaire's band order."""
+    counts = dict.fromkeys((b.id for b in q.bands), 0)
+    for score in scores:
+        counts[q.band_for(score).id] += 1
+    return tuple(counts.items())
 
 
 def _field_mean_tenths(
@@ -172,7 +194,7 @@ def _field_mean_tenths(
     scores = [score for _, score in _field_scores(q, field_id, participants)]
     if len(scores) < min_group:
         return None
-    return _tenths(Fraction(sum(scores), len(scores)))
+    return tenths(Fraction(sum(scores), len(scores)))
 
 
 def _field_summary(
@@ -187,24 +209,23 @@ def _field_summary(
     n = len(scored)
     groups = {pid: [s for p, s in scored if p == pid] for pid in perspectives}
     shown = len(participants) >= min_group and n >= min_group
-    mean = band = low = high = change = None
+    mean = band = counts = change = None
     visible: set[str] = set()
     if shown:
         exact = Fraction(sum(s for _, s in scored), n)
-        tenths = _tenths(exact)
-        mean = tenths / 10
-        band = q.band_for(_half_up(exact))
-        low = min(s for _, s in scored)
-        high = max(s for _, s in scored)
+        mean_tenths = tenths(exact)
+        mean = mean_tenths / 10
+        band = q.band_for(half_up(exact))
+        counts = band_counts(q, [s for _, s in scored])
         if previous_tenths is not None:
-            change = (tenths - previous_tenths) / 10
-        visible = _visible_perspectives(perspectives, groups, n, min_group)
+            change = (mean_tenths - previous_tenths) / 10
+        visible = visible_perspectives(perspectives, groups, n, min_group)
     by_perspective = tuple(
         PerspectiveScore(
             perspective_id=pid,
             label=_label(q, pid),
             n=len(groups[pid]),
-            mean=_tenths(Fraction(sum(groups[pid]), len(groups[pid]))) / 10
+            mean=tenths(Fraction(sum(groups[pid]), len(groups[pid]))) / 10
             if pid in visible
             else None,
         )
@@ -216,16 +237,15 @@ def _field_summary(
         n=n,
         mean=mean,
         band=band,
-        low=low,
-        high=high,
+        band_counts=counts,
         by_perspective=by_perspective,
         change=change,
         missing=max(0, min_group - n),
     )
 
 
-def _visible_perspectives(
-    perspectives: tuple[str, ...], groups: Mapping[str, list[int]], n: int, min_group: int
+def visible_perspectives(
+    perspectives: Sequence[str], groups: Mapping[str, Sequence[object]], n: int, min_group: int
 ) -> set[str]:
     """Perspectives whose mean may be shown next to the field's mean over all `n`.
 
@@ -251,18 +271,14 @@ def _label(q: Questionnaire, perspective_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Stat:
-    """A question's exact figures; sorting uses these, the report gets them rounded."""
+class ExactQuestionStat:
+    """A question's exact figures; sorting uses these, a report gets only the rounded mean."""
 
     order: int
     question: Question
     n: int
     mean: Fraction
     variance: Fraction
-
-    @property
-    def spread_tenths(self) -> int:
-        return _sqrt_tenths(self.variance)
 
     def public(self) -> QuestionStat:
         return QuestionStat(
@@ -271,55 +287,66 @@ class _Stat:
             text=self.question.text,
             suggestion=self.question.suggestion,
             n=self.n,
-            mean=_tenths(self.mean) / 10,
-            spread=self.spread_tenths / 10,
+            mean=tenths(self.mean) / 10,
         )
 
 
-def _question_stats(
+def rank_questions(
+    stats: Sequence[ExactQuestionStat],
+) -> tuple[list[ExactQuestionStat], list[ExactQuestionStat]]:
+    """(discussion points, priorities): largest divergence first; lowest agreement first.
+
+    A question everyone answered alike is no discussion point, however low its mean.
+    """
+    divergent = sorted((s for s in stats if s.variance > 0), key=lambda s: (-s.variance, s.order))
+    priorities = sorted(stats, key=lambda s: (s.mean, s.order))
+    return divergent, priorities
+
+
+def answer_points(q: Questionnaire, question: Question, participant: Participant) -> int | None:
+    """Points above the scale's lowest for a participant's answer; None if skipped or unknown."""
+    option = q.scale.option(participant.answers.get(question.id) or "")
+    return None if option is None else option.points - q.scale.min_points
+
+
+def question_stats(
     q: Questionnaire, participants: Sequence[Participant], min_group: int
-) -> list[_Stat]:
+) -> list[ExactQuestionStat]:
     """Exact mean and population variance (0–100 scale) of questions answered by enough people."""
     if len(participants) < min_group:
         return []
-    scale = q.scale
-    span = scale.max_points - scale.min_points
     stats = []
     for order, question in enumerate(q.questions):
-        # Whole-number sums, one exact division at the end: a thousand participants stay fast.
         steps = [
-            option.points - scale.min_points
-            for p in participants
-            if (option := scale.option(p.answers.get(question.id) or "")) is not None
+            points for p in participants if (points := answer_points(q, question, p)) is not None
         ]
-        n = len(steps)
-        if n < min_group:
-            continue
-        total = sum(steps)
-        squares = sum(d * d for d in steps)
-        mean = Fraction(100 * total, n * span)
-        variance = Fraction(10_000 * (n * squares - total * total), n * n * span * span)
-        stats.append(_Stat(order, question, n, mean, variance))
+        if len(steps) >= min_group:
+            stats.append(exact_question_stat(q, order, question, steps))
     return stats
+
+
+def exact_question_stat(
+    q: Questionnaire, order: int, question: Question, steps: Sequence[int]
+) -> ExactQuestionStat:
+    """Mean and variance of answers given as points above the scale's lowest (`answer_points`)."""
+    # Whole-number sums, one exact division at the end: a thousand participants stay fast.
+    span = q.scale.max_points - q.scale.min_points
+    n = len(steps)
+    total = sum(steps)
+    squares = sum(d * d for d in steps)
+    mean = Fraction(100 * total, n * span)
+    variance = Fraction(10_000 * (n * squares - total * total), n * n * span * span)
+    return ExactQuestionStat(order, question, n, mean, variance)
 
 
 # -- exact rounding --------------------------------------------------------------------------
 
 
-def _half_up(value: Fraction) -> int:
+def half_up(value: Fraction) -> int:
     """Round a non-negative value to an integer, halves up (as the field scores are)."""
     return math.floor(value + Fraction(1, 2))
 
 
-def _tenths(value: Fraction) -> int:
+def tenths(value: Fraction) -> int:
     """A non-negative value in tenths, rounded half up: 39.45 -> 395."""
-    return _half_up(value * 10)
-
-
-def _sqrt_tenths(variance: Fraction) -> int:
-    """sqrt(variance) in tenths, rounded half up, exactly (no float square root).
-
-    With w = 100·variance, the result is floor(sqrt(w) + 1/2) = (floor(sqrt(4w)) + 1) // 2, and
-    floor(sqrt(x)) equals isqrt(floor(x)) for x >= 0.
-    """
-    return (math.isqrt(math.floor(variance * 400)) + 1) // 2
+    return half_up(value * 10)

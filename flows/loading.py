@@ -46,7 +46,12 @@ class QuestionnaireInvalid(Exception):
 
 
 def parse_questionnaire(text: str, source: str = "<questionnaire>") -> Questionnaire:
-    """Parse and validate YAML text; raise `QuestionnaireInvalid` listing all problems."""
+    """Parse and validate YAML text; raise `QuestionnaireInvalid` listing all problems.
+
+    Returns the questionnaire as its default municipality type sees it, so every caller that
+    knows nothing of types gets a complete, resolved check; `.for_type(id)` gives the other
+    types and `.document` the file as written.
+    """
     try:
         node, data = _compose_and_construct(text)
     except yaml.MarkedYAMLError as error:
@@ -74,7 +79,7 @@ def parse_questionnaire(text: str, source: str = "<questionnaire>") -> Questionn
     ]
     if problems:
         raise QuestionnaireInvalid(problems)
-    return questionnaire
+    return questionnaire.for_type()
 
 
 def _compose_and_construct(text: str) -> tuple[yaml.Node | None, object]:
@@ -148,18 +153,117 @@ def check_consistency(q: Questionnaire) -> list[tuple[Path, str]]:
                     f"of field '{question.field}'",
                 )
             )
+    problems += _check_types(q)
+    problems += _check_band_suggestions(q)
+    type_ids: list[str | None] = [t.id for t in q.municipality_types] or [None]
     for i, field in enumerate(q.fields):
-        count = sum(1 for x in q.questions if x.field == field.id)
-        if count == 0:
-            problems.append((("fields", i), f"field '{field.id}' has no questions"))
-        elif field.min_answered > count:
+        counts = {
+            type_id: sum(1 for x in q.questions if x.field == field.id and x.applies(type_id))
+            for type_id in type_ids
+        }
+        for type_id, count in counts.items():
+            kind = q.municipality_type_by_id(type_id)
+            # Name the type only where types differ; one problem for all types is said once.
+            if len(set(counts.values())) == 1:
+                if type_id != type_ids[0]:
+                    continue
+                kind = None
+            for_whom = f" for '{kind.label}'" if kind else ""
+            if count == 0:
+                problems.append((("fields", i), f"field '{field.id}' has no questions{for_whom}"))
+            elif field.min_answered > count:
+                problems.append(
+                    (
+                        ("fields", i, "min_answered"),
+                        f"field '{field.id}' has {count} questions{for_whom}, fewer than its "
+                        f"minimum of {field.min_answered} answered questions",
+                    )
+                )
+    return problems
+
+
+def _check_types(q: Questionnaire) -> list[tuple[Path, str]]:
+    """Municipality types, their terms and placeholders, and who each question applies to."""
+    problems = _duplicates(
+        "municipality_types", [t.id for t in q.municipality_types], "municipality type"
+    )
+    type_ids = [t.id for t in q.municipality_types]
+    known = ", ".join(type_ids)
+    if not type_ids:
+        if q.default_municipality_type is not None:
+            problems.append((("default_municipality_type",), "no municipality_types are declared"))
+        if q.terms:
+            problems.append((("terms",), "terms need municipality_types to choose from"))
+    elif q.default_municipality_type is not None and q.default_municipality_type not in type_ids:
+        problems.append(
+            (
+                ("default_municipality_type",),
+                f"'{q.default_municipality_type}' is not a municipality type ({known})",
+            )
+        )
+    for name, wording in q.terms.items():
+        for type_id in type_ids:
+            if type_id not in wording:
+                problems.append(
+                    (("terms", name), f"term '{name}' has no wording for type '{type_id}'")
+                )
+        for type_id in wording:
+            if type_id not in type_ids:
+                problems.append(
+                    (
+                        ("terms", name, type_id),
+                        f"'{type_id}' is not a municipality type ({known or 'none declared'})",
+                    )
+                )
+    for name, path in q.placeholders():
+        if name not in q.terms:
+            hint = f" (terms: {', '.join(sorted(q.terms))})" if q.terms else ""
+            problems.append((path, f"unknown term '{{{name}}}'{hint}"))
+    for i, question in enumerate(q.questions):
+        if question.applies_to is None:
+            pass
+        elif not type_ids:
+            problems.append((("questions", i, "applies_to"), "applies_to needs municipality_types"))
+        elif not question.applies_to:
+            problems.append(
+                (("questions", i, "applies_to"), "applies_to must name at least one type")
+            )
+        else:
+            for j, type_id in enumerate(question.applies_to):
+                if type_id not in type_ids:
+                    problems.append(
+                        (
+                            ("questions", i, "applies_to", j),
+                            f"'{type_id}' is not a municipality type ({known})",
+                        )
+                    )
+        if question.allow_not_applicable and q.scale.not_applicable_label is None:
             problems.append(
                 (
-                    ("fields", i, "min_answered"),
-                    f"field '{field.id}' has {count} questions, fewer than its minimum "
-                    f"of {field.min_answered} answered questions",
+                    ("questions", i, "allow_not_applicable"),
+                    'add scale.not_applicable_label (e.g. "entfällt bei uns / nicht '
+                    'zuständig") before a question offers it',
                 )
             )
+    return problems
+
+
+def _check_band_suggestions(q: Questionnaire) -> list[tuple[Path, str]]:
+    """`builds_on` and `covers` must name questions of the suggestion's own field."""
+    problems: list[tuple[Path, str]] = []
+    for i, field in enumerate(q.fields):
+        own = {x.id for x in q.questions if x.field == field.id}
+        for band_id, assessment in field.assessments.items():
+            for j, suggestion in enumerate(assessment.band_suggestions()):
+                for key in ("builds_on", "covers"):
+                    for k, question_id in enumerate(getattr(suggestion, key)):
+                        if question_id not in own:
+                            problems.append(
+                                (
+                                    ("fields", i, "assessments", band_id, "suggestions", j, key, k),
+                                    f"'{question_id}' is not a question of field '{field.id}'",
+                                )
+                            )
     return problems
 
 
@@ -244,6 +348,10 @@ def _problem_from_pydantic(source: str, err: dict, data: dict, lines: _LineFinde
         base = _PYDANTIC_MESSAGES.get(kind, err["msg"])
         if kind in {"too_short", "too_long"}:
             base = f"{base}: {err['msg'].split(', ')[0].lower()}"
+        elif kind == "greater_than_equal":
+            base = f"must be at least {err.get('ctx', {}).get('ge', 1)}"
+        elif kind == "less_than_equal":
+            base = f"must be at most {err.get('ctx', {}).get('le')}"
         message = base
         line = lines.line(path)
     return Problem(source, _format_path(path), message, line)

@@ -2,17 +2,26 @@
 
 The YAML file is parsed into these models (see `flows.loading`); everything else in the product
 reads the questionnaire only through them, so content errors are caught once, at load time.
+
+One file serves several kinds of municipality (kreisfreie Stadt, Landkreis, Gemeinde). The file
+as written is the *document*: it holds every question and texts with term placeholders such as
+`{council}`. What a person answers is the document seen by one municipality type
+(`Questionnaire.for_type`): only the questions that apply to that type, every placeholder
+replaced by the type's wording, and a content hash of its own. Session, scoring, rendering and
+aggregation work on that derived questionnaire exactly as on any other, so they need not know
+about types at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
-from annotated_types import Ge, Len
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from annotated_types import Ge, Le, Len
+from pydantic import BaseModel, ConfigDict, PrivateAttr, StringConstraints
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=48)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -37,6 +46,8 @@ class Scale(Model):
 
     options: Annotated[list[Option], Len(2, 6)]
     skip_label: Text
+    not_applicable_label: Text | None = None
+    """The label of "entfällt bei uns / nicht zuständig"; needed once a question offers it."""
     low_answer_max_points: int
 
     @cached_property
@@ -80,11 +91,31 @@ class Subtheme(Model):
     title: Text
 
 
+class BandSuggestion(Model):
+    """A band-level suggestion that depends on the person's answers.
+
+    `builds_on`: questions whose practice the suggestion extends ("Erweitern Sie den
+    Diversity-Check ..."); shown only when each of them was answered above the low answers, so
+    the bot never suggests extending what the person said does not exist. `covers`: questions
+    whose own suggestion says the same; left out when one of those is already suggested.
+    """
+
+    text: Text
+    builds_on: list[Id] = []
+    covers: list[Id] = []
+
+
 class Assessment(Model):
     """What a field's band means for the municipality and how to go on from there."""
 
     text: Text
-    suggestions: Annotated[list[Text], Len(2, 4)]
+    suggestions: Annotated[list[Text | BandSuggestion], Len(2, 4)]
+
+    def band_suggestions(self) -> tuple[BandSuggestion, ...]:
+        """Every suggestion in one form, plain texts as suggestions without conditions."""
+        return tuple(
+            s if isinstance(s, BandSuggestion) else BandSuggestion(text=s) for s in self.suggestions
+        )
 
 
 class Field(Model):
@@ -93,7 +124,8 @@ class Field(Model):
     id: Id
     title: Text
     introduction: Text
-    min_answered: Annotated[int, Ge(1)]
+    min_answered: Annotated[int, Ge(1)] = 1
+    """An absolute floor of answered questions; `ResultRules` adds the share of applicable ones."""
     subthemes: list[Subtheme] = []
     assessments: dict[str, Assessment]
 
@@ -107,9 +139,48 @@ class Question(Model):
     id: Id
     field: Id
     subtheme: Id | None = None
+    topic: Text | None = None
+    """A short name of the practice (a few words) for naming strengths and weaknesses."""
+    applies_to: list[Id] | None = None
+    """Municipality type ids this question is asked for; None: every type."""
+    allow_not_applicable: bool = False
+    """Offers "entfällt bei uns / nicht zuständig" (for offices or bodies many do not have)."""
     text: Text
     hint: Text | None = None
     suggestion: Text
+
+    @property
+    def short(self) -> str:
+        """The topic, or the statement itself when the author gave no topic."""
+        return self.topic or self.text
+
+    def applies(self, type_id: str | None) -> bool:
+        return type_id is None or self.applies_to is None or type_id in self.applies_to
+
+
+class MunicipalityType(Model):
+    """A kind of municipality the check serves; questions and wording can differ per type."""
+
+    id: Id
+    label: Text
+
+
+class ResultRules(Model):
+    """When a field gets an assessment at all (beyond each field's `min_answered`).
+
+    A field needs `min_answered_percent` of its applicable questions answered (questions marked
+    "entfällt" are not applicable), and a field with subthemes needs answers in
+    `min_subthemes_percent` of the subthemes that still have applicable questions.
+    """
+
+    min_answered_percent: Annotated[int, Ge(0), Le(100)] = 0
+    min_subthemes_percent: Annotated[int, Ge(0), Le(100)] = 0
+    named_items: Annotated[int, Ge(0), Le(5)] = 2
+    """How many strongest and weakest items a field result names."""
+
+
+PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
+"""A term placeholder in a text, e.g. `{council}`; resolved per municipality type."""
 
 
 class Questionnaire(Model):
@@ -124,15 +195,103 @@ class Questionnaire(Model):
     scale: Scale
     bands: Annotated[list[Band], Len(3)]
     perspectives: list[Perspective] = []
+    municipality_types: list[MunicipalityType] = []
+    default_municipality_type: Id | None = None
+    terms: dict[Id, dict[Id, Text]] = {}
+    """Placeholder name -> municipality type id -> wording, e.g. council: {district: Kreistag}."""
+    result_rules: ResultRules = ResultRules()
     fields: Annotated[list[Field], Len(1)]
     questions: Annotated[list[Question], Len(1)]
 
+    # Set only on a questionnaire derived with `for_type`: its type and the document it came from.
+    _type: str | None = PrivateAttr(default=None)
+    _document: Questionnaire | None = PrivateAttr(default=None)
+    _derived: dict[str, Questionnaire] = PrivateAttr(default_factory=dict)
+
     @cached_property
     def content_hash(self) -> str:
-        """Identifies this exact content; comments and formatting do not change it."""
+        """Identifies this exact content; comments and formatting do not change it.
+
+        A derived questionnaire combines its document's hash with its type, so one stored
+        source text and a type id are enough to find the same content again.
+        """
+        if self._document is not None:
+            key = f"{self._document.content_hash}:{self._type}"
+            return hashlib.sha256(key.encode()).hexdigest()[:16]
         # Sorted keys: the order of keys in a mapping (e.g. `assessments`) is formatting too.
-        content = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        content = json.dumps(_hashed(self), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+    # Municipality types ---------------------------------------------------------------------
+
+    @property
+    def municipality_type(self) -> MunicipalityType | None:
+        """The type this questionnaire was derived for; None for a document or a typeless file."""
+        return self.municipality_type_by_id(self._type) if self._type else None
+
+    @property
+    def document(self) -> Questionnaire:
+        """The questionnaire as written in its file, with every type's questions."""
+        return self._document or self
+
+    def municipality_type_by_id(self, type_id: str | None) -> MunicipalityType | None:
+        return next((t for t in self.municipality_types if t.id == type_id), None)
+
+    def for_type(self, type_id: str | None = None) -> Questionnaire:
+        """The questionnaire one municipality type answers (None: the default type).
+
+        Only the questions that apply, every `{term}` replaced by the type's wording. A file
+        without municipality types has one implicit type and returns itself. Answers stored for
+        questions that do not apply stay where they are; the derived questionnaire just does
+        not ask for them, so scoring and progress ignore them.
+        """
+        document = self.document
+        if not document.municipality_types:
+            return document
+        chosen = type_id or document.default_municipality_type or document.municipality_types[0].id
+        if document.municipality_type_by_id(chosen) is None:
+            raise KeyError(f"unknown municipality type '{chosen}'")
+        if chosen == self._type:
+            return self
+        cached = document._derived.get(chosen)
+        if cached is None:
+            cached = document._derive(chosen)
+            document._derived[chosen] = cached
+        return cached
+
+    def variants(self) -> tuple[Questionnaire, ...]:
+        """The questionnaire of every municipality type, in declared order (itself if typeless).
+
+        A store that keeps sources by content hash registers each variant's hash, so a session
+        that stored the hash of its type finds its content again after a restart.
+        """
+        document = self.document
+        if not document.municipality_types:
+            return (document,)
+        return tuple(document.for_type(t.id) for t in document.municipality_types)
+
+    def _derive(self, type_id: str) -> Questionnaire:
+        data = self.model_dump(mode="python")
+        data["questions"] = [
+            q.model_dump(mode="python") for q in self.questions if q.applies(type_id)
+        ]
+        default = self.default_municipality_type or self.municipality_types[0].id
+        default_count = sum(1 for q in self.questions if q.applies(default))
+        if default_count:
+            data["estimated_minutes"] = max(
+                1, round(self.estimated_minutes * len(data["questions"]) / default_count)
+            )
+        terms = {name: wording[type_id] for name, wording in self.terms.items()}
+        derived = Questionnaire.model_validate(_resolve(data, terms))
+        derived._type = type_id
+        derived._document = self
+        return derived
+
+    def placeholders(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        """Every placeholder used in the texts with the path where it occurs (for validation)."""
+        found: list[tuple[str, tuple[str | int, ...]]] = []
+        _collect(self.model_dump(mode="python", exclude={"terms"}), (), found)
+        return found
 
     @cached_property
     def _field_index(self) -> dict[str, Field]:
@@ -173,3 +332,56 @@ class Questionnaire(Model):
 
     def perspective(self, perspective_id: str | None) -> Perspective | None:
         return next((p for p in self.perspectives if p.id == perspective_id), None)
+
+
+def _resolve(value: Any, terms: dict[str, str]) -> Any:
+    """Replace `{term}` in every text of a dumped questionnaire; unknown names stay visible."""
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: terms.get(m.group(1), m.group(0)), value)
+    if isinstance(value, list):
+        return [_resolve(v, terms) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k == "terms" else _resolve(v, terms)) for k, v in value.items()}
+    return value
+
+
+def _collect(
+    value: Any, path: tuple[str | int, ...], found: list[tuple[str, tuple[str | int, ...]]]
+) -> None:
+    if isinstance(value, str):
+        found += [(name, path) for name in PLACEHOLDER.findall(value)]
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _collect(v, (*path, i), found)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _collect(v, (*path, k), found)
+
+
+# Keys added after the first stored versions: left out of the hash while they hold their default,
+# so a file written before they existed keeps the hash its sessions were stored under.
+_LATER_KEYS: dict[tuple[str, ...], dict[str, Any]] = {
+    (): {
+        "municipality_types": [],
+        "default_municipality_type": None,
+        "terms": {},
+        "result_rules": ResultRules().model_dump(mode="json"),
+    },
+    ("scale",): {"not_applicable_label": None},
+    ("questions",): {"topic": None, "applies_to": None, "allow_not_applicable": False},
+}
+
+
+def _hashed(q: Questionnaire) -> dict[str, Any]:
+    data = q.model_dump(mode="json")
+    _drop_defaults(data, _LATER_KEYS[()])
+    _drop_defaults(data["scale"], _LATER_KEYS[("scale",)])
+    for question in data["questions"]:
+        _drop_defaults(question, _LATER_KEYS[("questions",)])
+    return data
+
+
+def _drop_defaults(data: dict[str, Any], defaults: dict[str, Any]) -> None:
+    for key, default in defaults.items():
+        if key in data and data[key] == default:
+            del data[key]

@@ -14,7 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from flows.questionnaire import Questionnaire
-from flows.scoring import SKIPPED
+from flows.scoring import NOT_APPLICABLE, SKIPPED
 
 
 class Screen(StrEnum):
@@ -70,6 +70,14 @@ class SkipQuestion:
 
 
 @dataclass(frozen=True)
+class MarkNotApplicable:
+    """ "entfällt bei uns / nicht zuständig": only for questions that offer it."""
+
+    question_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
 class GoBack:
     revision: int
 
@@ -94,6 +102,7 @@ Event = (
     | OpenField
     | AnswerQuestion
     | SkipQuestion
+    | MarkNotApplicable
     | GoBack
     | ShowResults
     | ReviewSkipped
@@ -131,7 +140,17 @@ def field_is_complete(
 
 
 def skipped_questions(questionnaire: Questionnaire, answers: Mapping[str, str | None]) -> list[str]:
+    """Questions to clarify later: skipped ones only, never those marked "entfällt"."""
     return [q.id for q in questionnaire.questions if q.id in answers and answers[q.id] is SKIPPED]
+
+
+def answered_count(questionnaire: Questionnaire, answers: Mapping[str, str | None]) -> int:
+    """Questions of this questionnaire with a stored value (answer, skip or "entfällt").
+
+    Answers kept for questions that do not apply (after a change of municipality type) are
+    not counted, so progress never exceeds the questions the person is asked.
+    """
+    return sum(1 for q in questionnaire.questions if q.id in answers)
 
 
 def first_open_question(
@@ -146,7 +165,7 @@ def first_open_question(
 def apply(questionnaire: Questionnaire, state: SessionState, event: Event) -> Outcome:
     """Apply one event; never raises for bad input, refuses it instead."""
     match event:
-        case AnswerQuestion() | SkipQuestion():
+        case AnswerQuestion() | SkipQuestion() | MarkNotApplicable():
             return _record(questionnaire, state, event)
         case GoBack(revision=revision):
             if revision != state.revision:
@@ -176,7 +195,9 @@ def _moved(state: SessionState, position: Position) -> Outcome:
 
 
 def _record(
-    questionnaire: Questionnaire, state: SessionState, event: AnswerQuestion | SkipQuestion
+    questionnaire: Questionnaire,
+    state: SessionState,
+    event: AnswerQuestion | SkipQuestion | MarkNotApplicable,
 ) -> Outcome:
     here = state.position
     if (
@@ -193,6 +214,10 @@ def _record(
             return Outcome(state, refused=Refusal.UNKNOWN)
         value = event.option_id
     question = questionnaire.question(event.question_id)
+    if isinstance(event, MarkNotApplicable):
+        if not question.allow_not_applicable:
+            return Outcome(state, refused=Refusal.UNKNOWN)
+        value = NOT_APPLICABLE
     was_field_complete = field_is_complete(questionnaire, question.field, state.answers)
     was_complete = is_complete(questionnaire, state.answers)
     answers = MappingProxyType({**state.answers, question.id: value})

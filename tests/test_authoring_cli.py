@@ -14,7 +14,11 @@ from flows.loading import parse_questionnaire
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = "questionnaires/weltoffene-kommune.de.yaml"
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini.yaml"
-SUMMARY = re.compile(r"^questionnaires/weltoffene-kommune\.de\.yaml: OK — 7 fields, \d+ questions$")
+SUMMARY = re.compile(
+    r"^questionnaires/weltoffene-kommune\.de\.yaml: OK — 7 fields; kreisfreie Stadt (\d+), "
+    r"Landkreis (\d+), kreisangehörige Stadt / Gemeinde (\d+) questions$"
+)
+MINI_SUMMARY = "OK — 3 fields; Stadt 10, Kreis 11 questions"
 
 
 def run_bot(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -50,8 +54,13 @@ def test_validate_shipped_file() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2, result.stdout
-    assert SUMMARY.match(lines[0]), result.stdout
-    assert lines[1] == "tests/fixtures/mini.yaml: OK — 3 fields, 10 questions"
+    match = SUMMARY.match(lines[0])
+    assert match, result.stdout
+    q = parse_questionnaire((ROOT / SHIPPED).read_text(encoding="utf-8"), SHIPPED).document
+    counts = [len(q.for_type(t).questions) for t in ("city", "district", "municipality")]
+    assert [int(n) for n in match.groups()] == counts
+    assert all(100 <= n <= 115 for n in counts)
+    assert lines[1] == f"tests/fixtures/mini.yaml: {MINI_SUMMARY}"
 
 
 def test_validate_without_arguments_checks_the_questionnaire_folder() -> None:
@@ -90,9 +99,9 @@ def test_validate_several_files_one_summary_each(tmp_path: Path) -> None:
     summaries = [line for line in result.stdout.splitlines() if not line.startswith("  ")]
     assert len(summaries) == 4, result.stdout
     assert SUMMARY.match(summaries[0])
-    assert summaries[1] == "tests/fixtures/mini.yaml: OK — 3 fields, 10 questions"
+    assert summaries[1] == f"tests/fixtures/mini.yaml: {MINI_SUMMARY}"
     assert summaries[2] == f"{broken}: INVALID — 1 problem(s)"
-    assert summaries[3] == f"{reordered}: OK — 3 fields, 10 questions"
+    assert summaries[3] == f"{reordered}: {MINI_SUMMARY}"
 
 
 def test_preview_shows_the_whole_shipped_questionnaire() -> None:
@@ -117,7 +126,7 @@ def test_preview_of_a_given_file() -> None:
     result = run_bot("preview", MINI)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Mini-Selbstcheck\n")
+    assert out.startswith("Mini-Selbstcheck — für: Stadt [city]\n")
     for title in ("Feld Alpha", "Feld Beta", "Feld Gamma", "— Wohnen —"):
         assert title in out
     assert "Hinweis: Ein Leitbild beschreibt gemeinsame Ziele." in out
@@ -131,3 +140,43 @@ def test_preview_of_a_broken_file_fails_with_the_problem(tmp_path: Path) -> None
     assert result.returncode != 0
     assert "missing text: add 'text'" in result.stdout
     assert str(path) in result.stdout
+
+
+def test_validate_a_file_without_types_counts_once(tmp_path: Path) -> None:
+    data = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    for key in ("municipality_types", "default_municipality_type", "terms"):
+        del data[key]
+    data["questions"] = [x for x in data["questions"] if "applies_to" not in x]
+    for question in data["questions"]:
+        question["suggestion"] = question["suggestion"].replace("{council}", "Rat")
+    plain = tmp_path / "ohne-typen.yaml"
+    plain.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = run_bot("validate", plain)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == f"{plain}: OK — 3 fields, 10 questions\n"
+
+
+def test_preview_per_type_shows_exactly_what_that_type_sees() -> None:
+    document = parse_questionnaire((ROOT / SHIPPED).read_text(encoding="utf-8"), SHIPPED).document
+    outputs = {}
+    wanted_types = (("landkreis", "district"), ("city", "city"), ("Gemeinde", "municipality"))
+    for wanted, type_id in wanted_types:
+        result = run_bot("preview", "--type", wanted)
+        assert result.returncode == 0, result.stdout + result.stderr
+        out = outputs[type_id] = result.stdout
+        q = document.for_type(type_id)
+        assert f"[{type_id}]" in out.splitlines()[0]
+        assert f"{len(q.questions)} questions · hash {q.content_hash}" in out
+        for question in document.questions:
+            assert (f"[{question.id}]" in out) == question.applies(type_id), (type_id, question.id)
+        assert "{" not in out
+    assert "Kreistag" in outputs["district"] and "Kreistag" not in outputs["city"]
+    assert "Gemeinderat" in outputs["municipality"]
+    assert "[+entfällt]" in outputs["city"]
+
+
+def test_preview_of_an_unknown_type_lists_the_types() -> None:
+    result = run_bot("preview", "--type", "bezirk")
+    assert result.returncode != 0
+    assert "unknown municipality type 'bezirk'" in result.stdout
+    assert "district (Landkreis)" in result.stdout

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 from bot.cli.config import load_settings
 from bot.console import chat
+from bot.store.content import DEFAULT_QUESTIONNAIRE
+from flows.loading import parse_questionnaire
+from tests.harness import ROOT
+
+TOTAL = len(parse_questionnaire(DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8")).questions)
 
 
 async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: Path) -> None:
@@ -15,7 +24,7 @@ async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: P
     settings = load_settings({"DATABASE_PATH": str(database)})
     # Begin, then press the first button: "trifft voll zu" on questions, "Weiter: <next field>"
     # on each field's result (six times), then quit.
-    script = io.StringIO("1\n" + "1\n" * (104 + 6) + "q\n")
+    script = io.StringIO("1\n" + "1\n" * (TOTAL + 6) + "q\n")
     out = io.StringIO()
     assert await chat(settings, lines=script, out=out) == 0
     text = out.getvalue()
@@ -27,7 +36,7 @@ async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: P
         (completed,) = db.execute(
             "SELECT count(*) FROM sessions WHERE completed_at IS NOT NULL"
         ).fetchone()
-    assert answers == 104
+    assert answers == TOTAL
     assert completed == 1
 
 
@@ -43,3 +52,52 @@ async def test_console_offers_coordinator_commands(tmp_path: Path) -> None:
     assert (tmp_path / "db" / "einladung-qr.png").read_bytes().startswith(b"\x89PNG")
     assert "beigetreten: 0 · begonnen: 0 · abgeschlossen: 0" in text
     assert "es fehlen noch 3" in text
+
+
+async def test_ctrl_c_does_not_quit_the_console_chat(tmp_path: Path) -> None:
+    """Issue 10: SIGINT while the chat waits for typing ends it with "Bis bald …", exit 0,
+    the answers given so far stored."""
+    database = tmp_path / "console.sqlite3"
+    env = {key: value for key, value in os.environ.items() if key != "BOT_TOKEN"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=ROOT,
+        env={**env, "DATABASE_PATH": str(database)},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    seen = b""
+
+    async def read_until(marker: bytes) -> None:
+        nonlocal seen
+        while marker not in seen:
+            chunk = await asyncio.wait_for(process.stdout.read(4096), 15)
+            assert chunk, seen.decode()
+            seen += chunk
+
+    try:
+        await read_until(b"Los geht")
+        process.stdin.write(b"1\n")  # begin
+        await read_until(b"Frage 1 von")
+        process.stdin.write(b"1\n")  # "trifft voll zu"
+        await read_until(b"Frage 2 von")
+        await read_until(b"> ")
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(process.wait(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    rest = await process.stdout.read()
+    stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+    output = (seen + rest).decode()
+    assert code == 0, stderr
+    assert output.rstrip().endswith("Bis bald – Ihre Antworten sind gespeichert."), output[-500:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    with sqlite3.connect(database) as db:
+        answers = db.execute("SELECT option_id FROM answers").fetchall()
+    assert answers == [("full",)]

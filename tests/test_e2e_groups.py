@@ -10,6 +10,10 @@ and the questionnaire file (not with the bot's own scoring code):
     field score = round-half-up(100 * sum(points) / (3 * answered)) over the answered questions
     field mean  = mean of the participants' field scores, one decimal, half up, decimal comma
     band        = band of the mean rounded half up to a whole number
+    band counts = how many participants' field scores fall into each band
+
+and a curious coordinator's attacks (inversion, differencing between reports, subtracting one's
+own answers, isolating a perspective) are run on the figures exactly as the chat shows them.
 
 Each participant answers question number k (0-based, over the whole questionnaire) with the
 option index `choice(seed, k)`, which is (seed + k) % 4 for most questions, skips some, and puts
@@ -18,6 +22,7 @@ a field-dependent answer on every third question so the fields land in different
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import sqlite3
@@ -40,7 +45,16 @@ SOURCE = yaml.safe_load(
     (ROOT / "questionnaires" / "weltoffene-kommune.de.yaml").read_text(encoding="utf-8")
 )
 FIELDS: list[dict] = SOURCE["fields"]
-QUESTIONS: list[dict] = SOURCE["questions"]
+DEFAULT_TYPE = SOURCE["default_municipality_type"]
+# The bot asks what the default municipality type sees: questions without `applies_to` or with it.
+QUESTIONS: list[dict] = [
+    question
+    for question in SOURCE["questions"]
+    if DEFAULT_TYPE in question.get("applies_to", [DEFAULT_TYPE])
+]
+TOTAL = len(QUESTIONS)
+FIRST_FIELD_SIZE = sum(1 for question in QUESTIONS if question["field"] == FIELDS[0]["id"])
+MIN_PERCENT = SOURCE["result_rules"]["min_answered_percent"]
 FIELD_INDEX = {field["id"]: i for i, field in enumerate(FIELDS)}
 POINTS = [option["points"] for option in SOURCE["scale"]["options"]]  # by option index
 MAX_POINTS = max(POINTS)
@@ -58,6 +72,11 @@ def choice(seed: int, k: int) -> int | None:
     if (k + 4 * seed) % 9 == 0:
         return None
     field = FIELD_INDEX[QUESTIONS[k]["field"]]
+    # Field 1 mostly "trifft voll zu", field 2 mostly "trifft nicht zu": every band appears.
+    if field == 0:
+        return 0 if (seed + k) % 5 else 1
+    if field == 1:
+        return 3 if (seed + k) % 5 else 2
     if (seed + k + field) % 3:
         return (seed + k) % 4
     return field % 4 if field < 4 else 0
@@ -93,7 +112,9 @@ def field_scores(seed: int) -> list[int]:
             for k, question in enumerate(QUESTIONS)
             if question["field"] == field["id"] and (option := choice(seed, k)) is not None
         ]
-        assert len(points) >= field["min_answered"], "pattern leaves a field without a score"
+        in_field = sum(1 for question in QUESTIONS if question["field"] == field["id"])
+        minimum = math.ceil(in_field * MIN_PERCENT / 100)
+        assert len(points) >= minimum, "pattern leaves a field without a score"
         scores.append(half_up(Fraction(100 * sum(points), MAX_POINTS * len(points))))
     return scores
 
@@ -103,16 +124,20 @@ class FieldLine:
     number: int
     title: str
     mean: Fraction
-    low: int
-    high: int
+    counts: tuple[int, ...]  # per band, in the questionnaire's order
     n: int
 
     @property
     def text(self) -> str:
         band = band_label(half_up(self.mean))
         return (
-            f"{self.number}. {self.title}\nØ {german(self.mean)} – {band} · "
-            f"Spanne {self.low}–{self.high} · n = {self.n}"
+            f"{self.number}. {self.title}\nØ {german(self.mean)} – {band} · {self.n} Selbstchecks"
+        )
+
+    @property
+    def distribution(self) -> str:
+        return "Verteilung: " + " · ".join(
+            f"{label} {count}" for (_, _, label), count in zip(BANDS, self.counts, strict=True)
         )
 
 
@@ -122,43 +147,124 @@ def expected_fields(seeds: list[int]) -> list[FieldLine]:
     for i, field in enumerate(FIELDS):
         scores = [person[i] for person in per_person]
         mean = Fraction(sum(scores), len(scores))
-        lines.append(FieldLine(i + 1, field["title"], mean, min(scores), max(scores), len(scores)))
+        counts = tuple(sum(1 for s in scores if low <= s <= high) for low, high, _ in BANDS)
+        lines.append(FieldLine(i + 1, field["title"], mean, counts, len(scores)))
     return lines
 
 
-def spread_tenths(variance: Fraction) -> int:
-    """sqrt(variance) in tenths, half up: the t with (t - 1/2)^2 <= 100 v < (t + 1/2)^2."""
-    target = variance * 100
-    t = 0
-    while Fraction(2 * t + 1, 2) ** 2 <= target:
-        t += 1
-    return t
+def assert_field_shown(report: str, line: FieldLine) -> None:
+    """Mean, band and n as computed here; the distribution, where shown, as computed here."""
+    assert line.text in report, line.text
+    after = report.split(line.text, 1)[1].split("\n\n", 1)[0]
+    shown = after.split("\n")[1]
+    assert shown in (line.distribution, "Verteilung: hier nicht ausgewiesen"), (line.text, shown)
+    if shown == line.distribution:
+        # Counts only where two bands hold two people each (nobody's band follows).
+        assert sum(1 for c in line.counts if c >= 2) >= 2
+
+
+# -- the attacker, on the chat's text --------------------------------------------------------
+
+FIELD_FIGURES = re.compile(
+    r"(\d+)\. [^\n]+\nØ (\d+),(\d) – [^·\n]+ · (\d+) Selbstchecks[^\n]*"
+    r"(?:\nVerteilung: (?:hier nicht ausgewiesen|am Anfang (\d+) · auf dem Weg (\d+) · "
+    r"gut aufgestellt (\d+)))?"
+)
+
+
+def shown_figures(report: str) -> dict[int, tuple[int, int, tuple[int, ...] | None]]:
+    """field index -> (n, mean in tenths, band counts or None), read from the chat text."""
+    figures = {}
+    for match in FIELD_FIGURES.finditer(report):
+        counts = tuple(int(c) for c in match.groups()[4:]) if match[5] else None
+        figures[int(match[1]) - 1] = (int(match[4]), int(match[2]) * 10 + int(match[3]), counts)
+    return figures
+
+
+def sums_for(n: int, mean_tenths: int) -> list[int]:
+    """Whole score sums of n people whose shown mean (one decimal, half up) is this."""
+    return [s for s in range(100 * n + 1) if half_up(Fraction(10 * s, n)) == mean_tenths]
+
+
+def possible(sums: list[int], others: list[tuple[int, int]], own: tuple[int, int]) -> set[int]:
+    low, high = sum(a for a, _ in others), sum(b for _, b in others)
+    return {v for v in range(own[0], own[1] + 1) if any(low <= s - v <= high for s in sums)}
+
+
+def band_range(score: int) -> tuple[int, int]:
+    return next((low, high) for low, high, _ in BANDS if low <= score <= high)
+
+
+def attack(
+    reports: list[str], members: list[list[int]], known: list[int] = ()
+) -> list[tuple[str, int, set[int]]]:
+    """Run inversion and differencing on consecutive reports; `members[i]` are report i's seeds.
+
+    `known` are seeds whose answers the attacker knows (its own); returns what it learns about
+    everyone else per field: (attack, seed, possible scores), each asserted to hold the truth.
+    """
+    learned = []
+    for index, report in enumerate(reports):
+        figures = shown_figures(report)
+        groups = [("inversion", members[index], figures, {})]
+        if index:
+            before = shown_figures(reports[index - 1])
+            new = [s for s in members[index] if s not in members[index - 1]]
+            diff = {}
+            for f, (n, mean, counts) in figures.items():
+                if f in before and new:
+                    n0, mean0, counts0 = before[f]
+                    sums = sorted({a - b for a in sums_for(n, mean) for b in sums_for(n0, mean0)})
+                    delta = (
+                        tuple(a - b for a, b in zip(counts, counts0, strict=True))
+                        if counts and counts0
+                        else None
+                    )
+                    diff[f] = (n - n0, sums, delta)
+            groups.append(("differencing", new, diff, {}))
+        for name, seeds, table, _ in groups:
+            for f, (n, mean_or_sums, counts) in table.items():
+                sums = mean_or_sums if isinstance(mean_or_sums, list) else sums_for(n, mean_or_sums)
+                scores = {s: field_scores(s)[f] for s in seeds}
+                assert len(scores) == n
+                ranges = {s: band_range(v) if counts else (0, 100) for s, v in scores.items()}
+                for own in known:
+                    if own in scores:
+                        value = scores.pop(own)
+                        sums = [x - value for x in sums]
+                        ranges.pop(own)
+                for seed, true in scores.items():
+                    others = [r for s, r in ranges.items() if s != seed]
+                    found = possible(sums, others, ranges[seed])
+                    assert true in found, (name, f, seed)
+                    learned.append((name, seed, found))
+    return learned
 
 
 def expected_question_lists(seeds: list[int]) -> tuple[list[str], list[str]]:
-    """(discussion points, priorities) as rendered: five each, by variance / by mean."""
+    """(discussion points, priorities) as rendered: five each, by variance / by mean.
+
+    A statement needs six answers, and none whose answers (or all but one of them) are all
+    "trifft voll zu" or all "trifft nicht zu": the mean would tell each of those answers.
+    """
     stats = []
     for k, question in enumerate(QUESTIONS):
-        values = [
-            Fraction(POINTS[option] * 100, MAX_POINTS)
-            for seed in seeds
-            if (option := choice(seed, k)) is not None
-        ]
-        if len(values) < 3:
+        points = [POINTS[option] for seed in seeds if (option := choice(seed, k)) is not None]
+        if len(points) < 6:
             continue
+        subsets = [points] + [points[:i] + points[i + 1 :] for i in range(len(points))]
+        if any(len(set(sub)) == 1 and sub[0] in (0, MAX_POINTS) for sub in subsets):
+            continue
+        values = [Fraction(p * 100, MAX_POINTS) for p in points]
         mean = sum(values, Fraction(0)) / len(values)
         variance = sum((v - mean) ** 2 for v in values) / len(values)
         stats.append((k, question, mean, variance))
 
     def line(stat: tuple[int, dict, Fraction, Fraction]) -> str:
-        _, question, mean, variance = stat
-        spread = spread_tenths(variance)
-        return (
-            f"• {question['text']} (Ø {german(mean)}, Streuung {spread // 10},{spread % 10})\n"
-            f"  ➜ {question['suggestion']}"
-        )
+        _, question, mean, _ = stat
+        return f"• {question['text']} (Ø {german(mean)})\n  ➜ {question['suggestion']}"
 
-    divergent = sorted((s for s in stats if spread_tenths(s[3]) > 0), key=lambda s: (-s[3], s[0]))
+    divergent = sorted((s for s in stats if s[3] > 0), key=lambda s: (-s[3], s[0]))
     priorities = sorted(stats, key=lambda s: (s[2], s[0]))
     return [line(s) for s in divergent[:5]], [line(s) for s in priorities[:5]]
 
@@ -404,3 +510,143 @@ async def test_new_group_gives_deep_link_coordinator_link_and_qr_code(
     # A second group gets fresh tokens.
     again = await reply_text(coordinator, "/newgroup", "Gemeinde Beispielheim")
     assert not {join_token, coordinator_token} & set(LINK.findall(again))
+
+
+def score_with(seed: int, changes: dict[int, int]) -> list[int]:
+    """The participant's field scores with some answers (question number -> option) replaced."""
+    scores = []
+    for field in FIELDS:
+        points = [
+            POINTS[option]
+            for k, question in enumerate(QUESTIONS)
+            if question["field"] == field["id"]
+            and (option := changes.get(k, choice(seed, k))) is not None
+        ]
+        scores.append(half_up(Fraction(100 * sum(points), MAX_POINTS * len(points))))
+    return scores
+
+
+async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
+    bot: InProcessBot, database: Path
+) -> None:
+    """3, 4, 5 and 6 completed checks, a co-coordinator who took part, a lone perspective."""
+    coordinator = bot.user(100, "Kim")
+    join_token, coordinator_token, _ = await create_group(coordinator)
+    colleague = bot.user(150, "Co")  # coordinates and takes part (seed 3)
+    await reply_text(colleague, "/start", coordinator_token)
+    people = {seed: bot.user(301 + seed, f"P{seed}") for seed in (0, 1, 2, 4, 5)}
+    people[3] = colleague
+    perspective = {0: "Verwaltung", 1: "Verwaltung", 2: "Verwaltung", 3: "Verwaltung"}
+    perspective |= {4: "Politik", 5: "Verwaltung"}
+
+    async def complete(*seeds: int) -> None:
+        for seed in seeds:
+            await join(people[seed], join_token, perspective[seed])
+        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in seeds))
+
+    await complete(0, 1, 2)
+    three = await reply_text(coordinator, "/groupreport")
+    assert len(shown_figures(three)) == len(FIELDS)
+    assert "3 abgeschlossene Selbstchecks · Verwaltung 3" in three
+    assert "Stand: Bericht 1 vom " in three and "Seitdem" not in three
+    for line in expected_fields([0, 1, 2]):
+        assert_field_shown(three, line)
+        # Everyone is Verwaltung, so its column is the field mean and reveals nothing more.
+        assert f"Nach Perspektive: Verwaltung {german(line.mean)}" in three
+    # With three, band counts would say everyone's band; so the distribution is not shown.
+    assert three.count("Verteilung: hier nicht ausgewiesen") == len(FIELDS)
+
+    # A fourth (the co-coordinator) and a fifth (the only Politik) change nothing yet: the
+    # difference of two reports would be one person's exact score.
+    await complete(3)
+    four = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(four) == shown_figures(three)
+    assert "Stand: Bericht 1 vom " in four
+    assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert worden" in four
+    assert shown_figures(await reply_text(colleague, "/groupreport")) == shown_figures(three)
+    await complete(4)
+    five = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(five) == shown_figures(three)
+    assert "Seitdem sind 2 Selbstchecks" in five and "Politik" not in five
+
+    # The sixth makes three new: the second release.
+    await complete(5)
+    six = await reply_text(coordinator, "/groupreport")
+    assert "Stand: Bericht 2 vom " in six and "Seitdem" not in six
+    assert "6 abgeschlossene Selbstchecks · Verwaltung 5, weitere Perspektiven 1" in six
+    for line in expected_fields([0, 1, 2, 3, 4, 5]):
+        assert_field_shown(six, line)
+    # The lone Politik is never shown; nor Verwaltung, which would reveal that one person.
+    assert "Nach Perspektive" not in six
+    assert "Politik wird nicht einzeln ausgewiesen, weil weniger als 3 Personen" in six
+    assert (
+        "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die eine übrige "
+        "Person möglich wären." in six
+    )
+    divergent, priorities = expected_question_lists([0, 1, 2, 3, 4, 5])
+    assert priorities and "\n".join(priorities) in six
+    assert not divergent or "\n".join(divergent) in six
+    assert "Streuung" not in six and "Spanne" not in six
+
+    # The attacks on everything the coordinator saw, and on what the co-coordinator saw
+    # (knowing their own answers): every score keeps more than one possible value.
+    seen = [three, six]
+    members = [[0, 1, 2], [0, 1, 2, 3, 4, 5]]
+    learned = attack(seen, members)
+    assert {name for name, _, _ in learned} == {"inversion", "differencing"}
+    assert all(len(found) > 1 for _, _, found in learned), [x for x in learned if len(x[2]) <= 1]
+    own = await reply_text(colleague, "/groupreport")
+    assert shown_figures(own) == shown_figures(six)
+    learned = attack([three, own], members, known=[3])
+    assert all(len(found) > 1 for _, _, found in learned)
+    assert {seed for _, seed, _ in learned} == {0, 1, 2, 4, 5}
+    # The lone Politik's score in particular: from the differencing of the two reports alone
+    # it is one of several possible values in every field.
+    assert all(len(found) > 1 for name, seed, found in learned if seed == 4)
+
+
+async def test_answer_changed_after_completion_waits_for_the_next_release(
+    bot: InProcessBot, database: Path
+) -> None:
+    """Live figures would move by exactly one person's change; the release stays as it was."""
+    coordinator = bot.user(100, "Kim")
+    join_token, _, _ = await create_group(coordinator)
+    people = {seed: bot.user(601 + seed, f"P{seed}") for seed in range(3)}
+    for person in people.values():
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in people))
+    before = await reply_text(coordinator, "/groupreport")
+    assert len(shown_figures(before)) == len(FIELDS)
+
+    # P1 reopens the first field from the menu and changes its first answer.
+    changer = people[1]
+    await reply_text(changer, "/menu")
+    await press_text(changer, re.compile(r"^✅ 1\. "))
+    await press_text(changer, "✏️ Antworten ansehen/ändern")
+    first = QUESTIONS[0]["id"]
+    sql = (
+        "SELECT a.option_id FROM answers a JOIN sessions s ON s.id = a.session_id "
+        "WHERE a.question_id = ? AND s.user_id = ?"
+    )
+    old = query(database, sql, first, changer.chat_id)
+    new_choice = 3 if choice(1, 0) != 3 else 0
+    assert await answer_questions(changer, lambda _: new_choice, limit=1) == 1
+    stored = query(database, sql, first, changer.chat_id)
+    assert stored == [(SOURCE["scale"]["options"][new_choice]["id"],)] and stored != old
+    assert field_scores(1)[0] != score_with(1, {0: new_choice})[0]  # the field score moved
+
+    after = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(after) == shown_figures(before)
+    assert "Stand: Bericht 1 vom " in after
+    assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert worden" in after
+
+
+def test_every_withheld_reason_has_its_sentences() -> None:
+    """A report may withhold a figure for any reason; each has a field and a perspective text."""
+    from bot.ui.texts import load_texts
+    from flows.disclosure import Reason
+
+    texts = load_texts()
+    for reason in Reason:
+        assert texts(f"report_withheld_{reason.value}", min_group=3)
+        assert texts(f"report_note_{reason.value}", label="Politik", min_group=3, others=2)

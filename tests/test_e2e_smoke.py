@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from bot.store.content import DEFAULT_QUESTIONNAIRE
+from flows.loading import parse_questionnaire
 from tests.harness import InProcessBot
+
+Q = parse_questionnaire(DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8"))
 
 
 async def test_start_shows_welcome_and_first_question(bot: InProcessBot) -> None:
@@ -13,7 +17,8 @@ async def test_start_shows_welcome_and_first_question(bot: InProcessBot) -> None
     assert "kein Ranking" in welcome.visible_text
     await user.press("▶️ Los geht’s")
     question = await user.wait_for_message()
-    assert "Frage 1 von 12" in question.visible_text
+    first_field = len(Q.field_questions(Q.fields[0].id))
+    assert f"Frage 1 von {first_field}" in question.visible_text
     assert "trifft voll zu" in user.buttons()
 
 

@@ -14,7 +14,7 @@ from bot.telegram.app import serve
 from tests.harness import bot_env, wait_for
 from tests.telegram_server import BotApiServer, SimulatedUser
 
-SECRET = "geheim_Token-123"
+SECRET = "geheim_Token-123-long-enough-for-the-bot-0123"
 
 
 def free_port() -> int:
@@ -81,7 +81,15 @@ async def test_webhook_delivers_updates_and_rejects_a_wrong_secret(
 
 @pytest.mark.parametrize(
     ("secret", "problem"),
-    [("", "required"), ("mit leerzeichen", "A-Z"), ("ä" * 3, "A-Z"), ("x" * 257, "1-256")],
+    [
+        ("", "required"),
+        ("mit leerzeichen" * 3, "A-Z"),
+        ("ä" * 33, "A-Z"),
+        ("x" * 257, "32-256"),
+        # Issue 10, Webhook: a short secret could be guessed by trying.
+        ("geheim_Token-123", "32-256"),
+        ("x" * 31, "32-256"),
+    ],
 )
 def test_webhook_needs_a_valid_secret(secret: str, problem: str) -> None:
     env = {"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": secret}
@@ -91,9 +99,13 @@ def test_webhook_needs_a_valid_secret(secret: str, problem: str) -> None:
 
 
 def test_webhook_settings_defaults() -> None:
-    settings = load_settings({"WEBHOOK_URL": "https://bot.example.org/tg", "WEBHOOK_SECRET": "s"})
+    """Issue 10, Webhook: it listens on 127.0.0.1 by default, behind a reverse proxy."""
+    settings = load_settings(
+        {"WEBHOOK_URL": "https://bot.example.org/tg", "WEBHOOK_SECRET": SECRET}
+    )
+    assert load_settings({"WEBHOOK_SECRET": "x" * 32, "WEBHOOK_URL": "https://a.b/c"})
     assert (settings.webhook_listen, settings.webhook_port, settings.webhook_path) == (
-        "0.0.0.0",
+        "127.0.0.1",
         8443,
         "telegram",
     )

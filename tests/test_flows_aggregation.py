@@ -1,4 +1,8 @@
-"""The group report: hand-computed figures over the shipped questionnaire, and anonymity rules.
+"""The group report: hand-computed figures over a real questionnaire, and anonymity rules.
+
+The figures are computed by hand for the questionnaire as shipped in version 2026.1 (seven fields
+of twelve questions each), pinned in `tests/fixtures/` so that editing the shipped content does
+not invalidate them.
 
 Five participants with fixed answers (scale: full 3, mostly 2, partly 1, none 0 points):
 
@@ -28,10 +32,8 @@ from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 
 ROOT = Path(__file__).resolve().parent.parent
-Q = parse_questionnaire(
-    (ROOT / "questionnaires" / "weltoffene-kommune.de.yaml").read_text(encoding="utf-8"),
-    "weltoffene-kommune.de.yaml",
-)
+PINNED = ROOT / "tests" / "fixtures" / "weltoffene-kommune-2026.1.yaml"
+Q = parse_questionnaire(PINNED.read_text(encoding="utf-8"), PINNED.name)
 
 
 def ids(field_id: str) -> list[str]:
@@ -88,25 +90,24 @@ def test_too_few_answers_in_a_field_do_not_count_for_it() -> None:
     assert counts(group_report(Q, FIVE), "management") == {"administration": 3, "politics": 1}
 
 
-def test_field_means_bands_and_spread() -> None:
+def test_field_means_bands_and_band_counts() -> None:
     report = group_report(Q, FIVE)
     management = report.field("management")
     assert management.title == "Management und Steuerung"
     # 158/4 = 39.5: rounds half up to 40, so "auf dem Weg" rather than "am Anfang".
-    assert (management.mean, management.band.id, management.low, management.high) == (
+    # Scores 100, 0, 25, 33: no exact extremes, only how many fall into each band.
+    assert (management.mean, management.band.id, management.band_counts) == (
         39.5,
         "underway",
-        0,
-        100,
+        (("beginning", 3), ("underway", 0), ("strong", 1)),
     )
     opening = report.field("opening")
     # The unknown option id counts as unanswered: 30/33 -> 91, not 30/36 -> 83.
-    assert (opening.n, opening.mean, opening.band.id, opening.low, opening.high) == (
+    assert (opening.n, opening.mean, opening.band.id, opening.band_counts) == (
         5,
         58.2,
         "underway",
-        0,
-        100,
+        (("beginning", 2), ("underway", 1), ("strong", 2)),
     )
     for field_id in OTHER_FIELDS:
         field = report.field(field_id)
@@ -187,7 +188,11 @@ def test_min_group_one_shows_everything() -> None:
     assert means(report, "management") == {"administration": 41.7, "politics": 33.0}
     assert means(report, "opening") == {"administration": 55.7, "politics": 62.0}
     single = group_report(Q, [P3], min_group=1).field("management")
-    assert (single.mean, single.low, single.high, single.band.id) == (25.0, 25, 25, "beginning")
+    assert (single.mean, single.band_counts, single.band.id) == (
+        25.0,
+        (("beginning", 1), ("underway", 0), ("strong", 0)),
+        "beginning",
+    )
 
 
 def test_min_group_five() -> None:
@@ -200,7 +205,7 @@ def test_min_group_five() -> None:
         None,
         None,
     )
-    assert (management.low, management.high) == (None, None)
+    assert management.band_counts is None
     opening = report.field("opening")
     assert (opening.mean, opening.missing) == (58.2, 0)
     assert means(report, "opening") == {"administration": None, "politics": None}
@@ -220,7 +225,7 @@ def test_below_threshold_everything_is_hidden() -> None:
     assert report.perspectives == ("administration",)
     for field in report.fields:
         assert (field.n, field.missing) == (2, 1)
-        assert (field.mean, field.band, field.low, field.high, field.change) == (None,) * 5
+        assert (field.mean, field.band, field.band_counts, field.change) == (None,) * 4
         assert [(p.n, p.mean) for p in field.by_perspective] == [(2, None)]
 
 
@@ -288,12 +293,9 @@ def test_priorities_lowest_mean_first_then_questionnaire_order() -> None:
         question.suggestion,
     )
     assert (first.n, first.mean) == (4, 33.3)
-    # Population SD of 100, 0, 0, 33.3: sqrt(1.5) * 33.3 = 40.8
-    assert first.spread == 40.8
-    assert [(s.n, s.mean, s.spread) for s in report.priorities[3:]] == [
-        (5, 40.0, 38.9),  # sqrt(1.36) * 33.3
-        (4, 41.7, 36.3),  # sqrt(1.1875) * 33.3
-    ]
+    # No spread is reported: with mean and spread of a few answers, the answers follow.
+    assert not hasattr(first, "spread")
+    assert [(s.n, s.mean) for s in report.priorities[3:]] == [(5, 40.0), (4, 41.7)]
     longer = group_report(Q, FIVE, top=7)
     assert [s.question_id for s in longer.priorities][5:] == [m[5], m[6]]
     assert group_report(Q, FIVE, top=0).priorities == ()
@@ -304,18 +306,18 @@ def test_skipped_and_unknown_answers_excluded_from_question_figures() -> None:
     by_id = {s.question_id: s for s in report.priorities}
     assert len(by_id) == len(Q.questions)
     assert (by_id[ids("management")[4]].n, by_id[ids("management")[0]].n) == (4, 5)
-    # Opening 2nd: P5's unknown option is left out: 100, 0, 66.7, 33.3 -> 50.0, SD sqrt(1.25)*33.3
+    # Opening 2nd: P5's unknown option is left out: 100, 0, 66.7, 33.3 -> 50.0
     second = by_id[ids("opening")[1]]
-    assert (second.n, second.mean, second.spread) == (4, 50.0, 37.3)
-    # Management 1st: 100, 0, 33.3, 33.3, 100 -> 53.3, SD 1.2 * 33.3 = 40.0
-    assert (by_id[ids("management")[0]].mean, by_id[ids("management")[0]].spread) == (53.3, 40.0)
+    assert (second.n, second.mean) == (4, 50.0)
+    # Management 1st: 100, 0, 33.3, 33.3, 100 -> 53.3
+    assert by_id[ids("management")[0]].mean == 53.3
 
 
 def test_divergent_highest_spread_first() -> None:
     report = group_report(Q, FIVE)
     m = ids("management")
+    # Population SDs (internal only): 40.8 for management 10-12, 40.0 for management 1 and 2.
     assert [s.question_id for s in report.divergent] == [m[9], m[10], m[11], m[0], m[1]]
-    assert [s.spread for s in report.divergent] == [40.8, 40.8, 40.8, 40.0, 40.0]
 
 
 def test_divergent_full_against_none_first_and_only_with_spread() -> None:
@@ -334,10 +336,7 @@ def test_divergent_full_against_none_first_and_only_with_spread() -> None:
     report = group_report(Q, group)
     # communication 4: full, none, full -> mean 66.7, SD sqrt(2) * 33.3 = 47.1
     # economy 3: full, mostly, mostly -> mean 77.8, SD sqrt(2)/3 * 33.3 = 15.7
-    assert [(s.question_id, s.mean, s.spread) for s in report.divergent] == [
-        (c[3], 66.7, 47.1),
-        (e[2], 77.8, 15.7),
-    ]
+    assert [(s.question_id, s.mean) for s in report.divergent] == [(c[3], 66.7), (e[2], 77.8)]
     # Everything else was answered alike, so it is not divergent; priorities are still full.
     assert len(report.priorities) == 5
     assert report.priorities[0].question_id == Q.questions[0].id
@@ -404,24 +403,27 @@ def test_shown_figures_are_consistent_and_never_from_too_few(
         assert not small
         assert question_stat.n >= min_group
         assert 0 <= question_stat.mean <= 100
-        assert 0 <= question_stat.spread <= 50
     for field in report.fields:
         scores = independent_field_scores(Q, field.field_id, group)
         assert field.n == len(scores)
         assert field.missing == max(0, min_group - field.n)
         if small or field.n < min_group:
-            assert (field.mean, field.band, field.low, field.high, field.change) == (None,) * 5
+            assert (field.mean, field.band, field.band_counts, field.change) == (None,) * 4
             assert all(p.mean is None for p in field.by_perspective)
             continue
-        assert (field.low, field.high) == (min(scores), max(scores))
-        assert 0 <= field.low <= field.mean <= field.high <= 100
+        low, high = min(scores), max(scores)
+        assert field.band_counts is not None
+        assert [n for _, n in field.band_counts] == [
+            sum(1 for s in scores if b.min <= s <= b.max) for b in Q.bands
+        ]
+        assert 0 <= low <= field.mean <= high <= 100
         assert field.band is not None
         assert field.band.min - 0.5 <= field.mean <= field.band.max + 0.5
         hidden = field.n
         for p in field.by_perspective:
             if p.mean is not None:
                 assert p.n >= min_group
-                assert field.low <= p.mean <= field.high
+                assert low <= p.mean <= high
                 hidden -= p.n
         # Whoever has no shown column is either nobody or a group large enough on its own.
         assert hidden == 0 or hidden >= min_group

@@ -1,11 +1,15 @@
 """Properties over arbitrary answers and event sequences, on the shipped questionnaire.
 
+Every property runs for each municipality type's derived questionnaire (kreisfreie Stadt,
+Landkreis, Gemeinde), since that is what a person actually answers.
+
 Scoring must stay in range and never mix fields up, whatever people answer; the session state
 machine must stay consistent whatever buttons arrive in whatever order (late, repeated, forged).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,11 +20,12 @@ from hypothesis import strategies as st
 
 from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
-from flows.scoring import SKIPPED, assess_all, assess_field
+from flows.scoring import NOT_APPLICABLE, SKIPPED, assess_all, assess_field
 from flows.session import (
     AnswerQuestion,
     Event,
     GoBack,
+    MarkNotApplicable,
     OpenField,
     OpenMenu,
     Outcome,
@@ -42,6 +47,8 @@ def load(path: Path) -> Questionnaire:
 
 SHIPPED = load(ROOT / "questionnaires" / "weltoffene-kommune.de.yaml")
 MINI = load(Path(__file__).resolve().parent / "fixtures" / "mini.yaml")
+TYPES = [t.id for t in SHIPPED.document.municipality_types]
+BY_TYPE = {type_id: SHIPPED.for_type(type_id) for type_id in TYPES}
 
 PROPERTY_SETTINGS = settings(
     max_examples=200,
@@ -61,11 +68,19 @@ UNKNOWN_OPTION = "nicht-vorhanden"
 
 
 def answers_for(q: Questionnaire) -> st.SearchStrategy[dict[str, str | None]]:
-    """Each question: absent, skipped, any option, or (rarely) an unknown option id."""
+    """Each question of the whole document (so also other types' questions): absent, skipped,
+    "entfällt", any option, or (rarely) an unknown option id."""
     choice = st.sampled_from(
-        [ABSENT, ABSENT, SKIPPED, *(o.id for o in q.scale.options), UNKNOWN_OPTION]
+        [
+            ABSENT,
+            ABSENT,
+            SKIPPED,
+            NOT_APPLICABLE,
+            *(o.id for o in q.scale.options),
+            UNKNOWN_OPTION,
+        ]
     )
-    ids = [x.id for x in q.questions]
+    ids = [x.id for x in q.document.questions]
     return st.lists(choice, min_size=len(ids), max_size=len(ids)).map(
         lambda values: {i: v for i, v in zip(ids, values, strict=True) if v != ABSENT}
     )
@@ -84,32 +99,87 @@ def expected_score(q: Questionnaire, field_id: str, answers: Mapping[str, str | 
     return (200 * total + n * span) // (2 * n * span)
 
 
+def expected_minimum(q: Questionnaire, field_id: str, answers: Mapping[str, str | None]) -> int:
+    """The documented rule: a share of the questions that are not marked "entfällt"."""
+    questions = q.field_questions(field_id)
+    applicable = sum(1 for x in questions if answers.get(x.id) != NOT_APPLICABLE)
+    share = math.ceil(applicable * q.result_rules.min_answered_percent / 100)
+    return max(q.field(field_id).min_answered, share)
+
+
+def enough_subthemes(q: Questionnaire, field_id: str, answers: Mapping[str, str | None]) -> bool:
+    covered = eligible = 0
+    for subtheme in q.field(field_id).subthemes:
+        values = [
+            answers.get(x.id) for x in q.field_questions(field_id) if x.subtheme == subtheme.id
+        ]
+        if not values or all(v == NOT_APPLICABLE for v in values):
+            continue
+        eligible += 1
+        covered += any(q.scale.option(v) is not None for v in values)
+    return covered >= math.ceil(eligible * q.result_rules.min_subthemes_percent / 100)
+
+
+def allowed_band_suggestions(
+    q: Questionnaire, field_id: str, band_id: str, answers: Mapping[str, str | None], gaps: set[str]
+) -> tuple[str, ...]:
+    """Band suggestions the answers allow: what they build on was answered well, and none repeats
+    an item suggestion already given."""
+    chosen = []
+    for suggestion in q.field(field_id).assessments[band_id].band_suggestions():
+        good = all(
+            (o := q.scale.option(answers.get(x))) is not None
+            and o.points > q.scale.low_answer_max_points
+            for x in suggestion.builds_on
+        )
+        if good and not set(suggestion.covers) & gaps:
+            chosen.append(suggestion.text)
+    return tuple(chosen)
+
+
+@pytest.mark.parametrize("type_id", TYPES)
 @PROPERTY_SETTINGS
 @given(answers=answers_for(SHIPPED))
 def test_every_field_result_is_in_range_and_uses_only_its_own_content(
-    answers: dict[str, str | None],
+    type_id: str, answers: dict[str, str | None]
 ) -> None:
-    q = SHIPPED
+    q = BY_TYPE[type_id]
     results = assess_all(q, answers)
     assert [r.field_id for r in results] == [f.id for f in q.fields]
     for result in results:
         field = q.field(result.field_id)
         own = {x.id: x for x in q.field_questions(field.id)}
+        assert all(x.applies(type_id) for x in own.values())
         assert result.total == len(own)
-        assert result.answered + result.skipped + result.open == result.total
+        assert (
+            result.answered + result.skipped + result.not_applicable + result.open == result.total
+        )
         assert result.open >= 0
         assert set(result.skipped_question_ids) <= set(own)
-        if result.answered < field.min_answered:
+        assert result.minimum == expected_minimum(q, field.id, answers)
+        if result.answered < result.minimum or not enough_subthemes(q, field.id, answers):
             assert result.score is None
             assert result.band is None and result.assessment is None
             assert result.band_suggestions == ()
+            assert result.missing_answers == max(0, result.minimum - result.answered)
         else:
             assert result.score is not None and 0 <= result.score <= 100
             assert result.score == expected_score(q, field.id, answers)
             assert result.band is not None and result.band.contains(result.score)
             assessment = field.assessments[result.band.id]
             assert result.assessment == assessment.text
-            assert result.band_suggestions == tuple(assessment.suggestions)
+            gaps = {g.question_id for g in result.gap_suggestions}
+            assert result.band_suggestions == allowed_band_suggestions(
+                q, field.id, result.band.id, answers, gaps
+            )
+        assert len(set(result.suggestions)) == len(result.suggestions)
+        for item in result.strongest + result.weakest:
+            assert item.question_id in own
+        assert {i.question_id for i in result.weakest} <= {
+            x
+            for x in own
+            if (o := q.scale.option(answers.get(x))) and o.points <= q.scale.low_answer_max_points
+        }
         assert len(result.gap_suggestions) <= 3
         for gap in result.gap_suggestions:
             question = own[gap.question_id]
@@ -121,12 +191,25 @@ def test_every_field_result_is_in_range_and_uses_only_its_own_content(
         assert points == sorted(points)
 
 
+@pytest.mark.parametrize("type_id", TYPES)
+@DERIVED_SETTINGS
+@given(answers=answers_for(SHIPPED))
+def test_answers_to_other_types_questions_are_kept_but_never_count(
+    type_id: str, answers: dict[str, str | None]
+) -> None:
+    q = BY_TYPE[type_id]
+    own = {x.id for x in q.questions}
+    only_own = {k: v for k, v in answers.items() if k in own}
+    assert assess_all(q, answers) == assess_all(q, only_own)
+
+
+@pytest.mark.parametrize("type_id", TYPES)
 @DERIVED_SETTINGS
 @given(answers=answers_for(SHIPPED), data=st.data())
 def test_skipping_an_open_question_never_changes_the_score(
-    answers: dict[str, str | None], data: st.DataObject
+    type_id: str, answers: dict[str, str | None], data: st.DataObject
 ) -> None:
-    q = SHIPPED
+    q = BY_TYPE[type_id]
     question = data.draw(st.sampled_from(q.questions))
     without = {k: v for k, v in answers.items() if k != question.id}
     skipped = {**without, question.id: SKIPPED}
@@ -139,12 +222,13 @@ def test_skipping_an_open_question_never_changes_the_score(
     )
 
 
+@pytest.mark.parametrize("type_id", TYPES)
 @DERIVED_SETTINGS
 @given(answers=answers_for(SHIPPED), data=st.data())
 def test_a_better_answer_never_lowers_the_score(
-    answers: dict[str, str | None], data: st.DataObject
+    type_id: str, answers: dict[str, str | None], data: st.DataObject
 ) -> None:
-    q = SHIPPED
+    q = BY_TYPE[type_id]
     question = data.draw(st.sampled_from(q.questions))
     worse, better = sorted(
         data.draw(st.lists(st.sampled_from(q.scale.options), min_size=2, max_size=2)),
@@ -162,7 +246,7 @@ Spec = tuple[Any, ...]
 """An event described relative to the state it will meet (current or stale revision, ...)."""
 
 
-KINDS = ["answer"] * 12 + ["skip"] * 3 + ["back", "field", "resume"] * 2
+KINDS = ["answer"] * 12 + ["skip"] * 3 + ["na"] * 2 + ["back", "field", "resume"] * 2
 KINDS += ["menu", "results", "review"]
 """Event kinds, weighted: mostly answers, so fields and sometimes whole sessions complete."""
 REVISION_DELTAS = [0] * 8 + [-1, 1, -3]
@@ -190,8 +274,8 @@ def decode(q: Questionnaire, code: int) -> Spec:
     match KINDS[kind]:
         case "answer":
             return ("answer", REVISION_DELTAS[delta], pick, option)
-        case "skip":
-            return ("skip", REVISION_DELTAS[delta], pick)
+        case "skip" | "na":
+            return (KINDS[kind], REVISION_DELTAS[delta], pick)
         case "back":
             return ("back", REVISION_DELTAS[delta])
         case "field":
@@ -203,7 +287,7 @@ def decode(q: Questionnaire, code: int) -> Spec:
 def resolve(q: Questionnaire, state: SessionState, spec: Spec) -> Event:
     """Turn a spec into the concrete event a (possibly confused) client would send."""
     kind = spec[0]
-    if kind in {"answer", "skip"}:
+    if kind in {"answer", "skip", "na"}:
         revision = state.revision + spec[1]
         pick = spec[2]
         if pick is None and state.position.question_id is not None:
@@ -212,6 +296,8 @@ def resolve(q: Questionnaire, state: SessionState, spec: Spec) -> Event:
             question_id = q.questions[pick or 0].id
         if kind == "skip":
             return SkipQuestion(question_id, revision)
+        if kind == "na":
+            return MarkNotApplicable(question_id, revision)
         option_id = (
             UNKNOWN_OPTION if spec[3] >= len(q.scale.options) else q.scale.options[spec[3]].id
         )
@@ -230,10 +316,16 @@ def should_accept(q: Questionnaire, state: SessionState, event: Event) -> bool:
     """The documented acceptance rule, written independently of `apply`."""
     here = state.position
     match event:
-        case AnswerQuestion() | SkipQuestion():
-            valid_option = (
-                isinstance(event, SkipQuestion) or q.scale.option(event.option_id) is not None
-            )
+        case AnswerQuestion() | SkipQuestion() | MarkNotApplicable():
+            match event:
+                case AnswerQuestion():
+                    valid_option = q.scale.option(event.option_id) is not None
+                case MarkNotApplicable():
+                    valid_option = q.has_question(event.question_id) and (
+                        q.question(event.question_id).allow_not_applicable
+                    )
+                case _:
+                    valid_option = True
             return (
                 event.revision == state.revision
                 and here.screen is Screen.QUESTION
@@ -267,7 +359,10 @@ def check_position(q: Questionnaire, state: SessionState) -> None:
 def check_answers(q: Questionnaire, state: SessionState) -> None:
     for question_id, value in state.answers.items():
         assert q.has_question(question_id)
-        assert value is SKIPPED or q.scale.option(value) is not None
+        if value == NOT_APPLICABLE:
+            assert q.question(question_id).allow_not_applicable
+        else:
+            assert value is SKIPPED or q.scale.option(value) is not None
 
 
 def check_step(q: Questionnaire, before: SessionState, event: Event, outcome: Outcome) -> None:
@@ -280,8 +375,12 @@ def check_step(q: Questionnaire, before: SessionState, event: Event, outcome: Ou
         assert not outcome.session_completed
         return
     assert after.revision == before.revision + 1
-    if isinstance(event, AnswerQuestion | SkipQuestion):
-        value = event.option_id if isinstance(event, AnswerQuestion) else SKIPPED
+    if isinstance(event, AnswerQuestion | SkipQuestion | MarkNotApplicable):
+        value = {AnswerQuestion: None, SkipQuestion: SKIPPED, MarkNotApplicable: NOT_APPLICABLE}[
+            type(event)
+        ]
+        if isinstance(event, AnswerQuestion):
+            value = event.option_id
         assert outcome.stored_answer == (event.question_id, value)
         assert dict(after.answers) == {**before.answers, event.question_id: value}
         check_next_position(q, before, after, event.question_id)
@@ -319,8 +418,8 @@ def check_next_position(
 @pytest.mark.parametrize(
     ("q", "max_steps"),
     # The mini questionnaire gets longer runs so whole sessions complete, too.
-    [(MINI, 150), (SHIPPED, 100)],
-    ids=["mini", "shipped"],
+    [(MINI, 150), *((q, 100) for q in BY_TYPE.values())],
+    ids=["mini", *TYPES],
 )
 @PROPERTY_SETTINGS
 @given(data=st.data())

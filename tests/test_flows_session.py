@@ -8,11 +8,12 @@ from types import MappingProxyType
 
 from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
-from flows.scoring import SKIPPED
+from flows.scoring import NOT_APPLICABLE, SKIPPED
 from flows.session import (
     AnswerQuestion,
     Event,
     GoBack,
+    MarkNotApplicable,
     OpenField,
     OpenMenu,
     Outcome,
@@ -24,7 +25,9 @@ from flows.session import (
     SessionState,
     ShowResults,
     SkipQuestion,
+    answered_count,
     apply,
+    skipped_questions,
 )
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini.yaml"
@@ -277,3 +280,49 @@ def test_show_results_and_menu_are_always_accepted() -> None:
     state = started()
     assert step(state, ShowResults()).state.position == Position(Screen.RESULTS)
     assert step(state, OpenMenu()).state.position == Position(Screen.MENU)
+
+
+# "entfällt bei uns / nicht zuständig" ----------------------------------------------------------
+
+
+def open_question(question_id: str) -> SessionState:
+    question = Q.question(question_id)
+    outcome = step(SessionState(), OpenField(question.field))
+    state = outcome.state
+    while state.position.question_id != question_id:
+        state = answer(state).state
+    return state
+
+
+def test_not_applicable_is_stored_as_its_own_value_and_moves_on() -> None:
+    state = open_question("gamma.council")
+    outcome = step(state, MarkNotApplicable("gamma.council", state.revision))
+    assert outcome.stored_answer == ("gamma.council", NOT_APPLICABLE)
+    assert outcome.state.answers["gamma.council"] == NOT_APPLICABLE
+    assert outcome.field_completed == "gamma"
+    assert outcome.state.position == Position(Screen.FIELD_RESULT, "gamma")
+
+
+def test_not_applicable_is_refused_where_the_question_does_not_offer_it() -> None:
+    state = open_question("gamma.clubs")
+    outcome = apply(Q, state, MarkNotApplicable("gamma.clubs", state.revision))
+    assert outcome.refused is Refusal.UNKNOWN and outcome.state is state
+
+
+def test_a_late_not_applicable_press_is_stale() -> None:
+    state = open_question("gamma.council")
+    outcome = apply(Q, state, MarkNotApplicable("gamma.council", state.revision - 1))
+    assert outcome.refused is Refusal.STALE
+
+
+def test_not_applicable_questions_are_not_reviewed_as_skipped() -> None:
+    state = open_question("gamma.council")
+    state = step(state, MarkNotApplicable("gamma.council", state.revision)).state
+    assert skipped_questions(Q, state.answers) == []
+    assert step(state, ReviewSkipped()).state.position == Position(Screen.RESULTS)
+
+
+def test_answered_count_ignores_answers_of_questions_the_type_does_not_ask() -> None:
+    answers = MappingProxyType({"alpha.one": "full", "alpha.district": "none"})
+    assert answered_count(Q, answers) == 1
+    assert answered_count(Q.for_type("district"), answers) == 2

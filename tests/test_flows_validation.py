@@ -289,3 +289,100 @@ def test_multiple_consistency_problems_reported_at_once() -> None:
         "gap: scores 40–44 are not covered by any band",
         "question 'beta.flats' points at unknown subtheme 'sport' of field 'beta'",
     ]
+
+
+# Municipality types, terms, applies_to, "entfällt", conditional band suggestions -------------
+
+
+def test_unknown_term_placeholder_names_path_and_line() -> None:
+    text = edited("text: Es gibt Begegnungsfeste.", "text: Der {rat} lädt zu Festen ein.")
+    problem = only_problem(text)
+    assert problem.message == "unknown term '{rat}' (terms: council)"
+    assert problem.path == "questions[8].text"
+    assert problem.line == line_of(text, "Der {rat} lädt")
+
+
+def test_term_without_wording_for_a_type() -> None:
+    text = edited("council: {city: Rat, district: Kreistag}", "council: {city: Rat}")
+    problem = only_problem(text)
+    assert problem.message == "term 'council' has no wording for type 'district'"
+    assert problem.path == "terms.council"
+    assert problem.line == line_of(text, "council: {city: Rat}")
+
+
+def test_term_for_an_unknown_type() -> None:
+    text = edited(
+        "council: {city: Rat, district: Kreistag}",
+        "council: {city: Rat, district: Kreistag, village: Dorfrat}",
+    )
+    problem = only_problem(text)
+    assert problem.message == "'village' is not a municipality type (city, district)"
+    assert problem.path == "terms.council.village"
+
+
+def test_applies_to_an_unknown_type() -> None:
+    text = edited("applies_to: [district]", "applies_to: [distrikt]")
+    problem = only_problem(text)
+    assert problem.message == "'distrikt' is not a municipality type (city, district)"
+    assert problem.path == "questions[10].applies_to[0]"
+    assert problem.line == line_of(text, "applies_to: [distrikt]")
+
+
+def test_applies_to_nobody() -> None:
+    problem = only_problem(edited("applies_to: [district]", "applies_to: []"))
+    assert problem.message == "applies_to must name at least one type"
+
+
+def test_default_type_must_be_declared() -> None:
+    text = edited("default_municipality_type: city", "default_municipality_type: town")
+    problem = only_problem(text)
+    assert problem.message == "'town' is not a municipality type (city, district)"
+    assert problem.line == line_of(text, "default_municipality_type: town")
+
+
+def test_types_and_terms_need_each_other() -> None:
+    def drop_types(data: dict[str, Any]) -> None:
+        del data["municipality_types"], data["default_municipality_type"]
+
+    messages = {p.message for p in problems_of(mutated(drop_types))}
+    assert "terms need municipality_types to choose from" in messages
+    assert "applies_to needs municipality_types" in messages
+
+
+def test_not_applicable_needs_its_label() -> None:
+    text = edited('  not_applicable_label: "entfällt bei uns"\n', "")
+    problem = only_problem(text)
+    assert problem.path == "questions[9].allow_not_applicable"
+    assert "not_applicable_label" in problem.message
+    assert problem.line == line_of(text, "allow_not_applicable: true")
+
+
+def test_a_field_empty_for_one_type_names_the_type() -> None:
+    def only_district(data: dict[str, Any]) -> None:
+        for question in data["questions"]:
+            if question["field"] == "gamma":
+                question["applies_to"] = ["district"]
+
+    problem = only_problem(mutated(only_district))
+    assert problem.message == "field 'gamma' has no questions for 'Stadt'"
+    assert problem.path == "fields[2]"
+
+
+def test_band_suggestion_conditions_must_name_questions_of_the_field() -> None:
+    text = edited(
+        "suggestions: [Alpha stark eins., Alpha stark zwei.]",
+        "suggestions: [{text: Alpha stark eins., builds_on: [beta.school]}, Alpha stark zwei.]",
+    )
+    problem = only_problem(text)
+    assert problem.message == "'beta.school' is not a question of field 'alpha'"
+    assert problem.path == "fields[0].assessments.strong.suggestions[0].builds_on[0]"
+    assert problem.line == line_of(text, "builds_on: [beta.school]")
+
+
+def test_result_rules_are_percentages() -> None:
+    def too_much(data: dict[str, Any]) -> None:
+        data["result_rules"] = {"min_answered_percent": 150}
+
+    problem = only_problem(mutated(too_much))
+    assert problem.path == "result_rules.min_answered_percent"
+    assert problem.message == "must be at most 100"

@@ -18,13 +18,16 @@ from tests.fast import FastBot, fast_bot
 from tests.test_e2e_groups import (
     BANDS,
     FIELDS,
+    FIRST_FIELD_SIZE,
     LINK,
     NAME,
+    TOTAL,
     answer_questions,
+    assert_field_shown,
+    attack,
     band_label,
     create_group,
     expected_fields,
-    expected_question_lists,
     forged_press,
     german,
     half_up,
@@ -57,9 +60,10 @@ async def test_group_report_of_five_participants(bot: FastBot, database: Path) -
     await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in (0, 1)))
     report = await reply_text(coordinator, "/groupreport")
     assert f"Gruppenbericht: {NAME} – Runde 1" in report
-    assert "2 abgeschlossene Selbstchecks · Verwaltung 1, Politik 1" in report
+    # Perspectives are counted by name only from three people on: "Politik 1" would single out.
+    assert "2 abgeschlossene Selbstchecks\n" in report and "Politik" not in report
     assert "es fehlen noch 1" in report
-    assert "Ø" not in report and "Spanne" not in report and "Diskussionspunkte" not in report
+    assert "Ø" not in report and "Verteilung" not in report and "Diskussionspunkte" not in report
     assert all(field["title"] not in report for field in FIELDS)  # no per-field lines either
 
     # One joins without answering, one answers three questions: joined 4, started 3.
@@ -78,25 +82,32 @@ async def test_group_report_of_five_participants(bot: FastBot, database: Path) -
 
     # The full report, figure by figure.
     report = await reply_text(coordinator, "/groupreport")
-    assert "5 abgeschlossene Selbstchecks · Verwaltung 3, Politik 1, Zivilgesellschaft 1" in report
-    assert "es fehlen" not in report
+    assert "5 abgeschlossene Selbstchecks · Verwaltung 3, weitere Perspektiven 2" in report
+    assert "es fehlen" not in report and "Stand: Bericht 1 vom " in report
     lines = expected_fields(list(range(5)))
     # The patterns give every band at least once (69,8 is "gut aufgestellt": 70 after rounding).
     assert {band_label(half_up(line.mean)) for line in lines} == {b[2] for b in BANDS}
-    # Politik and Zivilgesellschaft have one person each, so they are hidden; Verwaltung (3) is
-    # hidden too: field mean and Verwaltung mean together would reveal the other two's mean.
-    hidden = "Nach Perspektive: Verwaltung – (n<3) · Politik – (n<3) · Zivilgesellschaft – (n<3)"
     for line in lines:
-        assert f"{line.text}\n{hidden}" in report, line.text
-    divergent, priorities = expected_question_lists(list(range(5)))
+        assert_field_shown(report, line)
+    # No perspective column anywhere, and why, said once for the whole report: Politik and
+    # Zivilgesellschaft have one person each; Verwaltung (3) would reveal the other two's mean.
+    assert "Nach Perspektive" not in report and "n<3" not in report and "n&lt;3" not in report
     assert (
-        "Diskussionspunkte – hier gehen die Einschätzungen am weitesten auseinander:\n"
-        + ("\n".join(divergent))
-        in report
+        report.count(
+            "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die übrigen 2 "
+            "Personen möglich wären."
+        )
+        == 1
     )
-    assert (
-        "Prioritäten – hier ist die Zustimmung am geringsten:\n" + "\n".join(priorities) in report
-    )
+    for label in ("Politik", "Zivilgesellschaft"):
+        assert report.count(f"{label} wird nicht einzeln ausgewiesen, weil weniger als 3") == 1
+    # One line per figure explains it; no exact lowest/highest, no per-question spread.
+    assert "So lesen Sie die Zahlen" in report and "Ø ist der Durchschnitt" in report
+    assert "Spanne" not in report and "Streuung" not in report
+    # Five answers per statement are too few for question figures (they need six).
+    assert "Diskussionspunkte" not in report and "Prioritäten" not in report
+    assert "Einzelne Aussagen werden erst ab 6 Antworten je Aussage ausgewertet" in report
+    assert all(len(found) > 1 for _, _, found in attack([report], [list(range(5))]))
     assert report.rstrip().endswith("Grundlage für das Gespräch im Workshop.")
 
     # A co-coordinator joins by the separate link and sees the same report.
@@ -120,7 +131,7 @@ async def test_group_report_of_five_participants(bot: FastBot, database: Path) -
     assert all("Gruppenbericht" not in text_of(m) for m in participant.messages)
     assert all("Ø" not in text_of(m) for m in participant.messages)
     assert query(database, "SELECT closed_at, current_round FROM groups") == [(None, 1)]
-    # Five sessions in the group, each with all 104 answers stored (skips included).
+    # Five sessions in the group, each with all answers stored (skips included).
     counts = query(
         database,
         "SELECT s.perspective, count(a.question_id) FROM sessions s JOIN answers a "
@@ -128,11 +139,11 @@ async def test_group_report_of_five_participants(bot: FastBot, database: Path) -
         group_id,
     )
     assert counts == [
-        ("administration", 104),
-        ("politics", 104),
-        ("administration", 104),
-        ("civil_society", 104),
-        ("administration", 104),
+        ("administration", TOTAL),
+        ("politics", TOTAL),
+        ("administration", TOTAL),
+        ("civil_society", TOTAL),
+        ("administration", TOTAL),
     ]
 
 
@@ -167,7 +178,7 @@ async def test_switching_group_asks_first_and_keeps_answers(bot: FastBot, databa
     await press_text(person, "wechseln")
     moved = await press_text(person, "Politik")
     assert "Sie nehmen für „Gemeinde Neudorf“ aus der Perspektive Politik teil" in moved
-    assert "5 von 104 Aussagen bearbeitet" in moved
+    assert f"5 von {TOTAL} Aussagen bearbeitet" in moved
     assert sessions(database, 400) == [(session_id, group_b, 1, "politics", 0, None, 5)]
     assert (
         query(
@@ -185,71 +196,77 @@ async def test_switching_group_asks_first_and_keeps_answers(bot: FastBot, databa
     assert sessions(database, 400)[0][-1] == 6
 
 
-async def test_new_round_keeps_round_one_and_shows_change(database: Path) -> None:
-    async with fast_bot(database, GROUP_MIN_SIZE="2") as bot:
-        coordinator = bot.user(100, "Kim")
-        join_token, _, group_id = await create_group(coordinator)
-        first, second = bot.user(501, "Eins"), bot.user(502, "Zwei")
-        await join(first, join_token, "Verwaltung")
-        await join(second, join_token, "Verwaltung")
-        await asyncio.gather(
-            answer_questions(first, pattern(0)), answer_questions(second, pattern(3))
-        )
-        round_one = expected_fields([0, 3])
-        report = await reply_text(coordinator, "/groupreport")
-        for line in round_one:
-            # Everyone is Verwaltung, so its column may be shown: it is the field mean.
-            assert f"{line.text}\nNach Perspektive: Verwaltung {german(line.mean)}" in report
+async def test_new_round_keeps_round_one_and_shows_change(bot: FastBot, database: Path) -> None:
+    coordinator = bot.user(100, "Kim")
+    join_token, _, group_id = await create_group(coordinator)
+    first, second, third = bot.user(501, "Eins"), bot.user(502, "Zwei"), bot.user(503, "Drei")
+    for person in (first, second, third):
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(
+        answer_questions(first, pattern(0)),
+        answer_questions(second, pattern(3)),
+        answer_questions(third, pattern(6)),
+    )
+    round_one = expected_fields([0, 3, 6])
+    report = await reply_text(coordinator, "/groupreport")
+    for line in round_one:
+        # Everyone is Verwaltung, so its column may be shown: it is the field mean.
+        assert f"{line.text}\nVerteilung: hier nicht ausgewiesen\n" in report
+        assert f"Nach Perspektive: Verwaltung {german(line.mean)}" in report
 
-        confirm = await reply_text(coordinator, "/newround")
-        assert "Die Ergebnisse von Runde 1 bleiben zum Vergleich erhalten" in confirm
-        started = await press_text(coordinator, "Ja, neue Runde starten")
-        assert f"Runde 2 für „{NAME}“ hat begonnen" in started and join_token in started
-        report = await reply_text(coordinator, "/groupreport")
-        assert f"Gruppenbericht: {NAME} – Runde 2\n0 abgeschlossene Selbstchecks" in report
-        assert "es fehlen noch 2" in report and "Ø" not in report
+    confirm = await reply_text(coordinator, "/newround")
+    assert "Die Ergebnisse von Runde 1 bleiben zum Vergleich erhalten" in confirm
+    started = await press_text(coordinator, "Ja, neue Runde starten")
+    assert f"Runde 2 für „{NAME}“ hat begonnen" in started and join_token in started
+    report = await reply_text(coordinator, "/groupreport")
+    assert f"Gruppenbericht: {NAME} – Runde 2\n0 abgeschlossene Selbstchecks" in report
+    assert "es fehlen noch 3" in report and "Ø" not in report
 
-        # Back by /start: a fresh session in round 2, the old one archived with its answers.
-        back = await reply_text(first, "/start")
-        assert f"neue Runde für „{NAME}“ gestartet" in back and "Willkommen" in back
-        old, new = sessions(database, 501)
-        assert old[1:] == (group_id, 1, "administration", 1, "new_round", 104)
-        assert new[1:] == (group_id, 2, "administration", 0, None, 0)
-        # Back by the link shared again: asked to take part in the new round, no "switch".
-        ask = await reply_text(second, "/start", join_token)
+    # Back by /start: a fresh session in round 2, the old one archived with its answers.
+    back = await reply_text(first, "/start")
+    assert f"neue Runde für „{NAME}“ gestartet" in back and "Willkommen" in back
+    old, new = sessions(database, 501)
+    assert old[1:] == (group_id, 1, "administration", 1, "new_round", TOTAL)
+    assert new[1:] == (group_id, 2, "administration", 0, None, 0)
+    # Back by the link shared again: asked to take part in the new round, no "switch".
+    for person in (second, third):
+        ask = await reply_text(person, "/start", join_token)
         assert "Selbstcheck für" in ask and "wechseln" not in ask
-        await press_text(second, "✅ Einverstanden, teilnehmen")
-        await press_text(second, "Verwaltung")
-        old, new = sessions(database, 502)
-        assert old[1:] == (group_id, 1, "administration", 1, "new_round", 104)
-        assert new[1:] == (group_id, 2, "administration", 0, None, 0)
+        await press_text(person, "✅ Einverstanden, teilnehmen")
+        await press_text(person, "Verwaltung")
+    old, new = sessions(database, 502)
+    assert old[1:] == (group_id, 1, "administration", 1, "new_round", TOTAL)
+    assert new[1:] == (group_id, 2, "administration", 0, None, 0)
 
-        # One completes round 2 while the other stops just before the last question.
-        await asyncio.gather(
-            answer_questions(first, pattern(1)), answer_questions(second, pattern(4), limit=103)
-        )
-        report = await reply_text(coordinator, "/groupreport")
-        assert "1 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
-        assert "seit Runde" not in report
+    # Two complete round 2 while the third stops just before the last question.
+    await asyncio.gather(
+        answer_questions(first, pattern(1)),
+        answer_questions(second, pattern(4)),
+        answer_questions(third, pattern(7), limit=TOTAL - 1),
+    )
+    report = await reply_text(coordinator, "/groupreport")
+    assert "2 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
+    assert "seit Runde" not in report
 
-        assert await answer_questions(second, pattern(4)) == 1
-        report = await reply_text(coordinator, "/groupreport")
-        round_two = expected_fields([1, 4])
-        for before, after in zip(round_one, round_two, strict=True):
-            change = half_up(after.mean * 10) - half_up(before.mean * 10)
-            sign = "+" if change > 0 else "±" if change == 0 else "−"
-            since = f" · seit Runde 1: {sign}{abs(change) // 10},{abs(change) % 10}"
-            assert f"{after.text}{since}\n" in report, after.text
-        overview = await reply_text(coordinator, "/groups")
-        assert "Runde 2" in overview and "abgeschlossen: 2" in overview
-        # Round one is still all there.
-        assert query(
-            database,
-            "SELECT s.group_round, count(DISTINCT s.id), count(*) FROM sessions s "
-            "JOIN answers a ON a.session_id = s.id WHERE s.group_id = ? "
-            "AND s.completed_at IS NOT NULL GROUP BY s.group_round",
-            group_id,
-        ) == [(1, 2, 208), (2, 2, 208)]
+    assert await answer_questions(third, pattern(7)) == 1
+    report = await reply_text(coordinator, "/groupreport")
+    round_two = expected_fields([1, 4, 7])
+    assert "• seit Runde 1 zeigt, um wie viele Punkte" in report
+    for before, after in zip(round_one, round_two, strict=True):
+        change = half_up(after.mean * 10) - half_up(before.mean * 10)
+        sign = "+" if change > 0 else "±" if change == 0 else "−"
+        since = f" · seit Runde 1: {sign}{abs(change) // 10},{abs(change) % 10}"
+        assert f"{after.text}{since}\n" in report, after.text
+    overview = await reply_text(coordinator, "/groups")
+    assert "Runde 2" in overview and "abgeschlossen: 3" in overview
+    # Round one is still all there.
+    assert query(
+        database,
+        "SELECT s.group_round, count(DISTINCT s.id), count(*) FROM sessions s "
+        "JOIN answers a ON a.session_id = s.id WHERE s.group_id = ? "
+        "AND s.completed_at IS NOT NULL GROUP BY s.group_round",
+        group_id,
+    ) == [(1, 3, 3 * TOTAL), (2, 3, 3 * TOTAL)]
 
 
 async def test_only_granted_coordinators_create_groups(database: Path) -> None:
@@ -301,7 +318,7 @@ async def test_forged_links_and_closed_group(bot: FastBot, database: Path) -> No
     # The check still works, alone.
     await loner.press("▶️ Los geht’s")
     question = await loner.wait_for_message()
-    assert "Frage 1 von 12" in text_of(question)
+    assert f"Frage 1 von {FIRST_FIELD_SIZE}" in text_of(question)
     await answer_questions(loner, pattern(0), limit=2)
     ((_, group, *_rest),) = sessions(database, 300)
     assert group is None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,7 +20,19 @@ from bot.app.records import GroupRecord, SessionRecord, UserRef
 from bot.app.service import SelfCheck
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Attachment, Button, Reply, View, rows
-from flows.aggregation import GroupReport, Participant, group_report
+from flows.disclosure import (
+    QUESTION_FACTOR,
+    Check,
+    PerspectiveNote,
+    PublishedField,
+    PublishedReport,
+    Reason,
+    Release,
+    changed_checks,
+    for_viewer,
+    next_release,
+    nothing_yet,
+)
 from flows.membership import Join, joining
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -34,6 +45,13 @@ COMMAND_ACTIONS = {"group_report": "r", "close_group": "c", "open_group": "o", "
 def new_token() -> str:
     """192 random bits in Telegram's start-parameter alphabet (32 characters)."""
     return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class _Check(Check):
+    """A completed check with the person it belongs to, to recognise a coordinator's own."""
+
+    user_id: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,9 @@ class GroupDesk:
         self.policy = policy
         self.bot_username = bot_username
         self.clock = clock
+        # Releases per (group, round), oldest first. Held in memory until the storage layer
+        # persists them (issue 13, second part); a restart starts a fresh release history.
+        self._releases: dict[tuple[int, int], list[Release]] = {}
 
     async def coordinates(self, user_id: int) -> bool:
         """Whether the person coordinates at least one group (their menu and help show more)."""
@@ -154,7 +175,7 @@ class GroupDesk:
             return _plain(View(self.t("group_refused")))
         now = self.clock()
         if action == "r":
-            return _plain(*await self.report_views(group))
+            return _plain(*await self.report_views(group, viewer_id=user.user_id))
         if action == "c":
             await self.storage.set_group_open(group.id, False, now)
             return _plain(View(self.t("group_closed_done", name=group.name)))
@@ -177,22 +198,68 @@ class GroupDesk:
             )
         )
 
-    async def report_views(self, group: GroupRecord) -> list[View]:
-        q = self.catalog.active
-        current = await self._participants(group.id, group.current_round)
-        previous = (
-            await self._participants(group.id, group.current_round - 1)
-            if group.current_round > 1
-            else None
-        )
-        report = group_report(q, current, min_group=self.policy.min_group, previous=previous)
-        counts = Counter(p.perspective for p in current)
-        labels = {p.label: counts[p.id] for p in q.perspectives if counts[p.id]}
-        return render_report(self.t, group, report, labels)
+    async def report_views(self, group: GroupRecord, viewer_id: int | None = None) -> list[View]:
+        """The group report as chat messages, for one coordinator."""
+        report, pending, own = await self.published_report(group, viewer_id)
+        return render_report(self.t, group, report, pending, own=own)
 
-    async def _participants(self, group_id: int, round_number: int) -> list[Participant]:
-        checks = await self.storage.completed_checks(group_id, round_number)
-        return [Participant(c.perspective, c.answers) for c in checks]
+    async def published_report(
+        self, group: GroupRecord, viewer_id: int | None
+    ) -> tuple[PublishedReport, int, bool]:
+        """The latest release of the group's round as this person may see it.
+
+        Returns (report, checks waiting for the next release, whether the viewer took part).
+        Every rendering (chat, web page, PDF) shows this object and nothing computed elsewhere:
+        the report is never recomputed from live answers; a new release is made only when
+        disclosure control allows one (enough checks added or changed since the last).
+        """
+        q = self.catalog.active
+        k = self.policy.min_group
+        previous_round = None
+        if group.current_round > 1:
+            earlier, _ = await self._latest_release(
+                group.id, group.current_round - 1, None, closed=True
+            )
+            previous_round = earlier.report if earlier else None
+        release, checks = await self._latest_release(group.id, group.current_round, previous_round)
+        # A coordinator who took part: their own check never counts towards their threshold.
+        viewer = next((c.check_id for c in checks if c.user_id == viewer_id), None)
+        if release is None:
+            report = nothing_yet(q, len(checks), k)
+            if viewer is not None:
+                report = report.model_copy(update={"missing": max(0, k - len(checks) + 1)})
+            return report, 0, viewer is not None
+        pending = changed_checks(q, release, checks)
+        return for_viewer(q, release, viewer), pending, viewer is not None
+
+    async def _latest_release(
+        self,
+        group_id: int,
+        round_number: int,
+        previous_round: PublishedReport | None,
+        closed: bool = False,
+    ) -> tuple[Release | None, list[_Check]]:
+        """Add a release if one is due, and return the newest (None before the first).
+
+        An earlier round is closed: it keeps its last release (or gets a first one).
+        """
+        checks = [
+            _Check(c.perspective, c.answers, c.session_id, c.user_id)
+            for c in await self.storage.completed_checks(group_id, round_number)
+        ]
+        history = self._releases.setdefault((group_id, round_number), [])
+        release = next_release(
+            self.catalog.active,
+            history,
+            checks,
+            self.policy.min_group,
+            self.clock(),
+            round_closed=closed,
+            previous_round=previous_round,
+        )
+        if release is not None:
+            history.append(release)
+        return (history[-1] if history else None), checks
 
     def _actions(self, group: GroupRecord) -> tuple[tuple[Button, ...], ...]:
         toggle = (
@@ -327,14 +394,18 @@ def _signed(value: float) -> str:
 
 
 def render_report(
-    t: Texts, group: GroupRecord, report: GroupReport, counts: dict[str, int]
+    t: Texts, group: GroupRecord, report: PublishedReport, pending: int, own: bool = False
 ) -> list[View]:
-    """The coordinator's combined picture; figures only where enough people completed."""
-    perspectives = (
-        t("report_perspectives", items=", ".join(f"{label} {n}" for label, n in counts.items()))
-        if counts
-        else Html("")
-    )
+    """The coordinator's combined picture, from published figures only (flows.disclosure).
+
+    `pending` counts checks completed or changed since this release (they enter the next one);
+    `own` says that the coordinator took part, so their own check does not count for them.
+    """
+    k = report.min_group
+    counts = [f"{p.label} {p.n}" for p in report.perspective_counts]
+    if counts and report.unnamed:
+        counts.append(t.plain("report_unnamed", n=report.unnamed))
+    perspectives = t("report_perspectives", items=", ".join(counts)) if counts else Html("")
     parts: list[str] = [
         t(
             "report_title",
@@ -344,50 +415,29 @@ def render_report(
             perspectives=perspectives,
         )
     ]
-    if report.missing:
+    if not report.shown:
         # Nothing can be shown yet; seven identical "no figures" lines would add nothing.
-        parts += [
-            t("report_hidden", min_group=report.min_group, missing=report.missing),
-            t("report_footer"),
-        ]
+        key = "report_hidden_own" if own else "report_hidden"
+        parts += [t(key, min_group=k, missing=report.missing), t("report_footer")]
         return [View("\n\n".join(parts))]
+    assert report.published_at is not None
+    stand = t(
+        "report_release",
+        number=report.release,
+        date=report.published_at.strftime(t.plain("report_date_format")),
+    )
+    if pending:
+        stand = Html(stand + "\n" + t("report_pending", n=pending, min_group=k))
+    parts.append(stand)
+    legend = [t("report_legend_mean"), t("report_legend_band"), t("report_legend_counts")]
+    if any(f.change is not None for f in report.fields):
+        legend.append(t("report_legend_change", round=group.current_round - 1))
+    parts.append("\n".join([t("report_legend_title"), *legend]))
     for number, field in enumerate(report.fields, start=1):
-        if field.mean is None or field.band is None:
-            parts.append(
-                t(
-                    "report_field_hidden",
-                    number=number,
-                    title=field.title,
-                    n=field.n,
-                    missing=field.missing,
-                )
-            )
-            continue
-        change = (
-            t("report_change", round=group.current_round - 1, change=_signed(field.change))
-            if field.change is not None
-            else Html("")
-        )
-        text = t(
-            "report_field",
-            number=number,
-            title=field.title,
-            mean=_number(field.mean),
-            band=field.band.label,
-            low=field.low,
-            high=field.high,
-            n=field.n,
-            change=change,
-        )
-        items = [
-            t("report_perspective_item", label=p.label, mean=_number(p.mean))
-            if p.mean is not None
-            else t("report_perspective_hidden", label=p.label, min_group=report.min_group)
-            for p in field.by_perspective
-        ]
-        if items:
-            text = Html(text + "\n" + t("report_by_perspective", items=Html(" · ".join(items))))
-        parts.append(text)
+        parts.append(_field_text(t, group, number, field, k, own))
+    if report.perspective_notes:
+        notes = [_perspective_note(t, note, k) for note in report.perspective_notes]
+        parts.append("\n".join([t("report_perspective_notes_title"), *notes]))
     for key, stats in (
         ("report_divergent_title", report.divergent),
         ("report_priorities_title", report.priorities),
@@ -396,15 +446,55 @@ def render_report(
             continue
         lines = [t(key)]
         lines += [
-            t(
-                "report_question",
-                text=s.text,
-                mean=_number(s.mean),
-                spread=_number(s.spread),
-                suggestion=s.suggestion,
-            )
+            t("report_question", text=s.text, mean=_number(s.mean), suggestion=s.suggestion)
             for s in stats
         ]
         parts.append("\n".join(lines))
+    if not report.divergent and not report.priorities:
+        parts.append(t("report_questions_hidden", min_group=QUESTION_FACTOR * k))
     parts.append(t("report_footer"))
     return [View("\n\n".join(parts))]
+
+
+def _field_text(
+    t: Texts, group: GroupRecord, number: int, field: PublishedField, k: int, own: bool
+) -> Html:
+    """One field: mean and band, the band counts, shown perspectives; or why nothing is shown."""
+    if field.mean is None or field.band is None:
+        reason = field.withheld_reason or Reason.TOO_FEW
+        own_note = "_own" if reason is Reason.TOO_FEW and own else ""
+        key = f"report_withheld_{reason.value}{own_note}"
+        return t("report_field_hidden", number=number, title=field.title, why=t(key, min_group=k))
+    change = (
+        t("report_change", round=group.current_round - 1, change=_signed(field.change))
+        if field.change is not None
+        else Html("")
+    )
+    lines = [
+        t(
+            "report_field",
+            number=number,
+            title=field.title,
+            mean=_number(field.mean),
+            band=field.band.label,
+            n=field.n,
+            change=change,
+        )
+    ]
+    if field.band_counts is not None:
+        items = " · ".join(f"{b.label} {b.count}" for b in field.band_counts)
+        lines.append(t("report_band_counts", items=items))
+    else:
+        lines.append(t("report_band_counts_hidden"))
+    shown = [p for p in field.by_perspective if p.mean is not None]
+    if shown:
+        items = " · ".join(f"{p.label} {_number(p.mean)}" for p in shown)
+        lines.append(t("report_by_perspective", items=items))
+    return Html("\n".join(lines))
+
+
+def _perspective_note(t: Texts, note: PerspectiveNote, k: int) -> Html:
+    if note.reason is Reason.COMPLEMENT:
+        key = "report_note_complement_one" if note.others == 1 else "report_note_complement"
+        return t(key, label=note.label, others=note.others)
+    return t(f"report_note_{note.reason.value}", label=note.label, min_group=k)

@@ -62,8 +62,14 @@ class GroupCounts:
 
 @dataclass(frozen=True)
 class CompletedCheck:
-    """A completed session of a group round, for aggregation; never shown individually."""
+    """A completed session of a group round, for aggregation; never shown individually.
+
+    `session_id` identifies the check in disclosure control's releases; `user_id` tells a
+    coordinator's own check apart (it must not count towards their own threshold).
+    """
 
     perspective: str | None
     content_hash: str
     answers: dict[str, str | None]
+    session_id: int
+    user_id: int

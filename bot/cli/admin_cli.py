@@ -62,7 +62,13 @@ def run(
         healthy, line = check(settings.database_path)
         print(line, file=out if healthy else sys.stderr)
         return 0 if healthy else 1
-    return asyncio.run(_run(args, settings, out, binary or sys.stdout.buffer))
+    from bot.store.startup_checks import EXIT_STARTUP, StartupError
+
+    try:
+        return asyncio.run(_run(args, settings, out, binary or sys.stdout.buffer))
+    except StartupError as error:
+        print(f"Start-up error: {error}", file=sys.stderr)
+        return EXIT_STARTUP
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary: BinaryIO) -> int:

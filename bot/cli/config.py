@@ -33,6 +33,12 @@ class Settings:
     questionnaire_path: Path = DEFAULT_QUESTIONNAIRE
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     log_level: str = "INFO"
+    # also log every Bot API call and SQL statement with its parameters (people's answers)
+    log_calls: bool = False
+    # proxy for every request to Telegram (municipal networks often allow no direct access)
+    https_proxy: str | None = None
+    # how long start-up keeps trying to reach Telegram before it gives up with one line
+    telegram_startup_timeout: float = 60.0
     group_creation: str = "anyone"
     group_min_size: int = 3
     bot_username: str = "IhrSelbstcheckBot"
@@ -42,12 +48,17 @@ class Settings:
     reminder_check_seconds: float = 3600.0
     # webhook mode (instead of long polling) when webhook_url is set
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_path: str = "telegram"
     webhook_secret: str | None = None
     # chat-bound Bot API requests per second (AIORateLimiter's overall limit); 0 = no limiter
     telegram_rate_limit: float = 30.0
+    # workshop pages (bot/web): served when web_base_url is set
+    web_base_url: str | None = None
+    web_listen: str = "127.0.0.1"
+    web_port: int = 8080
+    web_link_days: int = 14
 
     @property
     def telegram_enabled(self) -> bool:
@@ -85,12 +96,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         questionnaire_path=questionnaire,
         admin_ids=_parse_ids(env.get("ADMIN_IDS", "")),
         log_level=log_level,
+        log_calls=_flag(env, "LOG_CALLS"),
+        https_proxy=_proxy(env),
+        telegram_startup_timeout=_seconds(env, "TELEGRAM_STARTUP_TIMEOUT", 60.0),
         group_creation=_choice(env, "GROUP_CREATION", ("anyone", "coordinators"), "anyone"),
-        group_min_size=_positive_int(env, "GROUP_MIN_SIZE", 3),
+        group_min_size=_positive_int(env, "GROUP_MIN_SIZE", 3, minimum=3),
         bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@") or "IhrSelbstcheckBot",
         telegram_rate_limit=_rate_limit(env),
         **_reminder_settings(env),
         **_webhook_settings(env),
+        **_web_settings(env),
     )
 
 
@@ -116,13 +131,41 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default
     return value
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, got {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
     return int(raw)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw not in {"", "0", "1", "true", "false", "yes", "no"}:
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw in {"1", "true", "yes"}
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        seconds = float(raw) if raw else default
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds above 0, got {raw!r}")
+    return seconds
+
+
+def _proxy(env: Mapping[str, str]) -> str | None:
+    """HTTPS_PROXY (or https_proxy), as curl and pip read it; used for every Telegram request."""
+    url = (env.get("HTTPS_PROXY") or env.get("https_proxy") or "").strip() or None
+    if url is not None and not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(
+            f"HTTPS_PROXY must be an http(s) proxy URL like http://proxy.example:3128, got {url!r}"
+        )
+    return url
 
 
 def _parse_ids(raw: str) -> frozenset[int]:
@@ -138,7 +181,8 @@ def _parse_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Telegram allows 1-256 characters; fewer than 32 could be guessed by trying.
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 
 
 def _reminder_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -173,15 +217,33 @@ def _webhook_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if not WEBHOOK_SECRET_PATTERN.match(secret):
         raise ConfigError(
             "WEBHOOK_SECRET is required with WEBHOOK_URL: "
-            "1-256 characters of A-Z, a-z, 0-9, _ and -"
+            "32-256 characters of A-Z, a-z, 0-9, _ and - (for example from "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
         )
     port_raw = env.get("WEBHOOK_PORT", "").strip() or "8443"
     if not port_raw.isdigit() or not 1 <= int(port_raw) <= 65535:
         raise ConfigError(f"WEBHOOK_PORT must be a port number from 1 to 65535, got {port_raw!r}")
     return {
         "webhook_url": url,
-        "webhook_listen": env.get("WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        # Behind a reverse proxy that terminates TLS on the same machine (see README).
+        "webhook_listen": env.get("WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
         "webhook_port": int(port_raw),
         "webhook_path": env.get("WEBHOOK_PATH", "").strip().strip("/") or "telegram",
         "webhook_secret": secret,
+    }
+
+
+def _web_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Where the workshop pages are served; the public URL is what links point at."""
+    url = env.get("WEB_BASE_URL", "").strip().rstrip("/") or None
+    if url is not None and not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(f"WEB_BASE_URL must be an http(s) URL, got {url!r}")
+    port_raw = env.get("WEB_PORT", "").strip() or "8080"
+    if not port_raw.isdigit() or not 1 <= int(port_raw) <= 65535:
+        raise ConfigError(f"WEB_PORT must be a port number from 1 to 65535, got {port_raw!r}")
+    return {
+        "web_base_url": url,
+        "web_listen": env.get("WEB_LISTEN", "").strip() or "127.0.0.1",
+        "web_port": int(port_raw),
+        "web_link_days": _positive_int(env, "WEB_LINK_DAYS", 14),
     }

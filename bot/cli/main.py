@@ -18,6 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="*", help="default: every file in questionnaires/")
     preview = commands.add_parser("preview", help="print a questionnaire readably")
     preview.add_argument("file", nargs="?", help="default: the shipped questionnaire")
+    preview.add_argument(
+        "--type",
+        dest="municipality_type",
+        help="municipality type id or label (default: the file's default type)",
+    )
     admin_cli.add_parser(commands)
     return parser
 
@@ -27,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         return authoring.validate(args.files)
     if args.command == "preview":
-        return authoring.preview(args.file)
+        return authoring.preview(args.file, municipality_type=args.municipality_type)
     if args.command == "admin":
         return admin_cli.run(args)
     from bot.cli.run import run

@@ -7,18 +7,25 @@ import logging
 import os
 import signal
 import sys
+from urllib.parse import urlsplit
 
+from bot.cli import log_redaction
 from bot.cli.config import ConfigError, Settings, load_settings
+from bot.cli.instance_lock import InstanceLock
+from bot.store.startup_checks import EXIT_STARTUP, StartupError, retry_network
 from flows.loading import QuestionnaireInvalid
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level, stream=sys.stderr
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=settings.log_level,
+        stream=sys.stderr,
     )
-    # httpx logs every request URL at INFO, and those URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    proxy_password = urlsplit(settings.https_proxy).password if settings.https_proxy else None
+    log_redaction.install(
+        (settings.token, settings.webhook_secret, proxy_password), settings.log_calls
+    )
 
 
 def startup_settings() -> Settings | None:
@@ -28,7 +35,7 @@ def startup_settings() -> Settings | None:
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return None
-    configure_logging(settings.log_level)
+    configure_logging(settings)
     return settings
 
 
@@ -45,7 +52,11 @@ def run() -> int:
                 logging.getLogger().setLevel(logging.WARNING)
 
             return asyncio.run(chat(settings))
-        asyncio.run(_serve_until_signal(settings))
+        with InstanceLock(settings.database_path):
+            asyncio.run(_serve_until_signal(settings))
+    except StartupError as error:
+        print(f"Start-up error: {error}", file=sys.stderr)
+        return EXIT_STARTUP
     except QuestionnaireInvalid as error:
         print("The questionnaire could not be loaded:", file=sys.stderr)
         for problem in error.problems:
@@ -63,4 +74,6 @@ async def _serve_until_signal(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await serve(settings, stop)
+    # A network failure before the bot serves (getMe, the command menus) is retried; once it
+    # polls, PTB itself retries failed requests.
+    await retry_network(lambda: serve(settings, stop), settings.telegram_startup_timeout, stop)

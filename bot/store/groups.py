@@ -114,7 +114,7 @@ class GroupRepository(Repository):
         """The latest completed session per person in a group round."""
         async with self._db.execute(
             """
-            SELECT s.id, s.perspective, s.content_hash FROM sessions s
+            SELECT s.id, s.user_id, s.perspective, s.content_hash FROM sessions s
             WHERE s.group_id = ? AND s.group_round = ? AND s.completed_at IS NOT NULL
               AND s.id = (SELECT max(t.id) FROM sessions t
                           WHERE t.user_id = s.user_id AND t.group_id = s.group_id
@@ -134,7 +134,13 @@ class GroupRepository(Repository):
                 async for row in cursor:
                     answers[row["session_id"]][row["question_id"]] = row["option_id"]
         return [
-            CompletedCheck(row["perspective"], row["content_hash"], answers[row["id"]])
+            CompletedCheck(
+                row["perspective"],
+                row["content_hash"],
+                answers[row["id"]],
+                session_id=row["id"],
+                user_id=row["user_id"],
+            )
             for row in sessions
         ]
 

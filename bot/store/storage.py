@@ -22,6 +22,12 @@ from bot.store.people import PeopleRepository
 from bot.store.reminders import ReminderRepository
 from bot.store.reports import ReportRepository
 from bot.store.sessions import SessionRepository
+from bot.store.startup_checks import (
+    check_database,
+    check_writable,
+    database_problem,
+    open_checked,
+)
 from bot.store.versions import VersionRepository
 
 MIGRATIONS: tuple[str, ...] = (
@@ -164,18 +170,28 @@ class Storage(
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
         """Open (creating folders and file as needed) and migrate to the newest schema."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                check_writable(Path(path))
+            connection = await aiosqlite.connect(str(path), isolation_level=None)
+        except (sqlite3.Error, OSError) as error:
+            raise database_problem(path, error) from error
         connection.row_factory = aiosqlite.Row
-        await connection.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a killed process; only a power cut may lose the last commit.
-        await connection.execute("PRAGMA synchronous=NORMAL")
-        await connection.execute("PRAGMA foreign_keys=ON")
-        await connection.execute("PRAGMA busy_timeout=5000")
-        storage = cls(connection)
-        await storage._migrate()
-        return storage
+
+        async def prepare() -> Storage:
+            await connection.execute("PRAGMA busy_timeout=5000")
+            await check_database(connection, path, len(MIGRATIONS))
+            await connection.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process; only a power cut may lose the last
+            # commit.
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            storage = cls(connection)
+            await storage._migrate()
+            return storage
+
+        return await open_checked(path, connection, prepare)
 
     async def close(self) -> None:
         async with self._write_lock:

@@ -23,6 +23,7 @@ from bot.cli.config import Settings
 from bot.telegram.handlers import CommandMenus, Handlers, bot_commands
 from bot.telegram.messenger import Messenger
 from bot.telegram.update_processor import FairUpdateProcessor
+from bot.telegram.webhook_guard import limit_request_bodies
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,9 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         # 0 lifts the overall limit; retrying after Telegram's 429 (retry_after) always stays.
         rate_limiter=AIORateLimiter(overall_max_rate=limit, max_retries=5),
         # The pool sizes ApplicationBuilder would choose: many calls at once, one long poll.
-        request=HTTPXRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        # Both connection pools (getUpdates has its own) go through the operator's proxy.
+        request=HTTPXRequest(connection_pool_size=256, proxy=settings.https_proxy),
+        get_updates_request=HTTPXRequest(connection_pool_size=1, proxy=settings.https_proxy),
     )
     return (
         Application.builder()
@@ -131,7 +133,9 @@ async def _receive_updates(
     """Long polling, or a webhook server when WEBHOOK_URL is set (Telegram then pushes)."""
     assert app.updater is not None
     if settings.webhook_url:
-        # PTB rejects requests without the matching secret token header with 403.
+        # PTB rejects requests without the matching secret token header with 403, but only
+        # after reading the body; Tornado refuses oversized ones before.
+        limit_request_bodies()
         await app.updater.start_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,

@@ -9,8 +9,8 @@ from bot.ui.texts import Html, Texts
 from bot.ui.views import Button, View, rows
 from flows.navigation import next_open_field
 from flows.questionnaire import Questionnaire
-from flows.scoring import SKIPPED, FieldResult, assess_all, assess_field
-from flows.session import Screen, SessionState, is_complete, skipped_questions
+from flows.scoring import NOT_APPLICABLE, SKIPPED, FieldResult, assess_all, assess_field
+from flows.session import Screen, SessionState, answered_count, is_complete, skipped_questions
 
 Answers = Mapping[str, str | None]
 
@@ -33,7 +33,7 @@ class Renderer:
     # entry points ---------------------------------------------------------------------------
 
     def welcome(self, q: Questionnaire, state: SessionState) -> View:
-        done = len(state.answers)
+        done = answered_count(q, state.answers)
         total = len(q.questions)
         if done == 0:
             text = self.t(
@@ -69,7 +69,7 @@ class Renderer:
         return self.welcome(q, state)
 
     def menu(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
-        done = len(state.answers)
+        done = answered_count(q, state.answers)
         text = prefix + self.t(
             "menu_title",
             bar=progress_bar(done, len(q.questions)),
@@ -95,7 +95,7 @@ class Renderer:
         field = q.field(question.field)
         in_field = q.field_questions(field.id)
         index = next(i for i, x in enumerate(in_field) if x.id == question.id)
-        done = len(state.answers)
+        done = answered_count(q, state.answers)
         current = state.answers.get(question.id, ...)
         current_label = self._answer_label(q, current) if current is not ... else None
         subtheme = field.subtheme(question.subtheme)
@@ -235,7 +235,7 @@ class Renderer:
 
     def progress(self, q: Questionnaire, state: SessionState) -> View:
         results = assess_all(q, state.answers)
-        done = len(state.answers)
+        done = answered_count(q, state.answers)
         skipped = sum(r.skipped for r in results)
         lines = []
         for number, result in enumerate(results, start=1):
@@ -280,22 +280,59 @@ class Renderer:
         if not result.complete:
             return self.t("field_result_open", open=result.open, total=result.total)
         if result.too_few_answers:
+            field = q.field(result.field_id)
+            missing = [s.title for s in field.subthemes if s.id in set(result.missing_subthemes)]
             return self.t(
                 "field_result_too_few",
                 answered=result.answered,
-                minimum=q.field(result.field_id).min_answered,
+                minimum=result.minimum,
+                applicable=result.applicable,
+                missing=self.t("field_result_missing_answers", count=result.missing_answers)
+                if result.missing_answers
+                else Html(""),
                 skipped=result.skipped,
+                not_applicable=result.not_applicable,
+                subthemes=self.t("field_result_missing_subthemes", titles=", ".join(missing))
+                if missing
+                else Html(""),
             )
         assert result.band is not None
         return self.t(
             "field_result_scored",
             band=result.band.label,
+            profile=self._profile(result),
             score=result.score,
             answered=result.answered,
             total=result.total,
             skipped=result.skipped,
+            not_applicable=result.not_applicable,
             assessment=result.assessment,
         )
+
+    def _profile(self, result: FieldResult) -> Html:
+        """The person's own strongest and weakest items, and one line per subtheme."""
+        lines = []
+        if result.strongest:
+            topics = ", ".join(i.topic for i in result.strongest)
+            lines.append(self.t("field_result_strongest", topics=topics))
+        if result.weakest:
+            topics = ", ".join(i.topic for i in result.weakest)
+            lines.append(self.t("field_result_weakest", topics=topics))
+        for subtheme in result.subthemes:
+            if subtheme.score is None:
+                lines.append(self.t("subtheme_line_none", title=subtheme.title))
+            else:
+                lines.append(
+                    self.t(
+                        "subtheme_line",
+                        title=subtheme.title,
+                        bar=progress_bar(subtheme.score, 100, width=5),
+                        score=subtheme.score,
+                        answered=subtheme.answered,
+                        total=subtheme.total,
+                    )
+                )
+        return Html("".join(f"{line}\n" for line in lines))
 
     def _suggestions(self, result: FieldResult) -> Html:
         if not result.complete or not result.suggestions:
@@ -341,6 +378,8 @@ class Renderer:
     def _answer_label(self, q: Questionnaire, value: str | None) -> str:
         if value is SKIPPED:
             return q.scale.skip_label
+        if value == NOT_APPLICABLE and q.scale.not_applicable_label:
+            return q.scale.not_applicable_label
         option = q.scale.option(value)
         return option.label if option else q.scale.skip_label
 

@@ -1,0 +1,102 @@
+"""Render times of the workshop page and its PDF for a large group (`python -m bench.web`).
+
+The group's report comes from `flows.aggregation.group_report` over synthetic completed checks
+(as the bot would compute it); what is timed is the web transport's own work: page model,
+charts and HTML for the page, the same plus WeasyPrint for the PDF. The first render of each
+is reported separately, because it includes loading matplotlib's and WeasyPrint's fonts once.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from bot.store.content import DEFAULT_QUESTIONNAIRE
+from bot.web.documents import workshop_page
+from bot.web.render import Renderer
+from bot.web.source import WorkshopData
+from flows.aggregation import Participant, group_report
+from flows.loading import parse_questionnaire
+
+PAGE_TARGET = 1.0
+PDF_TARGET = 3.0
+
+
+@dataclass(frozen=True)
+class WebTimes:
+    participants: int
+    aggregation: float
+    page_first: float
+    page: float  # median of the repeated renders
+    pdf_first: float
+    pdf: float
+    pdf_bytes: int
+
+    @property
+    def ok(self) -> bool:
+        return self.page < PAGE_TARGET and self.pdf < PDF_TARGET
+
+
+def measure_web(participants: int = 1_000, repeats: int = 3, seed: int = 1) -> WebTimes:
+    q = parse_questionnaire(DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8"), "bench")
+    rng = random.Random(seed)
+    options = [o.id for o in q.scale.options]
+    perspectives = [p.id for p in q.perspectives]
+    checks = [
+        Participant(
+            perspectives[i % len(perspectives)],
+            {x.id: None if rng.random() < 0.05 else rng.choice(options) for x in q.questions},
+        )
+        for i in range(participants)
+    ]
+    began = time.perf_counter()
+    report = group_report(q, checks, previous=checks[: participants // 2])
+    aggregation = time.perf_counter() - began
+    renderer = Renderer()
+    data = WorkshopData("Stadt Benchhausen", 2, date.today(), q, report, previous_round=1)
+
+    def page() -> str:
+        return renderer.workshop_html(
+            workshop_page(data, renderer), css_href="../static/workshop.css", pdf_href="x.pdf"
+        )
+
+    def pdf() -> bytes:
+        return renderer.workshop_pdf(workshop_page(data, renderer))
+
+    page_times, pdf_times, size = [], [], 0
+    for _ in range(repeats + 1):
+        began = time.perf_counter()
+        page()
+        page_times.append(time.perf_counter() - began)
+    for _ in range(repeats + 1):
+        began = time.perf_counter()
+        size = len(pdf())
+        pdf_times.append(time.perf_counter() - began)
+    return WebTimes(
+        participants=participants,
+        aggregation=aggregation,
+        page_first=page_times[0],
+        page=statistics.median(page_times[1:]),
+        pdf_first=pdf_times[0],
+        pdf=statistics.median(pdf_times[1:]),
+        pdf_bytes=size,
+    )
+
+
+def describe(times: WebTimes) -> str:
+    return (
+        f"{times.participants:,} completed checks (group_report {times.aggregation:.3f} s): "
+        f"page {times.page:.3f} s (first {times.page_first:.3f} s, target < {PAGE_TARGET:g} s), "
+        f"PDF {times.pdf:.3f} s (first {times.pdf_first:.3f} s, target < {PDF_TARGET:g} s), "
+        f"{times.pdf_bytes / 1024:.0f} KiB"
+    )
+
+
+if __name__ == "__main__":
+    measured = measure_web(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000)
+    print(describe(measured))
+    print("PASS" if measured.ok else "MISS")

@@ -1,0 +1,48 @@
+"""The finished documents, for any transport: the workshop page and PDF of a round, and a
+participant's own result PDF. Rendering runs in a worker thread (matplotlib and WeasyPrint take
+a noticeable fraction of a second), so callers on the bot's event loop never stall it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import date
+
+from bot.web.model import WorkshopPage, own_result_model, workshop_page_model
+from bot.web.render import Renderer
+from bot.web.source import WorkshopData
+from flows.questionnaire import Questionnaire
+from flows.scoring import FieldResult
+
+
+def workshop_page(data: WorkshopData, renderer: Renderer) -> WorkshopPage:
+    """The page model of one round, from the report the source delivered."""
+    return workshop_page_model(
+        data.report,
+        data.questionnaire,
+        group_name=data.group_name,
+        round=data.round,
+        released=data.released,
+        previous_round=data.previous_round,
+        texts=renderer.t,
+    )
+
+
+async def workshop_pdf(data: WorkshopData, renderer: Renderer | None = None) -> bytes:
+    """The workshop PDF, e.g. for `/workshop pdf` as a Telegram document."""
+    renderer = renderer or Renderer()
+    return await asyncio.to_thread(renderer.workshop_pdf, workshop_page(data, renderer))
+
+
+async def own_result_pdf(
+    results: Sequence[FieldResult],
+    questionnaire: Questionnaire,
+    *,
+    released: date,
+    renderer: Renderer | None = None,
+) -> bytes:
+    """A participant's own result ("📄 Ergebnis als PDF"); send it to that person only."""
+    renderer = renderer or Renderer()
+    page = own_result_model(results, questionnaire, released=released, texts=renderer.t)
+    return await asyncio.to_thread(renderer.own_result_pdf, page)

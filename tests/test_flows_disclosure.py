@@ -1,0 +1,535 @@
+"""Disclosure control against a curious coordinator: the attacks, run for real.
+
+The attacker here is written independently of `flows.disclosure`: it sees only what a
+coordinator sees (each release as `for_viewer` gives it, one after another), knows its own
+answers, who is in which perspective and who completed when, and works out for every other
+person the set of field scores (or answers) that are still possible:
+
+- inversion: the rounded mean gives the sum's possible values; the band counts limit each
+  person to their band; whoever's value is the only one left is exposed (the old report's
+  3·mean − min − max is this attack with min and max known);
+- subtraction of its own answers;
+- differencing: two releases' sums (and band counts) subtracted isolate those added between them;
+- perspective isolation: field minus perspective gives the rest;
+- answer changes: a figure that moves while nobody was added reveals one person's change.
+
+Every possible-set must contain the true value (the attacker is sound) and more than one
+value (it learned nothing exact). One test shows the same attacker succeeding against the old
+report's figures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flows.aggregation import Participant, group_report, half_up, tenths
+from flows.disclosure import (
+    Check,
+    PublishedReport,
+    Reason,
+    Release,
+    cells,
+    changed_checks,
+    for_viewer,
+    next_release,
+    nothing_yet,
+)
+from flows.loading import parse_questionnaire
+from flows.questionnaire import Questionnaire
+from flows.scoring import assess_field
+
+ROOT = Path(__file__).resolve().parent.parent
+MINI = parse_questionnaire((ROOT / "tests/fixtures/mini.yaml").read_text(encoding="utf-8"), "mini")
+FULL = parse_questionnaire(
+    (ROOT / "questionnaires/weltoffene-kommune.de.yaml").read_text(encoding="utf-8"), "full"
+)
+POINTS = {"full": 3, "mostly": 2, "partly": 1, "none": 0}
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+# -- the truth, computed here from the scale -----------------------------------------------
+
+
+def score(q: Questionnaire, answers: Mapping[str, str | None], field_id: str) -> int | None:
+    """A person's true field score: the ground truth the attacker tries to learn.
+
+    Whether a field has a score at all (its minimum of answers, its subthemes) is the scoring
+    module's rule; the value itself is recomputed here from the points.
+    """
+    if assess_field(q, field_id, answers).score is None:
+        return None
+    got = [POINTS[a] for x in q.field_questions(field_id) if (a := answers.get(x.id)) in POINTS]
+    return half_up(Fraction(100 * sum(got), 3 * len(got)))
+
+
+# -- the attacker ----------------------------------------------------------------------------
+
+
+def possible_sums(mean: float, n: int, top: int, scale: Fraction = Fraction(1)) -> list[int]:
+    """Whole sums S of n values in 0..top whose shown mean (scale·S/n, one decimal) is `mean`."""
+    shown = round(mean * 10)
+    return [s for s in range(n * top + 1) if tenths(Fraction(scale * s, n)) == shown]
+
+
+def possible_values(
+    sums: Sequence[int], ranges: Sequence[tuple[int, int]], own_range: tuple[int, int]
+) -> set[int]:
+    """Values of one person in `own_range` such that the others (one per range) make the rest."""
+    low = sum(lo for lo, _ in ranges)
+    high = sum(hi for _, hi in ranges)
+    return {
+        v for v in range(own_range[0], own_range[1] + 1) if any(low <= s - v <= high for s in sums)
+    }
+
+
+@dataclass
+class Finding:
+    """What the attacker concluded about one person's value in one field or question."""
+
+    attack: str
+    check_id: int
+    key: str
+    values: set[int] | set[str]
+
+
+@dataclass
+class Attacker:
+    """A coordinator with a memory: every release seen, and what it knows besides."""
+
+    q: Questionnaire
+    viewer: int | None
+    seen: list[tuple[PublishedReport, dict[int, Check]]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def band_range(self, band_id: str) -> tuple[int, int]:
+        band = next(b for b in self.q.bands if b.id == band_id)
+        return band.min, band.max
+
+    def look(self, report: PublishedReport, truth: dict[int, Check]) -> None:
+        """A report as the chat shows it; `truth` is who is in it (the attacker may know that)."""
+        if self.seen and self.seen[-1][0] == report:
+            return
+        self.seen.append((report, truth))
+        for f in report.fields:
+            self._field(report, truth, f.field_id)
+        for stat in {s.question_id: s for s in (*report.divergent, *report.priorities)}.values():
+            people = {i: c for i, c in truth.items() if c.answers.get(stat.question_id) in POINTS}
+            assert stat.n == len(people)
+            sums = possible_sums(stat.mean, stat.n, 3, scale=Fraction(100, 3))
+            self._conclude("question", stat.question_id, people, sums, {}, 0, 3, stat.question_id)
+        if len(self.seen) >= 2:
+            for old, old_truth in self.seen[:-1]:
+                self._difference(old, old_truth, report, truth)
+
+    def _value(self, check: Check, key: str) -> int | None:
+        if key in {f.id for f in self.q.fields}:
+            return score(self.q, check.answers, key)
+        answer = check.answers.get(key)
+        return POINTS.get(answer) if answer is not None else None
+
+    def _conclude(
+        self,
+        attack: str,
+        key: str,
+        people: Mapping[int, Check],
+        sums: Sequence[int],
+        counts: Mapping[str, int],
+        low: int,
+        high: int,
+        value_key: str,
+    ) -> None:
+        """Possible values for each person in `people` from their sum (and band counts)."""
+        values = {i: self._value(c, value_key) for i, c in people.items()}
+        if self.viewer in values:  # subtract one's own answers
+            own = values.pop(self.viewer)
+            assert own is not None
+            sums = [s - own for s in sums]
+            if counts:
+                counts = dict(counts)
+                counts[self.q.band_for(own).id] -= 1
+            attack += "+own"
+        for i, true in values.items():
+            assert true is not None
+            if counts:
+                # Which band is i in? Everyone else in one band tells it (attribute disclosure).
+                bands = {b for b, c in counts.items() if c > 0}
+                self.findings.append(Finding(attack + "+band", i, key, bands))
+                assert self.q.band_for(true).id in bands
+                band = self.q.band_for(true).id  # strongest: the attacker knows i's band
+                rest = dict(counts)
+                rest[band] -= 1
+                others = [self.band_range(b) for b, c in rest.items() for _ in range(c)]
+                found = possible_values(sums, others, self.band_range(band))
+            else:
+                found = possible_values(sums, [(low, high)] * (len(values) - 1), (low, high))
+            self.findings.append(Finding(attack, i, key, found))
+            assert true in found, (attack, key, true, found)
+
+    def _field(self, report: PublishedReport, truth: dict[int, Check], field_id: str) -> None:
+        f = report.field(field_id)
+        if f.mean is None:
+            return
+        people = {i: c for i, c in truth.items() if score(self.q, c.answers, field_id) is not None}
+        assert f.n == len(people)
+        sums = possible_sums(f.mean, f.n, 100)
+        counts = {b.band_id: b.count for b in f.band_counts} if f.band_counts else {}
+        self._conclude("inversion", field_id, people, sums, counts, 0, 100, field_id)
+        for p in f.by_perspective:
+            if p.mean is None:
+                continue
+            inside = {i: c for i, c in people.items() if c.perspective == p.perspective_id}
+            rest = {i: c for i, c in people.items() if i not in inside}
+            inner = possible_sums(p.mean, p.n, 100)
+            self._conclude("perspective", field_id, inside, inner, {}, 0, 100, field_id)
+            if rest:
+                outer = sorted({s - t for s in sums for t in inner})
+                self._conclude("isolation", field_id, rest, outer, {}, 0, 100, field_id)
+
+    def _difference(
+        self,
+        old: PublishedReport,
+        old_truth: dict[int, Check],
+        new: PublishedReport,
+        new_truth: dict[int, Check],
+    ) -> None:
+        """Subtract an earlier release from this one, field by field."""
+        for f in new.fields:
+            before = old.field(f.field_id)
+            if f.mean is None or before.mean is None:
+                continue
+            then = {
+                i for i, c in old_truth.items() if score(self.q, c.answers, f.field_id) is not None
+            }
+            now = {
+                i for i, c in new_truth.items() if score(self.q, c.answers, f.field_id) is not None
+            }
+            changed = {
+                i
+                for i in then & now
+                if score(self.q, old_truth[i].answers, f.field_id)
+                != score(self.q, new_truth[i].answers, f.field_id)
+            }
+            added = now - then
+            sums = sorted(
+                {
+                    s - t
+                    for s in possible_sums(f.mean, f.n, 100)
+                    for t in possible_sums(before.mean, before.n, 100)
+                }
+            )
+            if not added and changed:
+                # The same people, one figure moved: the mover's change would be exposed.
+                assert len(changed) >= 2 or f.mean == before.mean, (f.field_id, changed)
+                continue
+            if not then <= now or changed or not added:
+                continue  # the difference mixes unknown changes: nothing to isolate
+            counts = {}
+            if f.band_counts and before.band_counts:
+                counts = {
+                    b.band_id: b.count - a.count
+                    for b, a in zip(f.band_counts, before.band_counts, strict=True)
+                }
+            people = {i: new_truth[i] for i in added}
+            self._conclude("differencing", f.field_id, people, sums, counts, 0, 100, f.field_id)
+
+    def exposed(self) -> list[Finding]:
+        return [f for f in self.findings if len(f.values) <= 1]
+
+
+# -- scenarios -------------------------------------------------------------------------------
+
+OPTIONS = [*POINTS, None]
+
+
+@st.composite
+def people(draw: st.DrawFn, q: Questionnaire) -> tuple[str | None, dict[str, str | None]]:
+    """A person with a style per field: all alike (extremes!), or mixed."""
+    perspective = draw(st.sampled_from([None, *(p.id for p in q.perspectives)]))
+    answers: dict[str, str | None] = {}
+    for f in q.fields:
+        style = draw(st.sampled_from(["full", "none", "mostly", "partly", "mixed"]))
+        for x in q.field_questions(f.id):
+            answers[x.id] = draw(st.sampled_from(OPTIONS)) if style == "mixed" else style
+    return perspective, answers
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, q: Questionnaire) -> tuple[int, bool, list[tuple]]:
+    k = draw(st.sampled_from([3, 3, 4]))
+    viewer_takes_part = draw(st.booleans())
+    events: list[tuple] = []
+    completed = 0
+    for _ in range(draw(st.integers(min_value=3, max_value=16))):
+        kind = draw(st.sampled_from(["complete", "complete", "look", "change"]))
+        if kind == "complete":
+            events.append(("complete", draw(people(q))))
+            completed += 1
+        elif kind == "change" and completed:
+            who = draw(st.integers(min_value=0, max_value=completed - 1))
+            f = draw(st.sampled_from(q.fields))
+            new = draw(st.sampled_from(OPTIONS))
+            events.append(("change", who, f.id, new))
+        events.append(("look",))
+    return k, viewer_takes_part, events
+
+
+def play(q: Questionnaire, k: int, viewer_takes_part: bool, events: list[tuple]) -> Attacker:
+    """Run the events through releases exactly as the bot does, with the attacker watching."""
+    checks: dict[int, Check] = {}
+    releases: list[Release] = []
+    truths: list[dict[int, Check]] = []
+    viewer = 1 if viewer_takes_part else None
+    attacker = Attacker(q, viewer)
+    now = T0
+    for event in events:
+        now += timedelta(minutes=5)
+        if event[0] == "complete":
+            check_id = len(checks) + 1
+            perspective, answers = event[1]
+            checks[check_id] = Check(perspective, answers, check_id)
+        elif event[0] == "change":
+            _, who, field_id, option = event
+            old = checks[who + 1]
+            answers = dict(old.answers)
+            for x in q.field_questions(field_id):
+                answers[x.id] = option
+            checks[who + 1] = Check(old.perspective, answers, old.check_id)
+        else:
+            release = next_release(q, releases, list(checks.values()), k, now)
+            if release is not None:
+                releases.append(release)
+                truths.append(dict(checks))
+            if releases:
+                attacker.look(for_viewer(q, releases[-1], viewer), truths[-1])
+    return attacker
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(MINI))
+def test_no_individual_value_follows_from_the_releases(scenario: tuple[int, bool, list]) -> None:
+    attacker = play(MINI, *scenario)
+    assert attacker.exposed() == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(FULL))
+def test_no_individual_value_follows_on_the_real_questionnaire(
+    scenario: tuple[int, bool, list],
+) -> None:
+    attacker = play(FULL, *scenario)
+    assert attacker.exposed() == []
+
+
+# -- the same attacker against the old report ----------------------------------------------
+
+
+def pattern(q: Questionnaire, shift: int) -> dict[str, str | None]:
+    options = list(POINTS)
+    return {x.id: options[(i * (shift + 1) + shift) % 4] for i, x in enumerate(q.questions)}
+
+
+def test_attacks_succeed_against_the_old_report_and_fail_against_releases() -> None:
+    """The old chat report showed mean, lowest and highest score, recomputed live."""
+    group = [Participant("administration", pattern(FULL, s)) for s in range(4)]
+    for f in FULL.fields:
+        scores = [score(FULL, p.answers, f.id) for p in group[:3]]
+        old = group_report(FULL, group[:3]).field(f.id)
+        low, high = min(scores), max(scores)  # what "Spanne low–high" showed
+        # 3·mean − min − max is the third person's exact score.
+        middle = round(3 * old.mean - low - high)
+        assert sorted(scores) == [low, middle, high], f.id
+        # The attacker's general inversion agrees: knowing min and max, one value is left.
+        found = possible_values(
+            possible_sums(old.mean, 3, 100), [(low, low), (high, high)], (0, 100)
+        )
+        assert found == {middle}
+        # Live recomputation after a fourth completed: 4·mean₄ − 3·mean₃ is the fourth's score.
+        after = group_report(FULL, group).field(f.id)
+        assert round(4 * after.mean - 3 * old.mean) == score(FULL, group[3].answers, f.id)
+
+    # The same people through releases: a fourth check makes no new release, and the first
+    # release's band counts and mean leave every score open.
+    checks = [Check(p.perspective, p.answers, i + 1) for i, p in enumerate(group)]
+    first = next_release(FULL, [], checks[:3], 3, T0)
+    assert first is not None
+    assert next_release(FULL, [first], checks, 3, T0) is None
+    attacker = Attacker(FULL, None)
+    attacker.look(first.report, {c.check_id: c for c in checks[:3]})
+    assert attacker.findings and attacker.exposed() == []
+    assert all(f.band_counts is None for f in first.report.fields)  # never below 4
+    for f in first.report.fields:
+        assert f.mean == group_report(FULL, group[:3]).field(f.field_id).mean
+
+
+# -- the rules, one by one -------------------------------------------------------------------
+
+
+def alike(q: Questionnaire, option: str) -> dict[str, str | None]:
+    return {x.id: option for x in q.questions}
+
+
+def checks_of(q: Questionnaire, *people: tuple[str | None, dict[str, str | None]]) -> list[Check]:
+    return [Check(p, a, i + 1) for i, (p, a) in enumerate(people)]
+
+
+def test_unanimous_group_shows_no_figure_that_pins_everyone() -> None:
+    group = checks_of(FULL, *[("administration", alike(FULL, "none"))] * 3)
+    release = next_release(FULL, [], group, 3, T0)
+    assert release is not None
+    for f in release.report.fields:
+        # "Ø 0,0" would say every one of them answered "trifft nicht zu" everywhere.
+        assert (f.mean, f.withheld_reason) == (None, Reason.EXTREME)
+
+
+def test_complementary_rule_names_the_rest() -> None:
+    mixed = [pattern(FULL, s) for s in range(5)]
+    group = checks_of(
+        FULL,
+        ("administration", mixed[0]),
+        ("administration", mixed[1]),
+        ("administration", mixed[2]),
+        ("politics", mixed[3]),
+        ("civil_society", mixed[4]),
+    )
+    report = next_release(FULL, [], group, 3, T0).report
+    notes = {n.perspective_id: (n.reason, n.others) for n in report.perspective_notes}
+    assert notes == {
+        "administration": (Reason.COMPLEMENT, 2),
+        "politics": (Reason.SMALL, None),
+        "civil_society": (Reason.SMALL, None),
+    }
+    # Only perspectives of at least k are counted by name.
+    assert [(p.perspective_id, p.n) for p in report.perspective_counts] == [("administration", 3)]
+    assert report.unnamed == 2
+
+
+def test_a_release_is_frozen_until_k_checks_changed() -> None:
+    group = checks_of(FULL, *[("administration", pattern(FULL, s)) for s in range(4)])
+    first = next_release(FULL, [], group[:3], 3, T0)
+    changed = Check("administration", alike(FULL, "full"), 2)
+    later = [group[0], changed, group[2], group[3]]
+    # One added and one changed: still fewer than k, so no new release.
+    assert changed_checks(FULL, first, later) == 2
+    assert changed_checks(FULL, first, group[:3]) == 0
+    assert next_release(FULL, [first], later, 3, T0) is None
+    extra = [Check("politics", pattern(FULL, 7), 9)]
+    second = next_release(FULL, [first], [*later, *extra], 3, T0 + timedelta(days=1))
+    assert second is not None and second.number == 2
+    # The changed person is a new unknown; the difference to the first release is three people.
+    assert second.report.completed == 5
+
+
+def test_closed_round_gets_no_new_release_and_first_needs_k() -> None:
+    group = checks_of(FULL, *[(None, pattern(FULL, s)) for s in range(6)])
+    assert next_release(FULL, [], group[:2], 3, T0) is None
+    first = next_release(FULL, [], group[:3], 3, T0, round_closed=True)
+    assert first is not None
+    assert next_release(FULL, [first], group, 3, T0, round_closed=True) is None
+    assert next_release(FULL, [first], group, 3, T0) is not None
+    with pytest.raises(ValueError):
+        next_release(FULL, [], group, 0, T0)
+
+
+def test_viewer_needs_k_others() -> None:
+    group = checks_of(FULL, *[(None, pattern(FULL, s)) for s in range(6)])
+    first = next_release(FULL, [], group[:3], 3, T0)
+    mine = for_viewer(FULL, first, 1)
+    assert (mine.missing, mine.release) == (1, 0)
+    assert all(f.mean is None for f in mine.fields)
+    assert for_viewer(FULL, first, None) == first.report == for_viewer(FULL, first, 99)
+    second = next_release(FULL, [first], group, 3, T0)
+    assert for_viewer(FULL, second, 1).shown
+    # Five others in a perspective of six, the viewer in it: its column would be the field's.
+    same = checks_of(FULL, *[("administration", pattern(FULL, s)) for s in range(4)])
+    mixed = [*same, *checks_of(FULL, *[("politics", pattern(FULL, s)) for s in range(4, 7)])]
+    mixed = [Check(c.perspective, c.answers, i + 1) for i, c in enumerate(mixed)]
+    release = next_release(FULL, [], mixed, 3, T0)
+    outsider = release.report.field("economy").by_perspective
+    assert [p.mean is not None for p in outsider] == [True, True]
+    # The viewer (administration, 4 people) keeps their column: 3 others; so does politics.
+    assert for_viewer(FULL, release, 1).field("economy").by_perspective == outsider
+    small = [*same[:3], *mixed[4:]]
+    release = next_release(FULL, [], small, 3, T0)
+    mine = for_viewer(FULL, release, 1).field("economy").by_perspective
+    # Administration has 3 with the viewer: 2 others are too few; and then the viewer would be
+    # in the rest of 3 with only 2 others besides them: politics is withheld too.
+    assert [(p.perspective_id, p.mean, p.withheld_reason) for p in mine] == [
+        ("administration", None, Reason.OWN),
+        ("politics", None, Reason.OWN),
+    ]
+
+
+def test_release_round_trips_through_json_unchanged() -> None:
+    group = checks_of(FULL, *[("administration", pattern(FULL, s)) for s in range(7)])
+    release = next_release(FULL, [], group, 3, T0)
+    again = Release.model_validate_json(release.model_dump_json())
+    assert again == release
+    assert again.report.fields[0].band == release.report.fields[0].band
+
+
+def test_question_figures_need_twice_k_and_show_no_spread() -> None:
+    group = checks_of(FULL, *[(None, pattern(FULL, s)) for s in range(5)])
+    assert next_release(FULL, [], group, 3, T0).report.priorities == ()
+    group = checks_of(FULL, *[(None, pattern(FULL, s)) for s in range(6)])
+    report = next_release(FULL, [], group, 3, T0).report
+    assert report.priorities and all(s.n >= 6 for s in report.priorities)
+    assert not hasattr(report.priorities[0], "spread")
+
+
+def test_nothing_yet_has_counts_only() -> None:
+    report = nothing_yet(FULL, 2, 3)
+    assert (report.completed, report.missing, report.shown) == (2, 1, False)
+    assert all(f.mean is None and f.withheld_reason is Reason.TOO_FEW for f in report.fields)
+
+
+def test_cells_are_the_pieces_sums_can_be_cut_into() -> None:
+    assert sorted(map(sorted, cells([{"a", "b", "c"}, {"a", "b", "c", "d"}]))) == [
+        ["a", "b", "c"],
+        ["d"],
+    ]
+    parts = cells([{"a", "b", "c", "d"}, {"a", "b"}, {"a", "c"}])
+    assert sorted(map(sorted, parts)) == [["a"], ["b"], ["c"], ["d"]]
+    assert list(itertools.chain.from_iterable(cells([]))) == []
+
+
+def test_the_attacker_catches_a_weaker_control(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the release rule and the audit across releases, differencing succeeds."""
+    import flows.disclosure as disclosure
+
+    audit = disclosure._audit
+    monkeypatch.setattr(disclosure, "changed_checks", lambda *_: 10**6)
+    monkeypatch.setattr(disclosure, "_audit", lambda _history, *rest: audit([], *rest))
+    events: list[tuple] = [("complete", (None, pattern(MINI, s))) for s in range(3)]
+    events += [("look",), ("complete", (None, pattern(MINI, 3))), ("look",)]
+    exposed = play(MINI, 3, False, events).exposed()
+    assert {(f.attack, f.check_id) for f in exposed} >= {("differencing", 4)}
+    # And without any audit, a unanimous group is exposed by its mean alone.
+    monkeypatch.setattr(disclosure, "_audit", lambda *_: None)
+    events = [("complete", (None, alike(MINI, "none"))) for _ in range(3)] + [("look",)]
+    exposed = play(MINI, 3, False, events).exposed()
+    assert {f.check_id for f in exposed if f.attack == "inversion"} == {1, 2, 3}
+
+
+def test_the_attacker_subtracts_its_own_answers_when_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the audits' own-value case and the viewer rule, the two others are exposed."""
+    import flows.disclosure as disclosure
+
+    events: list[tuple] = [("complete", (None, alike(MINI, "full")))]
+    events += [("complete", (None, alike(MINI, "none"))) for _ in range(2)] + [("look",)]
+    assert play(MINI, 3, True, events).exposed() == []
+    monkeypatch.setattr(disclosure, "_extremes", lambda *_, **__: set())
+    monkeypatch.setattr(sys.modules[__name__], "for_viewer", lambda _q, release, _v: release.report)
+    exposed = play(MINI, 3, True, events).exposed()
+    assert {(f.attack, f.check_id) for f in exposed} >= {("inversion+own", 2), ("inversion+own", 3)}

@@ -1,0 +1,232 @@
+"""The workshop page in a real headless Chromium, served by a running `WorkshopServer`.
+
+The figures come from `flows.aggregation.group_report` over synthetic completed checks of the
+real questionnaire (tests/web_data.py); the page must show exactly those, withhold what the
+privacy rules withhold, load nothing from outside 127.0.0.1, log no console error, and fit a
+projector (1920×1080) and a phone (390×844). Screenshots go to artifacts/ for a human look.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
+
+from bot.web.server import WorkshopServer
+from bot.web.texts import load_web_texts
+from bot.web.tokens import LinkSigner, derive_secret
+from tests.test_web_links import init_data
+from tests.web_data import BOT_TOKEN, COORDINATOR, MUSTERSTADT, SIXTOWN, TINY, fake_source
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+T = load_web_texts()
+DECIMAL = re.compile(r"\d+,\d")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def served() -> AsyncIterator[tuple[WorkshopServer, dict]]:
+    source, reports = fake_source()
+    server = WorkshopServer(
+        source, LinkSigner(derive_secret(BOT_TOKEN)), bot_token=BOT_TOKEN, port=0
+    )
+    await server.start()
+    yield server, reports
+    await server.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+class Visit:
+    """One browser page that records console errors and every request it makes."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.outside: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    async def route(self, route) -> None:
+        url = route.request.url
+        self.requests.append(url)
+        if urlsplit(url).hostname != "127.0.0.1":
+            self.outside.append(url)
+            await route.abort()
+        else:
+            await route.continue_()
+
+
+async def visit(browser: Browser, url: str, width: int, height: int) -> Visit:
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    page = await context.new_page()
+    seen = Visit(page)
+    await context.route("**/*", seen.route)
+    response = await page.goto(url, wait_until="networkidle")
+    assert response is not None and response.status == 200, url
+    return seen
+
+
+async def texts(page: Page, selector: str) -> list[str]:
+    return [t.strip() for t in await page.locator(selector).all_inner_texts()]
+
+
+def base(server: WorkshopServer) -> str:
+    return f"http://127.0.0.1:{server.port}"
+
+
+async def test_page_shows_the_aggregations_figures(served, browser) -> None:
+    server, reports = served
+    report = reports[MUSTERSTADT]
+    url = base(server) + server.link_path(MUSTERSTADT, 2, 0)
+    for width, height in ((1920, 1080), (390, 844)):
+        seen = visit_ = await visit(browser, url, width, height)
+        page = seen.page
+        assert await page.locator("[data-figure=completed]").inner_text() == "5"
+        assert await page.locator("[data-figure=round]").inner_text() == "2"
+        assert T("dialogue_note") in await page.inner_text("body")
+        for summary in report.fields:
+            card = page.locator(f"[data-field={summary.field_id}]")
+            assert summary.mean is not None
+            assert await card.locator("[data-figure=mean]").inner_text() == T.number(summary.mean)
+            assert await card.locator("[data-figure=band]").inner_text() == summary.band.label
+            assert summary.change is not None
+            assert await card.locator("[data-figure=change]").inner_text() == T.signed(
+                summary.change
+            )
+            # exact extremes of a small set are never shown
+            card_text = await card.inner_text()
+            assert "Spanne" not in card_text
+        # The chart plots the same means (its labels are real SVG text).
+        chart_text = await page.locator("svg.chart").first.text_content()
+        visible_chart = page.locator("svg.chart:visible")
+        assert await visible_chart.count() == 1
+        for summary in report.fields:
+            assert T.number(summary.mean) in chart_text
+        # Verwaltung (3) is hidden by the complementary rule, Politik (2) as too small.
+        assert await page.locator("[data-perspective]").count() == 0
+        note = await page.locator("[data-note=perspectives]").inner_text()
+        assert "Politik" in note and "Verwaltung" in note and "übrigen Personen" in note
+        assert await texts(page, "[data-statement=discussion] .statement") == [
+            s.text for s in report.divergent
+        ]
+        assert await texts(page, "[data-statement=priority] .statement") == [
+            s.text for s in report.priorities
+        ]
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"page scrolls sideways at {width}px"
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=ARTIFACTS / f"workshop-{width}x{height}.png", full_page=True)
+        await page.screenshot(path=ARTIFACTS / f"workshop-{width}x{height}-first-screen.png")
+        assert visit_.errors == []
+        assert visit_.outside == [] and len(seen.requests) >= 2  # page and its stylesheet
+        await page.context.close()
+
+
+async def test_perspectives_side_by_side_where_allowed(served, browser) -> None:
+    server, reports = served
+    report = reports[SIXTOWN]
+    seen = await visit(browser, base(server) + server.link_path(SIXTOWN, 1, 0), 1920, 1080)
+    for summary in report.fields:
+        card = seen.page.locator(f"[data-field={summary.field_id}]")
+        shown = {
+            label: value
+            for label, value in zip(
+                await texts(card, "[data-perspective]"),
+                await texts(card, "[data-figure=perspective-mean]"),
+                strict=True,
+            )
+        }
+        expected = {
+            f"{p.label} {T.number(p.mean)}": T.number(p.mean)
+            for p in summary.by_perspective
+            if p.mean is not None
+        }
+        assert shown == expected and len(shown) == 2
+    assert seen.errors == [] and seen.outside == []
+    await seen.page.screenshot(
+        path=ARTIFACTS / "workshop-perspectives-1920x1080.png", full_page=True
+    )
+    await seen.page.context.close()
+
+
+async def test_group_of_two_shows_no_figure(served, browser) -> None:
+    server, _ = served
+    seen = await visit(browser, base(server) + server.link_path(TINY, 1, 0), 390, 844)
+    body = await seen.page.inner_text("body")
+    assert "es fehlen noch 1" in body
+    assert await seen.page.locator("[data-figure=mean], svg, [data-perspective]").count() == 0
+    assert not DECIMAL.search(body)
+    assert seen.errors == [] and seen.outside == []
+    await seen.page.screenshot(path=ARTIFACTS / "workshop-group-of-2-390x844.png", full_page=True)
+    await seen.page.context.close()
+
+
+async def test_mini_app_inside_telegram_reaches_the_page(served, browser) -> None:
+    """Telegram opens the Mini App with initData in the fragment; the page's script posts it."""
+    server, reports = served
+    url = f"{base(server)}/app/{MUSTERSTADT}/2#tgWebAppData=" + _quote(init_data(COORDINATOR))
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    seen = Visit(page)
+    await context.route("**/*", seen.route)
+    await page.goto(url)
+    await page.wait_for_url(re.compile(r"/w/[^/]+$"))
+    await page.wait_for_load_state("networkidle")
+    mean = report_mean = reports[MUSTERSTADT].fields[0].mean
+    assert report_mean is not None
+    card = page.locator(f"[data-field={reports[MUSTERSTADT].fields[0].field_id}]")
+    assert await card.locator("[data-figure=mean]").inner_text() == T.number(mean)
+    assert seen.errors == [] and seen.outside == []
+    await context.close()
+
+
+async def test_mini_app_address_outside_telegram_explains_itself(served, browser) -> None:
+    server, _ = served
+    seen = await visit(browser, f"{base(server)}/app/{MUSTERSTADT}/2", 390, 844)
+    assert await seen.page.locator("#outside").is_visible()
+    assert "nur innerhalb von Telegram" in await seen.page.inner_text("body")
+    assert seen.errors == [] and seen.outside == []
+    await seen.page.context.close()
+
+
+async def test_refusal_is_a_german_page_in_the_browser(served, browser) -> None:
+    server, _ = served
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    response = await page.goto(base(server) + server.link_path(MUSTERSTADT, 2, 0)[:-3] + "abc")
+    assert response is not None and response.status == 404
+    assert "Dieser Link ist ungültig" in await page.inner_text("body")
+    await page.screenshot(path=ARTIFACTS / "workshop-refused-390x844.png", full_page=True)
+    await context.close()
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")

@@ -1,0 +1,158 @@
+"""The PDFs, read back with poppler: the workshop PDF over HTTP, and a participant's own PDF.
+
+pdftotext must find every field and the aggregation's figures, pdftoppm must render pages that
+are not blank, and a participant's PDF must hold their answers and nobody else's.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from PIL import Image
+
+from bot.web.documents import own_result_pdf
+from bot.web.server import WorkshopServer
+from bot.web.texts import load_web_texts
+from bot.web.tokens import LinkSigner, derive_secret
+from flows.scoring import assess_all
+from tests.web_data import (
+    BOT_TOKEN,
+    FIVE,
+    MUSTERSTADT,
+    QUESTIONNAIRE,
+    RELEASED,
+    SIXTOWN,
+    TINY,
+    fake_source,
+)
+
+T = load_web_texts()
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text with line breaks and hyphenation undone, as one searchable line."""
+    raw = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    # A line may end after a compound's hyphen ("Social-Media-" / "Kanälen"): keep it joined.
+    return " ".join(re.sub(r"-\n+(?=\w)", "-", raw).split())
+
+
+def assert_pages_not_blank(pdf: Path, tmp_path: Path) -> int:
+    prefix = tmp_path / pdf.stem
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(prefix)], check=True)
+    pages = sorted(tmp_path.glob(f"{pdf.stem}-*.pgm"))
+    assert pages
+    for page in pages:
+        with Image.open(page) as image:
+            histogram = image.histogram()
+            dark = sum(histogram[:200])  # pixels clearly darker than paper
+            assert dark > 0.01 * image.width * image.height, f"{page.name} looks blank"
+    return len(pages)
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[WorkshopServer, dict, aiohttp.ClientSession]]:
+    source, reports = fake_source()
+    server = WorkshopServer(
+        source, LinkSigner(derive_secret(BOT_TOKEN)), bot_token=BOT_TOKEN, port=0
+    )
+    await server.start()
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as client:
+        yield server, reports, client
+    await server.stop()
+
+
+async def download(client: aiohttp.ClientSession, path: str, target: Path) -> Path:
+    async with client.get(path + ".pdf") as response:
+        assert response.status == 200
+        assert response.content_type == "application/pdf"
+        target.write_bytes(await response.read())
+    return target
+
+
+async def test_workshop_pdf_has_every_field_and_figure(served, tmp_path: Path) -> None:
+    server, reports, client = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = await download(
+        client, server.link_path(MUSTERSTADT, 2, 0), ARTIFACTS / "workshop-musterstadt.pdf"
+    )
+    text = pdf_text(pdf)
+    report = reports[MUSTERSTADT]
+    assert "Stadt Musterstadt · Runde 2" in text  # the footer
+    assert re.search(r"Seite 1 von \d", text)
+    assert T("dialogue_note") in text
+    for summary in report.fields:
+        assert summary.title in text
+        assert summary.mean is not None and summary.change is not None
+        # title, mean and band label as the field's card shows them, in that order
+        card = re.escape(summary.title) + r" " + re.escape(T.number(summary.mean))
+        assert re.search(card + r" " + re.escape(summary.band.label), text), summary.title
+        assert T.signed(summary.change) in text
+    for stat in report.divergent + report.priorities:
+        assert " ".join(stat.suggestion.split()) in text
+    assert not re.search(r"(Verwaltung|Politik) \d", text)  # no perspective figure
+    assert assert_pages_not_blank(pdf, tmp_path) >= 2
+    fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True)
+    assert "DejaVu" in fonts.stdout  # embedded, with every German character:
+    assert all(c in text for c in "äöüßÖ„“–")
+
+
+async def test_pdf_with_perspectives(served, tmp_path: Path) -> None:
+    server, reports, client = served
+    pdf = await download(client, server.link_path(SIXTOWN, 1, 0), tmp_path / "six.pdf")
+    text = pdf_text(pdf)
+    for summary in reports[SIXTOWN].fields:
+        for perspective in summary.by_perspective:
+            assert perspective.mean is not None
+            assert f"{perspective.label} {T.number(perspective.mean)}" in text
+
+
+async def test_pdf_of_a_group_of_two_shows_no_figure(served, tmp_path: Path) -> None:
+    server, _, client = served
+    pdf = await download(client, server.link_path(TINY, 1, 0), tmp_path / "two.pdf")
+    text = pdf_text(pdf)
+    assert "es fehlen noch 1" in text
+    assert not re.search(r"\d+,\d", text)
+    assert "Handlungsfelder auf einen Blick" not in text
+    assert_pages_not_blank(pdf, tmp_path)
+
+
+async def test_participant_pdf_holds_only_their_own_answers(tmp_path: Path) -> None:
+    mine, theirs = FIVE[0], FIVE[1]
+    results = assess_all(QUESTIONNAIRE, mine.answers)
+    pdf = tmp_path / "mine.pdf"
+    pdf.write_bytes(await own_result_pdf(results, QUESTIONNAIRE, released=RELEASED))
+    (ARTIFACTS / "own-result.pdf").write_bytes(pdf.read_bytes())
+    text = pdf_text(pdf)
+    assert "Mein Ergebnis" in text and "Seite 1 von" in text
+    for result in results:
+        assert result.title in text
+        if result.score is not None:
+            assert T("own_score", score=result.score) in text
+            assert result.band is not None and result.band.label in text
+        for question_id in result.skipped_question_ids:
+            assert " ".join(QUESTIONNAIRE.question(question_id).text.split()) in text
+    assert any(r.skipped_question_ids for r in results)
+    their_results = assess_all(QUESTIONNAIRE, theirs.answers)
+    own_scores = {r.field_id: r.score for r in results}
+    for result in their_results:
+        if result.score is not None and result.score != own_scores[result.field_id]:
+            assert T("own_score", score=result.score) not in text
+    only_theirs_skipped = {q for r in their_results for q in r.skipped_question_ids} - {
+        q for r in results for q in r.skipped_question_ids
+    }
+    assert only_theirs_skipped
+    for question_id in only_theirs_skipped:
+        assert " ".join(QUESTIONNAIRE.question(question_id).text.split()) not in text
+    assert "Stadt Musterstadt" not in text
+    assert_pages_not_blank(pdf, tmp_path)
