@@ -171,7 +171,7 @@ def test_preview_per_type_shows_exactly_what_that_type_sees() -> None:
             assert (f"[{question.id}]" in out) == question.applies(type_id), (type_id, question.id)
         assert "{" not in out
     assert "Kreistag" in outputs["district"] and "Kreistag" not in outputs["city"]
-    assert "Gemeinderat" in outputs["municipality"]
+    assert "Gemeinde- oder Stadtrat" in outputs["municipality"]
     assert "[+entfällt]" in outputs["city"]
 
 

@@ -280,7 +280,7 @@ async def test_whole_check_with_buttons_gives_all_field_assessments(
     session = current_session(database, user.chat_id)
     assert session["completed_at"] is not None
     assert stored_answers(database, session["id"]) == pressed
-    assert len(pressed) == TOTAL == 110
+    assert len(pressed) == TOTAL == 114
 
     # Answer the skipped questions from the review button.
     assert "🤔 Übersprungene jetzt beantworten" in live_message(user).button_texts

@@ -90,12 +90,12 @@ def test_every_type_sees_resolved_wording_and_its_own_items() -> None:
                     assert "{" not in suggestion.text, (kind.id, field.id)
         texts[kind.id] = {x.id: x.text for x in q.questions}
     assert "Kreistag" in texts["district"]["management.council_report"]
-    assert "Gemeinderat" in texts["municipality"]["management.council_report"]
+    assert "Gemeinde- oder Stadtrat" in texts["municipality"]["management.council_report"]
     assert "Der Rat " in texts["city"]["management.council_report"]
     assert "management.district_coordination" in texts["district"]
     assert "management.district_coordination" not in texts["city"]
     assert "opening.immigration_office_contact" in texts["municipality"]
-    assert "opening.immigration_office_service" not in texts["municipality"]
+    assert "opening.immigration_office_contact" not in texts["city"]
 
 
 def test_every_question_names_its_topic_briefly() -> None:

@@ -97,10 +97,10 @@ def test_terms_are_resolved_per_type_in_every_text() -> None:
 def test_shipped_wording_differs_only_where_the_terms_do() -> None:
     assert "Der Rat " in CITY.question("management.council_report").text
     assert "Der Kreistag " in DISTRICT.question("management.council_report").text
-    assert "Der Gemeinderat " in MUNICIPALITY.question("management.council_report").text
-    assert "Landrät*in" in DISTRICT.question("management.leadership").text
-    assert "Bürgermeister*in" in MUNICIPALITY.question("management.leadership").text
-    assert "Kreisordnung" in DISTRICT.question("engagement.advisory_council").suggestion
+    assert "Der Gemeinde- oder Stadtrat " in MUNICIPALITY.question("management.council_report").text
+    assert "Landrätin/Landrat" in DISTRICT.question("management.leadership").text
+    assert "Bürgermeisterin/Bürgermeister" in MUNICIPALITY.question("management.leadership").text
+    assert "Kreisordnung" in DISTRICT.question("engagement.advisory_body").suggestion
 
 
 def test_applies_to_filters_progress_score_and_minimum() -> None:
