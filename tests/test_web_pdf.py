@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from bot.web.documents import own_result_pdf
+from bot.web.documents import own_result_pdf, workshop_pdf
 from bot.web.server import WorkshopServer
 from bot.web.texts import load_web_texts
 from bot.web.tokens import LinkSigner, derive_secret
@@ -140,6 +140,17 @@ async def test_pdf_of_a_group_of_two_shows_no_figure(served, tmp_path: Path) -> 
     assert not re.search(r"\d+,\d", text)
     assert "Handlungsfelder auf einen Blick" not in text
     assert_pages_not_blank(pdf, tmp_path)
+
+
+async def test_document_for_telegram_equals_the_served_pdf(served, tmp_path: Path) -> None:
+    """`/workshop pdf` sends `workshop_pdf(data)`: the same text as the page's "Als PDF"."""
+    server, _, client = served
+    data = await server.source.page_data(MUSTERSTADT, 2)
+    assert data is not None
+    sent = tmp_path / "sent.pdf"
+    sent.write_bytes(await workshop_pdf(data))
+    served_pdf = await download(client, server.link_path(MUSTERSTADT, 2, 0), tmp_path / "w.pdf")
+    assert pdf_text(sent) == pdf_text(served_pdf)
 
 
 async def test_participant_pdf_holds_only_their_own_answers(tmp_path: Path) -> None:
