@@ -159,7 +159,7 @@ class Renderer:
         # Imported here: WeasyPrint loads Pango at import, which only PDF rendering needs.
         from weasyprint import CSS, HTML, URLFetcher
 
-        class LocalOnly(URLFetcher):
+        class LocalOnly(URLFetcher):  # type: ignore[misc]
             """Nothing outside the bundled stylesheet may end up in (or leak from) a PDF."""
 
             def fetch(self, url: str, headers: object = None) -> object:
@@ -168,6 +168,7 @@ class Renderer:
                 raise ValueError(f"refusing to load {url!r}: the PDF uses only bundled files")
 
         fetcher = LocalOnly()
-        return HTML(string=html, base_url=str(WEB_DIR), url_fetcher=fetcher).write_pdf(
+        pdf: bytes = HTML(string=html, base_url=str(WEB_DIR), url_fetcher=fetcher).write_pdf(
             stylesheets=[CSS(filename=str(STYLESHEET), url_fetcher=fetcher)]
         )
+        return pdf

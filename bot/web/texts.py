@@ -50,9 +50,9 @@ class WebTexts:
         """A change with its sign; a real minus sign reads better on a projector than '-'."""
         text = self.number(abs(value))
         if value > 0:
-            return self._number["plus"] + text
+            return str(self._number["plus"]) + text
         if value < 0:
-            return self._number["minus"] + text
+            return str(self._number["minus"]) + text
         return text
 
     def date(self, day: date) -> str:
