@@ -7,6 +7,7 @@ and nobody else's.
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 from collections.abc import AsyncIterator
@@ -153,6 +154,21 @@ async def test_document_for_telegram_equals_the_served_pdf(served, tmp_path: Pat
     assert pdf_text(sent) == pdf_text(served_pdf)
 
 
+async def test_weasyprint_reads_every_style_rule(served, caplog: pytest.LogCaptureFixture) -> None:
+    """An ignored CSS declaration means the PDF looks other than the stylesheet says.
+
+    (WeasyPrint also notes that it skips the phone layout's `screen and (max-width: …)` block:
+    a screen-only rule, skipped in print by design.)
+    """
+    server, _, _ = served
+    data = await server.source.page_data(SIXTOWN, 1)
+    assert data is not None
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        assert (await workshop_pdf(data)).startswith(b"%PDF")
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")]
+    assert [m for m in messages if "media type" not in m] == []
+
+
 async def test_participant_pdf_holds_only_their_own_answers(tmp_path: Path) -> None:
     mine, theirs = FIVE[0], FIVE[1]
     results = assess_all(QUESTIONNAIRE, mine.answers)
@@ -170,10 +186,12 @@ async def test_participant_pdf_holds_only_their_own_answers(tmp_path: Path) -> N
             assert " ".join(QUESTIONNAIRE.question(question_id).text.split()) in text
     assert any(r.skipped_question_ids for r in results)
     their_results = assess_all(QUESTIONNAIRE, theirs.answers)
-    own_scores = {r.field_id: r.score for r in results}
-    for result in their_results:
-        if result.score is not None and result.score != own_scores[result.field_id]:
-            assert T("own_score", score=result.score) not in text
+    # Another person's scores appear nowhere (unless one of mine happens to be the same value).
+    own_scores = {r.score for r in results}
+    only_theirs = {r.score for r in their_results if r.score is not None} - own_scores
+    assert only_theirs
+    for score in only_theirs:
+        assert T("own_score", score=score) not in text
     only_theirs_skipped = {q for r in their_results for q in r.skipped_question_ids} - {
         q for r in results for q in r.skipped_question_ids
     }
