@@ -1,8 +1,10 @@
 """Render times of the workshop page and its PDF for a large group (`python -m bench.web`).
 
-The group's report comes from `flows.aggregation.group_report` over synthetic completed checks
-(as the bot would compute it); what is timed is the web transport's own work: page model,
-charts and HTML for the page, the same plus WeasyPrint for the PDF. The first render of each
+The group's report is what the chat report shows too: a release of `flows.disclosure` over
+synthetic completed checks (`next_release`, with the previous round's release for the changes,
+then `for_viewer`); its time is printed on its own. What is timed as page and PDF is the web
+transport's own work: page model, charts and HTML for the page, the same plus WeasyPrint for
+the PDF. The first render of each
 is reported separately, because it includes loading matplotlib's and WeasyPrint's fonts once.
 """
 
@@ -13,23 +15,24 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime, timedelta
 
 from bot.store.content import DEFAULT_QUESTIONNAIRE
 from bot.web.documents import workshop_page
 from bot.web.render import Renderer
 from bot.web.source import WorkshopData
-from flows.aggregation import Participant, group_report
+from flows.disclosure import Check, for_viewer, next_release
 from flows.loading import parse_questionnaire
 
 PAGE_TARGET = 1.0
 PDF_TARGET = 3.0
+K = 3  # GROUP_MIN_SIZE's default
 
 
 @dataclass(frozen=True)
 class WebTimes:
     participants: int
-    aggregation: float
+    release: float  # flows.disclosure: the release the page shows (not the web's work)
     page_first: float
     page: float  # median of the repeated renders
     pdf_first: float
@@ -47,17 +50,23 @@ def measure_web(participants: int = 1_000, repeats: int = 3, seed: int = 1) -> W
     options = [o.id for o in q.scale.options]
     perspectives = [p.id for p in q.perspectives]
     checks = [
-        Participant(
+        Check(
             perspectives[i % len(perspectives)],
             {x.id: None if rng.random() < 0.05 else rng.choice(options) for x in q.questions},
+            i + 1,
         )
         for i in range(participants)
     ]
+    now = datetime.now(UTC)
+    earlier = next_release(q, [], checks[: participants // 2], K, now - timedelta(days=90))
+    assert earlier is not None
     began = time.perf_counter()
-    report = group_report(q, checks, previous=checks[: participants // 2])
-    aggregation = time.perf_counter() - began
+    release = next_release(q, [], checks, K, now, previous_round=earlier.report)
+    assert release is not None
+    report = for_viewer(q, release, None)
+    disclosure = time.perf_counter() - began
     renderer = Renderer()
-    data = WorkshopData("Stadt Benchhausen", 2, date.today(), q, report, previous_round=1)
+    data = WorkshopData("Stadt Benchhausen", 2, q, report)
 
     def page() -> str:
         return renderer.workshop_html(
@@ -78,7 +87,7 @@ def measure_web(participants: int = 1_000, repeats: int = 3, seed: int = 1) -> W
         pdf_times.append(time.perf_counter() - began)
     return WebTimes(
         participants=participants,
-        aggregation=aggregation,
+        release=disclosure,
         page_first=page_times[0],
         page=statistics.median(page_times[1:]),
         pdf_first=pdf_times[0],
@@ -89,7 +98,7 @@ def measure_web(participants: int = 1_000, repeats: int = 3, seed: int = 1) -> W
 
 def describe(times: WebTimes) -> str:
     return (
-        f"{times.participants:,} completed checks (group_report {times.aggregation:.3f} s): "
+        f"{times.participants:,} completed checks (disclosure release {times.release:.3f} s): "
         f"page {times.page:.3f} s (first {times.page_first:.3f} s, target < {PAGE_TARGET:g} s), "
         f"PDF {times.pdf:.3f} s (first {times.pdf_first:.3f} s, target < {PDF_TARGET:g} s), "
         f"{times.pdf_bytes / 1024:.0f} KiB"

@@ -1,9 +1,10 @@
 """The workshop page in a real headless Chromium, served by a running `WorkshopServer`.
 
-The figures come from `flows.aggregation.group_report` over synthetic completed checks of the
-real questionnaire (tests/web_data.py); the page must show exactly those, withhold what the
-privacy rules withhold, load nothing from outside 127.0.0.1, log no console error, and fit a
-projector (1920×1080) and a phone (390×844). Screenshots go to artifacts/ for a human look.
+The figures are the `PublishedReport`s `flows.disclosure` makes for synthetic completed checks
+of the real questionnaire (tests/web_data.py) — the object the chat report renders. The page
+must show exactly those, withhold what they withhold (with the chat's sentences), load nothing
+from outside 127.0.0.1, log no console error, and fit a projector (1920×1080) and a phone
+(390×844). Screenshots go to artifacts/ for a human look.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ DECIMAL = re.compile(r"\d+,\d")
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def served() -> AsyncIterator[tuple[WorkshopServer, dict]]:
-    source, reports = fake_source()
+    source, results = fake_source()
     server = WorkshopServer(
         source, LinkSigner(derive_secret(BOT_TOKEN)), bot_token=BOT_TOKEN, port=0
     )
     await server.start()
-    yield server, reports
+    yield server, results
     await server.stop()
 
 
@@ -98,44 +99,63 @@ def base(server: WorkshopServer) -> str:
     return f"http://127.0.0.1:{server.port}"
 
 
-async def test_page_shows_the_aggregations_figures(served, browser) -> None:
-    server, reports = served
-    report = reports[MUSTERSTADT]
+async def test_page_shows_the_published_figures(served, browser) -> None:
+    server, results = served
+    result = results[MUSTERSTADT]
+    report = result.report
     url = base(server) + server.link_path(MUSTERSTADT, 2, 0)
     for width, height in ((1920, 1080), (390, 844)):
-        seen = visit_ = await visit(browser, url, width, height)
+        seen = await visit(browser, url, width, height)
         page = seen.page
         assert await page.locator("[data-figure=completed]").inner_text() == "5"
         assert await page.locator("[data-figure=round]").inner_text() == "2"
-        assert T("dialogue_note") in await page.inner_text("body")
-        for summary in report.fields:
-            card = page.locator(f"[data-field={summary.field_id}]")
-            assert summary.mean is not None
-            assert await card.locator("[data-figure=mean]").inner_text() == T.number(summary.mean)
-            assert await card.locator("[data-figure=band]").inner_text() == summary.band.label
-            assert summary.change is not None
-            assert await card.locator("[data-figure=change]").inner_text() == T.signed(
-                summary.change
-            )
+        assert await page.locator("[data-figure=release]").inner_text() == str(report.release)
+        assert report.published_at is not None
+        assert await page.locator("[data-figure=date]").inner_text() == T.date(
+            report.published_at.date()
+        )
+        body = await page.inner_text("body")
+        assert T("dialogue_note") in body
+        assert f"Seitdem sind {result.pending} Selbstchecks hinzugekommen" in body
+        for field in report.fields:
+            card = page.locator(f"[data-field={field.field_id}]")
+            assert field.mean is not None and field.band is not None
+            assert await card.locator("[data-figure=mean]").inner_text() == T.number(field.mean)
+            assert await card.locator("[data-figure=band]").inner_text() == field.band.label
+            assert await card.locator("[data-figure=n]").inner_text() == str(field.n)
+            assert field.change is not None
+            assert await card.locator("[data-figure=change]").inner_text() == T.signed(field.change)
+            counts = card.locator("[data-figure=band-counts]")
+            if field.band_counts is None:
+                assert await counts.count() == 0
+            else:
+                assert await counts.inner_text() == " · ".join(
+                    f"{b.label}: {b.count}" for b in field.band_counts
+                )
             # exact extremes of a small set are never shown
-            card_text = await card.inner_text()
-            assert "Spanne" not in card_text
+            assert "Spanne" not in await card.inner_text()
         # The chart plots the same means (its labels are real SVG text).
         chart_text = await page.locator("svg.chart").first.text_content()
         visible_chart = page.locator("svg.chart:visible")
         assert await visible_chart.count() == 1
-        for summary in report.fields:
-            assert T.number(summary.mean) in chart_text
-        # Verwaltung (3) is hidden by the complementary rule, Politik (2) as too small.
+        for field in report.fields:
+            assert field.mean is not None and T.number(field.mean) in chart_text
+        # Verwaltung (3) is hidden by the complementary rule, Politik (2) as too small; the
+        # counts name Verwaltung only, the rest together.
         assert await page.locator("[data-perspective]").count() == 0
         note = await page.locator("[data-note=perspectives]").inner_text()
-        assert "Politik" in note and "Verwaltung" in note and "übrigen Personen" in note
-        assert await texts(page, "[data-statement=discussion] .statement") == [
-            s.text for s in report.divergent
+        assert "Verwaltung wird nicht einzeln ausgewiesen" in note
+        assert "übrigen 2 Personen" in note and "Politik" in note
+        assert await texts(page, "[data-perspective-count]") == [
+            *(f"{c.label} {c.n}" for c in report.perspective_counts),
+            f"weitere Perspektiven {report.unnamed}",
         ]
-        assert await texts(page, "[data-statement=priority] .statement") == [
-            s.text for s in report.priorities
-        ]
+        # Five checks are too few for any statement's figure: said once, as in the chat.
+        assert await page.locator("[data-statement]").count() == 0
+        assert (
+            "Einzelne Aussagen werden erst ab 6 Antworten"
+            in await page.locator("[data-note=statements]").inner_text()
+        )
         overflow = await page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
@@ -143,31 +163,42 @@ async def test_page_shows_the_aggregations_figures(served, browser) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=ARTIFACTS / f"workshop-{width}x{height}.png", full_page=True)
         await page.screenshot(path=ARTIFACTS / f"workshop-{width}x{height}-first-screen.png")
-        assert visit_.errors == []
-        assert visit_.outside == [] and len(seen.requests) >= 2  # page and its stylesheet
+        assert seen.errors == []
+        assert seen.outside == [] and len(seen.requests) >= 2  # page and its stylesheet
         await page.context.close()
 
 
-async def test_perspectives_side_by_side_where_allowed(served, browser) -> None:
-    server, reports = served
-    report = reports[SIXTOWN]
+async def test_perspectives_and_statements_where_published(served, browser) -> None:
+    server, results = served
+    report = results[SIXTOWN].report
     seen = await visit(browser, base(server) + server.link_path(SIXTOWN, 1, 0), 1920, 1080)
-    for summary in report.fields:
-        card = seen.page.locator(f"[data-field={summary.field_id}]")
-        shown = {
-            label: value
-            for label, value in zip(
+    side_by_side = 0
+    for field in report.fields:
+        card = seen.page.locator(f"[data-field={field.field_id}]")
+        shown = list(
+            zip(
                 await texts(card, "[data-perspective]"),
                 await texts(card, "[data-figure=perspective-mean]"),
                 strict=True,
             )
-        }
-        expected = {
-            f"{p.label} {T.number(p.mean)}": T.number(p.mean)
-            for p in summary.by_perspective
+        )
+        expected = [
+            (f"{p.label} {T.number(p.mean)}", T.number(p.mean))
+            for p in field.by_perspective
             if p.mean is not None
-        }
-        assert shown == expected and len(shown) == 2
+        ]
+        assert shown == expected
+        side_by_side += len(shown) == 2
+    assert side_by_side >= 3
+    for kind, stats in (("discussion", report.divergent), ("priority", report.priorities)):
+        assert stats
+        items = seen.page.locator(f"[data-statement={kind}]")
+        assert await texts(seen.page, f"[data-statement={kind}] .statement") == [
+            s.text for s in stats
+        ]
+        assert await texts(items, "[data-figure=statement-mean]") == [
+            T.number(s.mean) for s in stats
+        ]
     assert seen.errors == [] and seen.outside == []
     await seen.page.screenshot(
         path=ARTIFACTS / "workshop-perspectives-1920x1080.png", full_page=True
@@ -179,7 +210,7 @@ async def test_group_of_two_shows_no_figure(served, browser) -> None:
     server, _ = served
     seen = await visit(browser, base(server) + server.link_path(TINY, 1, 0), 390, 844)
     body = await seen.page.inner_text("body")
-    assert "es fehlen noch 1" in body
+    assert "Zahlen erscheinen erst ab 3 abgeschlossenen Selbstchecks – es fehlen noch 1" in body
     assert await seen.page.locator("[data-figure=mean], svg, [data-perspective]").count() == 0
     assert not DECIMAL.search(body)
     assert seen.errors == [] and seen.outside == []
@@ -189,7 +220,7 @@ async def test_group_of_two_shows_no_figure(served, browser) -> None:
 
 async def test_mini_app_inside_telegram_reaches_the_page(served, browser) -> None:
     """Telegram opens the Mini App with initData in the fragment; the page's script posts it."""
-    server, reports = served
+    server, results = served
     url = f"{base(server)}/app/{MUSTERSTADT}/2#tgWebAppData=" + _quote(init_data(COORDINATOR))
     context = await browser.new_context(viewport={"width": 390, "height": 844})
     page = await context.new_page()
@@ -198,9 +229,10 @@ async def test_mini_app_inside_telegram_reaches_the_page(served, browser) -> Non
     await page.goto(url)
     await page.wait_for_url(re.compile(r"/w/[^/]+$"))
     await page.wait_for_load_state("networkidle")
-    mean = report_mean = reports[MUSTERSTADT].fields[0].mean
-    assert report_mean is not None
-    card = page.locator(f"[data-field={reports[MUSTERSTADT].fields[0].field_id}]")
+    first = results[MUSTERSTADT].report.fields[0]
+    mean = first.mean
+    assert mean is not None
+    card = page.locator(f"[data-field={first.field_id}]")
     assert await card.locator("[data-figure=mean]").inner_text() == T.number(mean)
     assert seen.errors == [] and seen.outside == []
     await context.close()

@@ -1,34 +1,60 @@
-"""The page model: the one adapter between the group aggregation and the web renderings.
+"""The page model: the one adapter between the disclosure layer's report and the web renderings.
 
-It must show only what the aggregation published (never exact extremes), say why a figure is
-withheld, and pick up the figures the disclosure layer is to add (band counts, counts per
-perspective, subtheme profile, most-skipped questions) as soon as the report carries them.
+It must show exactly what `flows.disclosure` published (never an extreme, never a spread), and
+explain every withheld figure with the chat report's own sentence for its `Reason` — read here
+straight from `bot/locale/de.yaml`, independently of bot/web's loader.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
 
-from bot.web.model import FieldView, workshop_page_model
+import pytest
+import yaml
+
+from bot.web.model import BandCountView, CountView, FieldView, WorkshopPage, workshop_page_model
 from bot.web.render import Renderer
-from bot.web.texts import load_web_texts
-from flows.aggregation import FieldSummary, GroupReport, Participant, group_report
-from tests.web_data import FIVE, QUESTIONNAIRE, SIX, completed_check
+from bot.web.texts import WebTexts, load_web_texts
+from flows.aggregation import scored_participants
+from flows.disclosure import BandCount, Check, PerspectiveNote, PublishedReport, Reason
+from tests.web_data import (
+    FIVE,
+    LATE,
+    MUSTERSTADT,
+    QUESTIONNAIRE,
+    SIXTOWN,
+    TINY,
+    Published,
+    completed_check,
+    fake_source,
+    published,
+)
 
+ROOT = Path(__file__).resolve().parent.parent
 T = load_web_texts()
+CHAT = yaml.safe_load((ROOT / "bot/locale/de.yaml").read_text(encoding="utf-8"))
+WEB = yaml.safe_load((ROOT / "bot/web/texts.de.yaml").read_text(encoding="utf-8"))
+_, RESULTS = fake_source()
 
 
-def page_for(report: GroupReport, previous_round: int | None = None):
+def page_for(result: Published | PublishedReport, *, round: int = 2) -> WorkshopPage:
+    if isinstance(result, PublishedReport):
+        result = Published(result, 0, False)
     return workshop_page_model(
-        report,
+        result.report,
         QUESTIONNAIRE,
         group_name="Stadt Musterstadt",
-        round=2,
-        released=date(2026, 11, 30),
-        previous_round=previous_round,
+        round=round,
+        own=result.own,
+        pending=result.pending,
     )
+
+
+def html_of(page: WorkshopPage) -> str:
+    return Renderer().workshop_html(page, css_href=None, pdf_href=None)
 
 
 def cards(html: str) -> dict[str, str]:
@@ -37,196 +63,207 @@ def cards(html: str) -> dict[str, str]:
     return {field_id: re.sub(r"<[^>]+>", " ", body) for field_id, body in found}
 
 
-def test_no_exact_extremes_and_only_published_numbers() -> None:
-    report = group_report(QUESTIONNAIRE, FIVE, previous=SIX)
-    assert "low" not in {f.name for f in fields(FieldView)}
-    html = Renderer().workshop_html(page_for(report, 1), css_href=None, pdf_href=None)
-    assert len(cards(html)) == len(report.fields) == 7
-    for summary in report.fields:
-        text = cards(html)[summary.field_id]
-        numbers = set(re.findall(r"[−+]?\d+(?:,\d)?", text))
-        number = str(QUESTIONNAIRE.field_number(summary.field_id) + 1)
-        assert numbers <= {number, "1", T.number(summary.mean), T.signed(summary.change)}, text
-        assert str(summary.low) not in numbers - {number, "1"}
-        assert str(summary.high) not in numbers - {number, "1"}
+def pairs(counts: Sequence[BandCountView | BandCount] | None) -> list[tuple[str, int]] | None:
+    return None if counts is None else [(c.label, c.count) for c in counts]
 
 
-def test_withheld_field_says_why_and_chart_labels_it() -> None:
-    # Three people, but only two answered enough of the first field to have a score there.
-    first = {q.id for q in QUESTIONNAIRE.field_questions(QUESTIONNAIRE.fields[0].id)}
-    people = [completed_check(s, "administration") for s in (41, 42, 43)]
-    blank = Participant(
-        people[0].perspective, {k: None if k in first else v for k, v in people[0].answers.items()}
-    )
-    report = group_report(QUESTIONNAIRE, [blank, *people[1:]])
-    page = page_for(report)
-    assert page.fields[0].mean is None
-    assert page.fields[0].withheld == T("field_withheld_too_few", k=3)
-    assert all(f.mean is not None for f in page.fields[1:])
-    html = Renderer().workshop_html(page, css_href=None, pdf_href=None)
-    assert T("chart_withheld") in html
-    assert T("legend_withheld") in html
-
-
-def test_same_perspective_note_is_said_once() -> None:
-    page = page_for(group_report(QUESTIONNAIRE, FIVE))
-    assert page.perspectives_note is not None
-    assert "Politik" in page.perspectives_note and "übrigen Personen" in page.perspectives_note
-    assert all(f.perspective_note is None for f in page.fields)
-    assert page_for(group_report(QUESTIONNAIRE, SIX)).perspectives_note is None
-
-
-# Stand-ins with the shape of flows/disclosure.py's published types (privacy branch).
-
-
-@dataclass(frozen=True)
-class BandCount:
-    band_id: str
-    label: str
-    count: int
-
-
-@dataclass(frozen=True)
-class PublishedPerspective:
-    perspective_id: str
-    label: str
-    n: int
-    mean: float | None
-    withheld_reason: str | None
-
-
-@dataclass(frozen=True)
-class PublishedField(FieldSummary):
-    band_counts: tuple[BandCount, ...] | None = None
-    withheld_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Count:
-    perspective_id: str
-    label: str
-    n: int
-
-
-@dataclass(frozen=True)
-class Note:
-    perspective_id: str
-    label: str
-    reason: str
-    others: int | None
-
-
-@dataclass(frozen=True)
-class Subtheme:
-    title: str
-    mean: float | None
-
-
-@dataclass(frozen=True)
-class PublishedReport(GroupReport):
-    perspective_counts: tuple[Count, ...] = ()
-    unnamed: int = 0
-    perspective_notes: tuple[Note, ...] = ()
-    subthemes: tuple[Subtheme, ...] | None = None
-    skipped: tuple = ()
-
-
-BANDS = (
-    BandCount("beginning", "am Anfang", 1),
-    BandCount("underway", "auf dem Weg", 4),
-    BandCount("strong", "gut aufgestellt", 1),
-)
-
-
-def published(base: GroupReport, **changes: object) -> PublishedReport:
-    """`base` as the disclosure layer would publish it: band counts, reasons, notes."""
-    fields_ = []
-    for number, s in enumerate(base.fields):
-        values = {f.name: getattr(s, f.name) for f in fields(FieldSummary)}
-        values["by_perspective"] = tuple(
-            PublishedPerspective(p.perspective_id, p.label, p.n, p.mean, None)
-            for p in s.by_perspective
-        )
-        if number == 1:  # the second field: withheld against differencing
-            values.update(mean=None, band=None, change=None)
-            fields_.append(PublishedField(**values, withheld_reason="differencing"))
-        else:
-            fields_.append(PublishedField(**values, band_counts=BANDS if number != 2 else None))
-    values = {f.name: getattr(base, f.name) for f in fields(GroupReport)}
-    return PublishedReport(**values | {"fields": tuple(fields_)} | changes)
-
-
-def test_figures_of_the_disclosure_layer_appear_when_published() -> None:
-    base = group_report(QUESTIONNAIRE, SIX)
-    report = published(
-        base,
-        perspective_counts=(Count("administration", "Verwaltung", 3),),
-        unnamed=3,
-        subthemes=(Subtheme("Bildung", 61.2), Subtheme("Wohnen", None)),
-        skipped=base.priorities[:2],
-    )
-    page = page_for(report)
-    assert page.perspective_counts == (("Verwaltung", 3), (T("perspective_unnamed"), 3))
-    assert page.fields[0].band_counts is not None
-    assert [(b.label, b.count) for b in page.fields[0].band_counts] == [
-        ("am Anfang", 1),
-        ("auf dem Weg", 4),
-        ("gut aufgestellt", 1),
-    ]
-    assert page.fields[1].mean is None
-    assert "vorigen Stand" in (page.fields[1].withheld or "")
-    assert page.fields[2].band_counts is None  # shown mean, withheld distribution
-    assert page.subtheme_field == "Fairer Zugang und Teilhabe"
-    assert [s.text for s in page.unclear or ()] == [s.text for s in base.priorities[:2]]
-    html = Renderer().workshop_html(page, css_href=None, pdf_href=None)
-    assert "am Anfang: 1 · auf dem Weg: 4 · gut aufgestellt: 1" in html
-    assert T("subthemes_title") in html and "61,2" in html
-    assert T("unclear_title") in html
-    assert T("legend_band_counts") in html
-    assert T("band_counts_missing") not in html
-    assert 'data-perspective-count="Verwaltung"' in html
-
-
-def test_report_level_perspective_note_replaces_the_per_field_ones() -> None:
-    base = group_report(QUESTIONNAIRE, FIVE)  # Verwaltung 3 (complement), Politik 2 (small)
-    notes = (
-        Note("administration", "Verwaltung", "complement", 2),
-        Note("politics", "Politik", "small", None),
-    )
-    report = published(base, perspective_notes=notes)
-    fixed = PublishedReport(
-        **{f.name: getattr(report, f.name) for f in fields(PublishedReport)}
-        | {
-            "fields": tuple(
-                PublishedField(
-                    **{f.name: getattr(s, f.name) for f in fields(PublishedField)}
-                    | {
-                        "by_perspective": tuple(
-                            PublishedPerspective(
-                                p.perspective_id,
-                                p.label,
-                                p.n,
-                                None,
-                                "complement" if p.label == "Verwaltung" else "small",
-                            )
-                            for p in s.by_perspective
-                        )
-                    }
-                )
-                for s in report.fields
-            )
+def withheld(report: PublishedReport, index: int, reason: Reason) -> PublishedReport:
+    """`report` with field `index` withheld for `reason`, as `flows.disclosure` withholds it."""
+    changed = list(report.fields)
+    changed[index] = changed[index].model_copy(
+        update={
+            "mean": None,
+            "band": None,
+            "band_counts": None,
+            "change": None,
+            "withheld_reason": reason,
+            "by_perspective": tuple(
+                p.model_copy(update={"mean": None, "withheld_reason": reason})
+                for p in changed[index].by_perspective
+            ),
         }
     )
-    page = page_for(fixed)
-    assert page.perspectives_note is not None
-    assert "Verwaltung wird nicht einzeln ausgewiesen" in page.perspectives_note
-    assert "übrigen 2 Personen" in page.perspectives_note
-    assert all(f.perspective_note is None for f in page.fields)
+    return report.model_copy(update={"fields": tuple(changed)})
 
 
-def test_sections_without_published_figures_are_left_out() -> None:
-    page = page_for(group_report(QUESTIONNAIRE, FIVE))
-    assert page.subthemes is None and page.unclear is None and page.perspective_counts is None
-    html = Renderer().workshop_html(page, css_href=None, pdf_href=None)
-    assert T("subthemes_title") not in html and T("unclear_title") not in html
-    assert T("perspective_counts_withheld") in html
+def test_only_published_numbers_and_no_extremes() -> None:
+    result = RESULTS[MUSTERSTADT]
+    report = result.report
+    assert not {"low", "high", "spread"} & {f.name for f in fields(FieldView)}
+    shown = cards(html_of(page_for(result)))
+    assert len(shown) == len(report.fields) == 7
+    for number, field in enumerate(report.fields, start=1):
+        assert field.mean is not None and field.change is not None
+        allowed = {str(number), str(field.n), T.number(field.mean), T.signed(field.change), "1"}
+        allowed |= {str(b.count) for b in field.band_counts or ()}
+        allowed |= {T.number(p.mean) for p in field.by_perspective if p.mean is not None}
+        numbers = set(re.findall(r"[−+]?\d+(?:,\d)?", shown[field.field_id]))
+        assert numbers <= allowed, shown[field.field_id]
+        scores = [s for _, s in scored_participants(QUESTIONNAIRE, field.field_id, FIVE)]
+        assert not ({str(min(scores)), str(max(scores))} - allowed) & numbers
+
+
+def test_figures_are_the_published_ones() -> None:
+    result = RESULTS[MUSTERSTADT]
+    page = page_for(result)
+    assert (page.release, page.completed, page.shown) == (1, 5, True)
+    assert page.date_text == T.date(result.report.published_at.date())
+    assert page.previous_round == 1
+    for view, field in zip(page.fields, result.report.fields, strict=True):
+        assert (view.mean, view.n, view.change) == (field.mean, field.n, field.change)
+        assert view.band_label == field.band.label
+        published_counts = (
+            None
+            if field.band_counts is None
+            else tuple((b.label, b.count) for b in field.band_counts)
+        )
+        shown_counts = (
+            None
+            if view.band_counts is None
+            else tuple((b.label, b.count) for b in view.band_counts)
+        )
+        assert shown_counts == published_counts
+    # One field publishes its distribution, the others withhold it (it would pin a score).
+    with_counts = [f for f in result.report.fields if f.band_counts is not None]
+    assert with_counts and len(with_counts) < len(result.report.fields)
+    html = html_of(page)
+    item = " · ".join(f"{b.label}: {b.count}" for b in with_counts[0].band_counts or ())
+    assert item in cards(html)[with_counts[0].field_id]
+    assert T("band_counts_withheld") in html and T("legend_band_counts") in html
+
+
+def test_perspective_counts_and_notes_as_published() -> None:
+    result = RESULTS[MUSTERSTADT]  # Verwaltung 3, Politik 2, 2 checks pending
+    page = page_for(result)
+    assert page.perspective_counts == (CountView("Verwaltung", 3),)
+    assert page.unnamed_text == CHAT["report_unnamed"].format(n=2)
+    assert page.perspective_notes == (
+        CHAT["report_note_complement"].format(label="Verwaltung", others=2),
+        CHAT["report_note_small"].format(label="Politik", min_group=3),
+    )
+    assert "übrigen 2 Personen" in page.perspective_notes[0]
+    assert page.pending_note == CHAT["report_pending"].format(n=len(LATE), min_group=3)
+    html = html_of(page)
+    assert 'data-perspective-count="Verwaltung"' in html and "data-perspective=" not in html
+    for note in page.perspective_notes:
+        assert html.count(note) == 1  # once per report, not under every field
+
+
+def test_perspectives_side_by_side_where_published() -> None:
+    result = RESULTS[SIXTOWN]
+    page = page_for(result, round=1)
+    for view, field in zip(page.fields, result.report.fields, strict=True):
+        assert [(p.label, p.mean) for p in view.perspectives] == [
+            (p.label, p.mean) for p in field.by_perspective if p.mean is not None
+        ]
+    assert sum(1 for f in page.fields if len(f.perspectives) == 2) >= 3
+    assert page.previous_round is None
+
+
+def test_statements_with_their_published_means() -> None:
+    result = RESULTS[SIXTOWN]
+    page = page_for(result, round=1)
+    assert result.report.divergent and result.report.priorities
+    for views, stats in (
+        (page.discussion, result.report.divergent),
+        (page.priorities, result.report.priorities),
+    ):
+        assert [(s.text, s.suggestion, s.mean) for s in views] == [
+            (s.text, s.suggestion, s.mean) for s in stats
+        ]
+    assert page.statements_note is None
+    html = html_of(page)
+    assert html.count('data-figure="statement-mean"') == len(page.discussion) + len(page.priorities)
+    assert T("legend_lists") in html
+    # Five checks are too few for any statement: the chat's reason, said once.
+    few = page_for(RESULTS[MUSTERSTADT])
+    assert few.discussion == few.priorities == ()
+    assert few.statements_note == CHAT["report_questions_hidden"].format(min_group=6)
+    assert html_of(few).count(few.statements_note) == 1
+
+
+@pytest.mark.parametrize("reason", list(Reason))
+@pytest.mark.parametrize("own", [False, True])
+def test_every_withheld_reason_is_the_chats_sentence(reason: Reason, own: bool) -> None:
+    report = withheld(RESULTS[SIXTOWN].report, 1, reason)
+    page = page_for(Published(report, 0, own), round=1)
+    key = f"report_withheld_{reason.value}" + ("_own" if own and reason is Reason.TOO_FEW else "")
+    sentence = CHAT[key].format(min_group=3)
+    assert page.fields[1].withheld == WEB["field_withheld"].format(why=sentence)
+    assert page.fields[1].mean is None and page.fields[1].perspectives == ()
+    html = html_of(page)
+    assert sentence in cards(html)[page.fields[1].field_id]
+    assert T("chart_withheld") in html and T("legend_withheld") in html
+
+
+@pytest.mark.parametrize("reason", list(Reason))
+def test_every_perspective_note_is_the_chats_sentence(reason: Reason) -> None:
+    others = [2, 1] if reason is Reason.COMPLEMENT else [None]
+    for rest in others:
+        note = PerspectiveNote(
+            perspective_id="politics", label="Politik", reason=reason, others=rest
+        )
+        report = RESULTS[SIXTOWN].report.model_copy(update={"perspective_notes": (note,)})
+        key = f"report_note_{reason.value}"
+        if rest == 1:
+            key = "report_note_complement_one"
+        expected = CHAT[key].format(label="Politik", min_group=3, others=rest)
+        assert page_for(report).perspective_notes == (expected,)
+
+
+def test_a_field_too_few_answered_and_an_extreme_field_are_withheld() -> None:
+    first, second = QUESTIONNAIRE.fields[0].id, QUESTIONNAIRE.fields[1].id
+    people = [completed_check(s, "administration", i) for i, s in enumerate((41, 42, 43), 1)]
+    blank = {q.id for q in QUESTIONNAIRE.field_questions(first)}
+    none = {q.id for q in QUESTIONNAIRE.field_questions(second)}
+
+    def edited(check: Check, skip: bool) -> Check:
+        answers = {
+            q: None if (skip and q in blank) else "none" if q in none else a
+            for q, a in check.answers.items()
+        }
+        return Check(check.perspective, answers, check.check_id)
+
+    group = [edited(people[0], True), *(edited(p, False) for p in people[1:])]
+    report = published([group]).report
+    assert report.fields[0].withheld_reason is Reason.TOO_FEW
+    assert report.fields[1].withheld_reason is Reason.EXTREME  # "Ø 0,0" would pin everyone
+    page = page_for(report)
+    assert page.fields[0].withheld == WEB["field_withheld"].format(
+        why=CHAT["report_withheld_too_few"].format(min_group=3)
+    )
+    assert page.fields[1].withheld == WEB["field_withheld"].format(
+        why=CHAT["report_withheld_extreme"].format(min_group=3)
+    )
+    assert all(f.mean is not None for f in page.fields[2:])
+
+
+def test_group_of_two_and_a_viewer_who_took_part_show_no_figure() -> None:
+    page = page_for(RESULTS[TINY], round=1)
+    assert not page.shown and page.release == 0 and page.date_text is None
+    assert page.hidden_reason == CHAT["report_hidden"].format(min_group=3, missing=1)
+    html = html_of(page)
+    assert not re.search(r"\d+,\d", html) and 'data-figure="mean"' not in html
+    assert "<svg" not in html and T("perspective_counts_withheld") in html
+    # A coordinator who took part in a group of three: their own check does not count for them.
+    own = published([FIVE[:3]], viewer=FIVE[0].check_id)
+    assert own.own and own.report.missing == 1
+    page = page_for(own)
+    assert page.hidden_reason == CHAT["report_hidden_own"].format(min_group=3, missing=1)
+    assert not re.search(r"\d+,\d", html_of(page))
+
+
+def test_the_web_texts_hold_no_copy_of_the_chat_sentences() -> None:
+    chat = [v for k, v in CHAT.items() if k.startswith("report_") and isinstance(v, str)]
+    pieces = {p.strip() for v in chat for p in re.split(r"\{[^}]*\}", v) if len(p.strip()) > 25}
+    web = [v for v in WEB.values() if isinstance(v, str)]
+    copies = sorted(p for p in pieces if any(p in v for v in web))
+    assert copies == []
+
+
+def test_a_chat_sentence_with_markup_is_refused() -> None:
+    texts = WebTexts(WEB, {"report_bold": "<b>fett</b>", "other": "nicht gelesen"})
+    with pytest.raises(ValueError, match="HTML"):
+        texts.chat("report_bold")
+    with pytest.raises(KeyError):
+        texts.chat("other")

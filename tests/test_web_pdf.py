@@ -1,11 +1,13 @@
 """The PDFs, read back with poppler: the workshop PDF over HTTP, and a participant's own PDF.
 
-pdftotext must find every field and the aggregation's figures, pdftoppm must render pages that
-are not blank, and a participant's PDF must hold their answers and nobody else's.
+pdftotext must find every field and the published report's figures (flows.disclosure),
+pdftoppm must render pages that are not blank, and a participant's PDF must hold their answers
+and nobody else's.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 from collections.abc import AsyncIterator
@@ -15,7 +17,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from bot.web.documents import own_result_pdf
+from bot.web.documents import own_result_pdf, workshop_pdf
 from bot.web.server import WorkshopServer
 from bot.web.texts import load_web_texts
 from bot.web.tokens import LinkSigner, derive_secret
@@ -62,13 +64,13 @@ def assert_pages_not_blank(pdf: Path, tmp_path: Path) -> int:
 
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[WorkshopServer, dict, aiohttp.ClientSession]]:
-    source, reports = fake_source()
+    source, results = fake_source()
     server = WorkshopServer(
         source, LinkSigner(derive_secret(BOT_TOKEN)), bot_token=BOT_TOKEN, port=0
     )
     await server.start()
     async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as client:
-        yield server, reports, client
+        yield server, results, client
     await server.stop()
 
 
@@ -81,50 +83,90 @@ async def download(client: aiohttp.ClientSession, path: str, target: Path) -> Pa
 
 
 async def test_workshop_pdf_has_every_field_and_figure(served, tmp_path: Path) -> None:
-    server, reports, client = served
+    server, results, client = served
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = await download(
         client, server.link_path(MUSTERSTADT, 2, 0), ARTIFACTS / "workshop-musterstadt.pdf"
     )
     text = pdf_text(pdf)
-    report = reports[MUSTERSTADT]
+    report = results[MUSTERSTADT].report
     assert "Stadt Musterstadt · Runde 2" in text  # the footer
     assert re.search(r"Seite 1 von \d", text)
     assert T("dialogue_note") in text
-    for summary in report.fields:
-        assert summary.title in text
-        assert summary.mean is not None and summary.change is not None
+    for field in report.fields:
+        assert field.title in text
+        assert field.mean is not None and field.change is not None and field.band is not None
         # title, mean and band label as the field's card shows them, in that order
-        card = re.escape(summary.title) + r" " + re.escape(T.number(summary.mean))
-        assert re.search(card + r" " + re.escape(summary.band.label), text), summary.title
-        assert T.signed(summary.change) in text
-    for stat in report.divergent + report.priorities:
-        assert " ".join(stat.suggestion.split()) in text
-    assert not re.search(r"(Verwaltung|Politik) \d", text)  # no perspective figure
+        card = re.escape(field.title) + r" " + re.escape(T.number(field.mean))
+        assert re.search(card + r" " + re.escape(field.band.label), text), field.title
+        assert T.signed(field.change) in text
+        if field.band_counts is not None:
+            items = " · ".join(f"{b.label}: {b.count}" for b in field.band_counts)
+            assert items in text
+    assert any(f.band_counts is not None for f in report.fields)
+    assert not re.search(r"(Verwaltung|Politik) \d+,\d", text)  # no perspective figure
+    assert "Verwaltung 3" in text and f"weitere Perspektiven {report.unnamed}" in text
+    assert "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die" in text
+    assert "übrigen 2 Personen möglich wären" in text
+    assert "Einzelne Aussagen werden erst ab 6 Antworten" in text
     assert assert_pages_not_blank(pdf, tmp_path) >= 2
     fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True)
     assert "DejaVu" in fonts.stdout  # embedded, with every German character:
     assert all(c in text for c in "äöüßÖ„“–")
 
 
-async def test_pdf_with_perspectives(served, tmp_path: Path) -> None:
-    server, reports, client = served
+async def test_pdf_with_perspectives_and_statements(served, tmp_path: Path) -> None:
+    server, results, client = served
     pdf = await download(client, server.link_path(SIXTOWN, 1, 0), tmp_path / "six.pdf")
     text = pdf_text(pdf)
-    for summary in reports[SIXTOWN].fields:
-        for perspective in summary.by_perspective:
-            assert perspective.mean is not None
-            assert f"{perspective.label} {T.number(perspective.mean)}" in text
+    report = results[SIXTOWN].report
+    shown = 0
+    for field in report.fields:
+        for perspective in field.by_perspective:
+            if perspective.mean is not None:
+                shown += 1
+                assert f"{perspective.label} {T.number(perspective.mean)}" in text
+    assert shown >= 6
+    for stat in report.divergent + report.priorities:
+        assert " ".join(stat.suggestion.split()) in text
+        assert T.number(stat.mean) in text
+    assert report.divergent and report.priorities
 
 
 async def test_pdf_of_a_group_of_two_shows_no_figure(served, tmp_path: Path) -> None:
     server, _, client = served
     pdf = await download(client, server.link_path(TINY, 1, 0), tmp_path / "two.pdf")
     text = pdf_text(pdf)
-    assert "es fehlen noch 1" in text
+    assert "Zahlen erscheinen erst ab 3 abgeschlossenen Selbstchecks – es fehlen noch 1" in text
     assert not re.search(r"\d+,\d", text)
     assert "Handlungsfelder auf einen Blick" not in text
     assert_pages_not_blank(pdf, tmp_path)
+
+
+async def test_document_for_telegram_equals_the_served_pdf(served, tmp_path: Path) -> None:
+    """`/workshop pdf` sends `workshop_pdf(data)`: the same text as the page's "Als PDF"."""
+    server, _, client = served
+    data = await server.source.page_data(MUSTERSTADT, 2)
+    assert data is not None
+    sent = tmp_path / "sent.pdf"
+    sent.write_bytes(await workshop_pdf(data))
+    served_pdf = await download(client, server.link_path(MUSTERSTADT, 2, 0), tmp_path / "w.pdf")
+    assert pdf_text(sent) == pdf_text(served_pdf)
+
+
+async def test_weasyprint_reads_every_style_rule(served, caplog: pytest.LogCaptureFixture) -> None:
+    """An ignored CSS declaration means the PDF looks other than the stylesheet says.
+
+    (WeasyPrint also notes that it skips the phone layout's `screen and (max-width: …)` block:
+    a screen-only rule, skipped in print by design.)
+    """
+    server, _, _ = served
+    data = await server.source.page_data(SIXTOWN, 1)
+    assert data is not None
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        assert (await workshop_pdf(data)).startswith(b"%PDF")
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")]
+    assert [m for m in messages if "media type" not in m] == []
 
 
 async def test_participant_pdf_holds_only_their_own_answers(tmp_path: Path) -> None:
@@ -144,10 +186,12 @@ async def test_participant_pdf_holds_only_their_own_answers(tmp_path: Path) -> N
             assert " ".join(QUESTIONNAIRE.question(question_id).text.split()) in text
     assert any(r.skipped_question_ids for r in results)
     their_results = assess_all(QUESTIONNAIRE, theirs.answers)
-    own_scores = {r.field_id: r.score for r in results}
-    for result in their_results:
-        if result.score is not None and result.score != own_scores[result.field_id]:
-            assert T("own_score", score=result.score) not in text
+    # Another person's scores appear nowhere (unless one of mine happens to be the same value).
+    own_scores = {r.score for r in results}
+    only_theirs = {r.score for r in their_results if r.score is not None} - own_scores
+    assert only_theirs
+    for score in only_theirs:
+        assert T("own_score", score=score) not in text
     only_theirs_skipped = {q for r in their_results for q in r.skipped_question_ids} - {
         q for r in results for q in r.skipped_question_ids
     }

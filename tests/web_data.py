@@ -1,18 +1,30 @@
-"""Real questionnaire, real aggregation, synthetic people: the data behind the web tests.
+"""Real questionnaire, real disclosure control, synthetic people: the data behind the web tests.
 
-A fake `WorkshopSource` serves group reports computed by `flows.aggregation.group_report` over
-completed checks made here, so every figure the page shows can be compared with the report.
+Completed checks are made here (seeded answers on the real questionnaire); the reports are what
+`flows.disclosure` publishes for them — releases made by `next_release` as a group looks at its
+report over time, then `for_viewer`, exactly as `GroupDesk.published_report` does for the chat.
+A fake `WorkshopSource` serves those reports, so every figure the page shows can be compared
+with the published report.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.web.source import GroupLink, WorkshopData
-from flows.aggregation import GroupReport, Participant, group_report
+from flows.disclosure import (
+    Check,
+    PublishedReport,
+    Release,
+    changed_checks,
+    for_viewer,
+    next_release,
+    nothing_yet,
+)
 from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 
@@ -22,21 +34,27 @@ QUESTIONNAIRE = parse_questionnaire(
     "weltoffene-kommune.de.yaml",
 )
 BOT_TOKEN = "123456:TESTtokenTESTtokenTESTtoken"
-RELEASED = date(2026, 11, 30)
+K = 3  # GROUP_MIN_SIZE's default
+FIRST_LOOK = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+RELEASED = FIRST_LOOK.date()
 
 
-def completed_check(seed: int, perspective: str | None, q: Questionnaire = QUESTIONNAIRE):
+def completed_check(
+    seed: int, perspective: str | None, check_id: int, q: Questionnaire = QUESTIONNAIRE
+) -> Check:
     """A completed check: every question answered or skipped ("weiß nicht"), seeded."""
     rng = random.Random(seed)
     options = [o.id for o in q.scale.options]
     answers: dict[str, str | None] = {}
     for question in q.questions:
         answers[question.id] = None if rng.random() < 0.12 else rng.choice(options)
-    return Participant(perspective, answers)
+    return Check(perspective, answers, check_id)
 
 
-def checks(seeds_and_perspectives: list[tuple[int, str | None]]) -> list[Participant]:
-    return [completed_check(seed, p) for seed, p in seeds_and_perspectives]
+def checks(seeds_and_perspectives: list[tuple[int, str | None]], first_id: int = 1) -> list[Check]:
+    return [
+        completed_check(seed, p, first_id + i) for i, (seed, p) in enumerate(seeds_and_perspectives)
+    ]
 
 
 FIVE = checks(
@@ -48,6 +66,7 @@ FIVE = checks(
         (5, "politics"),
     ]
 )
+LATE = checks([(6, "civil_society"), (7, "economy")], first_id=6)  # after the first release
 FIVE_PREVIOUS = checks([(11, "administration"), (12, "politics"), (13, "civil_society")])
 SIX = checks(
     [
@@ -62,6 +81,52 @@ SIX = checks(
 TWO = checks([(31, "administration"), (32, "politics")])
 
 
+@dataclass(frozen=True)
+class Published:
+    """What `GroupDesk.published_report` returns: the report, checks pending, viewer took part."""
+
+    report: PublishedReport
+    pending: int
+    own: bool
+
+
+def published(
+    looks: Sequence[Sequence[Check]],
+    *,
+    viewer: int | None = None,
+    previous_round: PublishedReport | None = None,
+    round_closed: bool = False,
+    q: Questionnaire = QUESTIONNAIRE,
+    k: int = K,
+) -> Published:
+    """The report after the group looked at it once per set of checks in `looks`, in order.
+
+    Each look may add a release (when disclosure control allows one); the last look's checks
+    are the current ones. `viewer` is the check id of a coordinator who took part.
+    """
+    history: list[Release] = []
+    for day, current in enumerate(looks):
+        release = next_release(
+            q,
+            history,
+            current,
+            k,
+            FIRST_LOOK + timedelta(days=day),
+            round_closed=round_closed,
+            previous_round=previous_round,
+        )
+        if release is not None:
+            history.append(release)
+    now = looks[-1]
+    own = viewer is not None and any(c.check_id == viewer for c in now)
+    if not history:
+        report = nothing_yet(q, len(now), k)
+        if own:
+            report = report.model_copy(update={"missing": max(0, k - len(now) + 1)})
+        return Published(report, 0, own)
+    return Published(for_viewer(q, history[-1], viewer), changed_checks(q, history[-1], now), own)
+
+
 @dataclass
 class Group:
     name: str
@@ -72,7 +137,7 @@ class Group:
 
 
 class FakeSource:
-    """A `WorkshopSource` over in-memory groups; reports come from the real aggregation."""
+    """A `WorkshopSource` over in-memory groups; reports come from the real disclosure layer."""
 
     def __init__(self) -> None:
         self.groups: dict[int, Group] = {}
@@ -94,42 +159,44 @@ class FakeSource:
         return group is not None and user_id in group.coordinators
 
 
-def round_data(
-    name: str,
-    round: int,
-    participants: list[Participant],
-    previous: list[Participant] | None = None,
-) -> tuple[WorkshopData, GroupReport]:
-    report = group_report(QUESTIONNAIRE, participants, previous=previous)
-    data = WorkshopData(
+def round_data(name: str, round: int, result: Published) -> WorkshopData:
+    return WorkshopData(
         group_name=name,
         round=round,
-        released=RELEASED,
         questionnaire=QUESTIONNAIRE,
-        report=report,
-        previous_round=round - 1 if previous is not None else None,
+        report=result.report,
+        own=result.own,
+        pending=result.pending,
     )
-    return data, report
 
 
 MUSTERSTADT, SIXTOWN, TINY, CLOSED = 1, 2, 3, 4
 COORDINATOR, OTHER_COORDINATOR, STRANGER = 1001, 1002, 1003
 
 
-def fake_source() -> tuple[FakeSource, dict[int, GroupReport]]:
-    """Four groups: 5 checks with an earlier round, 6 checks (3+3), 2 checks, a closed one."""
+def fake_source() -> tuple[FakeSource, dict[int, Published]]:
+    """Four groups, each report as the chat would show it to a coordinator who did not take part:
+
+    - Musterstadt, round 2: 5 checks released (Verwaltung 3, Politik 2), 2 more completed
+      since (waiting for the next release), changes against round 1's final release;
+    - Sechsdorf: 6 checks (Verwaltung 3, Politik 3): perspectives and statements published;
+    - Markt Klein: 2 checks, no release yet;
+    - Amt Zu: closed.
+    """
     source = FakeSource()
-    reports = {}
-    five, reports[MUSTERSTADT] = round_data("Stadt Musterstadt", 2, FIVE, FIVE_PREVIOUS)
-    source.add(
-        MUSTERSTADT, Group("Stadt Musterstadt", coordinators={COORDINATOR}, rounds={2: five})
-    )
-    six, reports[SIXTOWN] = round_data("Gemeinde Sechsdorf", 1, SIX)
-    source.add(
-        SIXTOWN, Group("Gemeinde Sechsdorf", coordinators={OTHER_COORDINATOR}, rounds={1: six})
-    )
-    two, reports[TINY] = round_data("Markt Klein", 1, TWO)
-    source.add(TINY, Group("Markt Klein", coordinators={COORDINATOR}, rounds={1: two}))
-    closed, _ = round_data("Amt Zu", 1, FIVE)
+    results: dict[int, Published] = {}
+    earlier = published([FIVE_PREVIOUS], round_closed=True).report
+    results[MUSTERSTADT] = published([FIVE, [*FIVE, *LATE]], previous_round=earlier)
+    results[SIXTOWN] = published([SIX])
+    results[TINY] = published([TWO])
+    groups = {
+        MUSTERSTADT: ("Stadt Musterstadt", 2, {COORDINATOR}),
+        SIXTOWN: ("Gemeinde Sechsdorf", 1, {OTHER_COORDINATOR}),
+        TINY: ("Markt Klein", 1, {COORDINATOR}),
+    }
+    for group_id, (name, round, coordinators) in groups.items():
+        data = round_data(name, round, results[group_id])
+        source.add(group_id, Group(name, coordinators=coordinators, rounds={round: data}))
+    closed = round_data("Amt Zu", 1, published([FIVE]))
     source.add(CLOSED, Group("Amt Zu", closed=True, coordinators={COORDINATOR}, rounds={1: closed}))
-    return source, reports
+    return source, results

@@ -17,14 +17,14 @@ from flows.scoring import FieldResult
 
 
 def workshop_page(data: WorkshopData, renderer: Renderer) -> WorkshopPage:
-    """The page model of one round, from the report the source delivered."""
+    """The page model of one round, from the published report the source delivered."""
     return workshop_page_model(
         data.report,
         data.questionnaire,
         group_name=data.group_name,
         round=data.round,
-        released=data.released,
-        previous_round=data.previous_round,
+        own=data.own,
+        pending=data.pending,
         texts=renderer.t,
     )
 

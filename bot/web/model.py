@@ -1,18 +1,17 @@
 """The page models: what the workshop page, its PDF and a participant's PDF show.
 
-`workshop_page_model` is the only code in the web transport that reads the group aggregation
-(`flows.aggregation.GroupReport`); `own_result_model` the only one that reads a participant's
-`FieldResult`s. Templates and charts read nothing but these models. The adapter reads today's
-`GroupReport` and, attribute for attribute, the `PublishedReport` of flows/disclosure.py (band
-counts, withheld reasons, perspective counts and notes), so switching the source of the figures
-to the disclosure layer changes nothing here.
+`workshop_page_model` reads exactly one thing, the disclosure layer's `PublishedReport`
+(`flows/disclosure.py`) — the same object the chat report renders (`GroupDesk.published_report`
+for one viewer) — and `own_result_model` one participant's `FieldResult`s. Templates and charts
+read nothing but these models, so page, PDF and chat show the same figures by construction.
 
-Rules this adapter keeps, whatever the report offers:
-- no figure is computed here: every number is one the aggregation published, only formatted;
-- exact lowest/highest scores are never shown (with few people they reveal individual scores);
-- a figure the report does not give (None, or an attribute it does not have yet) is shown as
-  withheld, with the reason in plain words; sections whose figures the aggregation does not
-  provide at all (subtheme profile, most-skipped questions) are left out.
+Rules this adapter keeps:
+- no figure is computed here: every number is one the report published, only formatted
+  (the change since the last round, band counts, counts per perspective included);
+- what the report withholds is said once, with the chat's own sentence for its reason
+  (`Reason` → `report_withheld_…` / `report_note_…` in the bot's locale, see `texts.py`);
+- nothing the report does not publish appears: no extremes, no spread, no per-field
+  perspective hints beyond the report's own perspective notes.
 """
 
 from __future__ import annotations
@@ -20,22 +19,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
 
 from bot.web.texts import WebTexts, load_web_texts
-from flows.aggregation import FieldSummary, GroupReport, QuestionStat
+from flows.disclosure import (
+    QUESTION_FACTOR,
+    PerspectiveNote,
+    PublishedField,
+    PublishedQuestion,
+    PublishedReport,
+    Reason,
+)
 from flows.questionnaire import Questionnaire
 from flows.scoring import FieldResult
-
-# What flows/disclosure.py's PublishedReport adds to the shape of GroupReport; read when present,
-# so this one adapter serves both (GroupReport has none of them: all count as withheld).
-_BAND_COUNTS = "band_counts"  # field: items with .label, .count; None = distribution withheld
-_WITHHELD = "withheld_reason"  # field, perspective: a reason code (too_few, small, complement, …)
-_PERSPECTIVE_COUNTS = "perspective_counts"  # report: items with .label, .n (only where allowed)
-_UNNAMED = "unnamed"  # report: people of smaller or no perspectives, together
-_PERSPECTIVE_NOTES = "perspective_notes"  # report: items with .label, .reason, .others
-_SUBTHEMES = "subthemes"  # report: items with .title and .mean (None = withheld)
-_UNCLEAR = "skipped"  # report: question items, most often skipped first
 
 
 @dataclass(frozen=True)
@@ -49,7 +44,7 @@ class BandView:
 
 
 @dataclass(frozen=True)
-class BandCount:
+class BandCountView:
     label: str
     count: int
 
@@ -61,201 +56,175 @@ class PerspectiveView:
 
 
 @dataclass(frozen=True)
+class CountView:
+    """Completed checks of one perspective, where the report names it (k people or more)."""
+
+    label: str
+    n: int
+
+
+@dataclass(frozen=True)
 class FieldView:
     """One field's published figures; `mean` None means withheld, `withheld` says why."""
 
     number: int
     field_id: str
     title: str
+    n: int
     mean: float | None
     band_id: str | None
     band_label: str | None
-    band_counts: tuple[BandCount, ...] | None
+    band_counts: tuple[BandCountView, ...] | None
     perspectives: tuple[PerspectiveView, ...]
-    perspective_note: str | None
     change: float | None
     withheld: str | None
 
 
 @dataclass(frozen=True)
 class StatementView:
-    """A statement to discuss, with the suggestion that goes with it; no figures."""
+    """A statement to discuss, with its published mean agreement and its suggestion."""
 
     field_title: str
     text: str
     suggestion: str
-
-
-@dataclass(frozen=True)
-class SubthemeView:
-    title: str
-    mean: float | None
+    mean: float
 
 
 @dataclass(frozen=True)
 class WorkshopPage:
     group_name: str
     round: int
-    date_text: str
+    release: int  # 0: no release yet
+    date_text: str | None  # the release's date
     completed: int
     shown: bool
     hidden_reason: str | None
-    perspective_counts: tuple[tuple[str, int], ...] | None
+    pending_note: str | None  # checks waiting for the next release
+    perspective_counts: tuple[CountView, ...]
+    unnamed_text: str | None  # "weitere Perspektiven 2"
     bands: tuple[BandView, ...]
     fields: tuple[FieldView, ...]
-    perspectives_note: str | None
-    subtheme_field: str | None
-    subthemes: tuple[SubthemeView, ...] | None
+    band_counts_note: str | None  # said once when no field may show its distribution
+    perspective_notes: tuple[str, ...]
     discussion: tuple[StatementView, ...]
     priorities: tuple[StatementView, ...]
-    unclear: tuple[StatementView, ...] | None
-    previous_round: int | None
+    statements_note: str | None  # why no statement is evaluated yet
+    previous_round: int | None  # the round the changes compare with
     legend: tuple[str, ...]
 
 
 def workshop_page_model(
-    report: GroupReport,
+    report: PublishedReport,
     questionnaire: Questionnaire,
     *,
     group_name: str,
     round: int,
-    released: date,
-    previous_round: int | None = None,
+    own: bool = False,
+    pending: int = 0,
     texts: WebTexts | None = None,
 ) -> WorkshopPage:
-    """The workshop page for one group and round, from the figures the aggregation published."""
+    """The workshop page for one group and round, from the report as its viewer may see it.
+
+    `report`, `own` and `pending` are what `GroupDesk.published_report(group, viewer)` returns
+    for the chat: the release for this viewer, whether the viewer's own check is in the group
+    (their own check never counts towards their threshold, and the sentences say so), and how
+    many checks wait for the next release.
+    """
     t = texts or load_web_texts()
+    k = report.min_group
     bands = tuple(BandView(b.id, b.label, b.min, b.max) for b in questionnaire.bands)
-    report_notes = _published(report, _PERSPECTIVE_NOTES) or ()
-    said_once = {(n.label, str(n.reason)) for n in report_notes}
-    fields = tuple(
-        _field_view(t, number, summary, report.min_group, said_once)
-        for number, summary in enumerate(report.fields, start=1)
-    )
-    perspectives_note = " ".join(_report_note(t, n, report.min_group) for n in report_notes)
-    notes = {f.perspective_note for f in fields if f.mean is not None}
-    if not report_notes and len(notes) == 1 and None not in notes and len(fields) > 1:
-        # The same note under every field is noise; say it once for all.
-        perspectives_note = notes.pop()
-        fields = tuple(_without_note(f) for f in fields)
     titles = {f.id: f.title for f in questionnaire.fields}
-    counts = _published(report, _PERSPECTIVE_COUNTS)
-    perspective_counts = None
-    if counts is not None:
-        perspective_counts = tuple((c.label, c.n) for c in counts)
-        if counts and _published(report, _UNNAMED):
-            perspective_counts += ((t("perspective_unnamed"), report.unnamed),)
-    subthemes = _published(report, _SUBTHEMES)
-    unclear = _published(report, _UNCLEAR)
-    has_change = previous_round is not None and any(f.change is not None for f in fields)
+    fields = tuple(
+        _field_view(t, number, field, k, own) for number, field in enumerate(report.fields, start=1)
+    )
+    shown_fields = [f for f in fields if f.mean is not None]
+    counts = tuple(CountView(c.label, c.n) for c in report.perspective_counts)
+    if report.shown:
+        hidden_reason = None
+        pending_note = t.chat("report_pending", n=pending, min_group=k) if pending else None
+    else:
+        hidden_reason = t.chat(
+            "report_hidden_own" if own else "report_hidden", min_group=k, missing=report.missing
+        )
+        pending_note = None
+    statements_note = None
+    if report.shown and not report.divergent and not report.priorities:
+        statements_note = t.chat("report_questions_hidden", min_group=QUESTION_FACTOR * k)
     page = WorkshopPage(
         group_name=group_name,
         round=round,
-        date_text=t.date(released),
+        release=report.release,
+        date_text=t.date(report.published_at.date()) if report.published_at else None,
         completed=report.completed,
         shown=report.shown,
-        hidden_reason=None
-        if report.shown
-        else t("group_hidden", min_group=report.min_group, missing=report.missing),
-        perspective_counts=perspective_counts,
+        hidden_reason=hidden_reason,
+        pending_note=pending_note,
+        perspective_counts=counts,
+        unnamed_text=t.chat("report_unnamed", n=report.unnamed)
+        if counts and report.unnamed
+        else None,
         bands=bands,
         fields=fields,
-        perspectives_note=perspectives_note or None,
-        # The field with subthemes (Fairer Zugang und Teilhabe) gets their profile.
-        subtheme_field=next((f.title for f in questionnaire.fields if f.subthemes), None)
-        if subthemes is not None
+        band_counts_note=t("band_counts_missing")
+        if shown_fields and all(f.band_counts is None for f in shown_fields)
         else None,
-        subthemes=tuple(SubthemeView(s.title, s.mean) for s in subthemes)
-        if subthemes is not None
-        else None,
+        perspective_notes=tuple(_perspective_note(t, n, k) for n in report.perspective_notes),
         discussion=tuple(_statement(s, titles) for s in report.divergent),
         priorities=tuple(_statement(s, titles) for s in report.priorities),
-        unclear=tuple(_statement(s, titles) for s in unclear) if unclear is not None else None,
-        previous_round=previous_round if has_change else None,
+        statements_note=statements_note,
+        previous_round=round - 1 if any(f.change is not None for f in shown_fields) else None,
         legend=(),
     )
     return _with_legend(t, page)
 
 
-def _published(source: object, name: str) -> Any:
-    """A figure the aggregation may not publish yet; None means "not given", never zero."""
-    return getattr(source, name, None)
+def withheld_sentence(t: WebTexts, reason: Reason, k: int, own: bool) -> str:
+    """The chat's sentence for a withheld field (`report_withheld_<reason>[_own]`)."""
+    own_note = "_own" if reason is Reason.TOO_FEW and own else ""
+    return t.chat(f"report_withheld_{reason.value}{own_note}", min_group=k)
 
 
-def _field_view(
-    t: WebTexts,
-    number: int,
-    summary: FieldSummary,
-    min_group: int,
-    said_once: set[tuple[str, str]],
-) -> FieldView:
-    if summary.mean is None or summary.band is None:
-        reason = _published(summary, _WITHHELD) or "too_few"
+def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, own: bool) -> FieldView:
+    if field.mean is None or field.band is None:
+        reason = field.withheld_reason or Reason.TOO_FEW
         return FieldView(
             number=number,
-            field_id=summary.field_id,
-            title=summary.title,
+            field_id=field.field_id,
+            title=field.title,
+            n=field.n,
             mean=None,
             band_id=None,
             band_label=None,
             band_counts=None,
             perspectives=(),
-            perspective_note=None,
             change=None,
-            withheld=t.first(f"field_withheld_{reason}", "field_withheld_too_few", k=min_group),
+            withheld=t("field_withheld", why=withheld_sentence(t, reason, k, own)),
         )
-    counts = _published(summary, _BAND_COUNTS)
-    shown = tuple(
-        PerspectiveView(p.label, p.mean) for p in summary.by_perspective if p.mean is not None
-    )
-    hidden: dict[str, list[str]] = {}
-    for p in summary.by_perspective:
-        if p.mean is None:
-            # GroupReport gives no reason: a perspective of k or more was hidden for the rest.
-            reason = _published(p, _WITHHELD) or ("small" if p.n < min_group else "complement")
-            if (p.label, str(reason)) not in said_once:
-                hidden.setdefault(str(reason), []).append(p.label)
-    notes = [
-        t.first(
-            f"perspectives_hidden_{reason}",
-            "perspectives_hidden_small",
-            labels=_join(t, labels),
-            k=min_group,
-        )
-        for reason, labels in hidden.items()
-    ]
     return FieldView(
         number=number,
-        field_id=summary.field_id,
-        title=summary.title,
-        mean=summary.mean,
-        band_id=summary.band.id,
-        band_label=summary.band.label,
-        band_counts=tuple(BandCount(c.label, c.count) for c in counts)
-        if counts is not None
+        field_id=field.field_id,
+        title=field.title,
+        n=field.n,
+        mean=field.mean,
+        band_id=field.band.id,
+        band_label=field.band.label,
+        band_counts=tuple(BandCountView(c.label, c.count) for c in field.band_counts)
+        if field.band_counts is not None
         else None,
-        perspectives=shown,
-        perspective_note=" ".join(notes) or None,
-        change=summary.change,
+        perspectives=tuple(
+            PerspectiveView(p.label, p.mean) for p in field.by_perspective if p.mean is not None
+        ),
+        change=field.change,
         withheld=None,
     )
 
 
-def _report_note(t: WebTexts, note: Any, min_group: int) -> str:
-    """A perspective note the disclosure layer made once for the whole report."""
-    if str(note.reason) == "complement" and note.others:
-        key = "one" if note.others == 1 else "others"
-        return t(f"perspectives_hidden_complement_{key}", labels=note.label, others=note.others)
-    return t.first(
-        f"perspectives_hidden_{note.reason}",
-        "perspectives_hidden_small",
-        labels=note.label,
-        k=min_group,
-    )
-
-
-def _without_note(view: FieldView) -> FieldView:
-    return replace(view, perspective_note=None)
+def _perspective_note(t: WebTexts, note: PerspectiveNote, k: int) -> str:
+    """Why one perspective has no column, once per report, in the chat's words."""
+    if note.reason is Reason.COMPLEMENT:
+        key = "report_note_complement_one" if note.others == 1 else "report_note_complement"
+        return t.chat(key, label=note.label, others=note.others)
+    return t.chat(f"report_note_{note.reason.value}", label=note.label, min_group=k)
 
 
 def _join(t: WebTexts, labels: Sequence[str]) -> str:
@@ -265,10 +234,8 @@ def _join(t: WebTexts, labels: Sequence[str]) -> str:
     return t("list_comma").join(labels[:-1]) + t("list_and") + labels[-1]
 
 
-def _statement(stat: QuestionStat, titles: Mapping[str, str]) -> StatementView:
-    # Only the statement and its suggestion: per-question figures of small groups would let
-    # individual answers be worked out, and the order already says where to start.
-    return StatementView(titles.get(stat.field_id, ""), stat.text, stat.suggestion)
+def _statement(stat: PublishedQuestion, titles: Mapping[str, str]) -> StatementView:
+    return StatementView(titles.get(stat.field_id, ""), stat.text, stat.suggestion, stat.mean)
 
 
 def _with_legend(t: WebTexts, page: WorkshopPage) -> WorkshopPage:
@@ -280,8 +247,8 @@ def _with_legend(t: WebTexts, page: WorkshopPage) -> WorkshopPage:
             t("legend_band_item", label=b.label, min=b.low, max=b.high) for b in page.bands
         ]
         lines.append(t("legend_band", bands=_join(t, band_items)))
-    if any(f.band_counts is not None for f in shown):
-        lines.append(t("legend_band_counts"))
+        if page.band_counts_note is None:
+            lines.append(t("legend_band_counts"))
     if any(f.perspectives for f in shown):
         lines.append(t("legend_perspectives"))
     if page.previous_round is not None:

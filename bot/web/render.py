@@ -82,7 +82,7 @@ class Renderer:
 
     def _workshop_charts(self, page: WorkshopPage, *, narrow: bool) -> dict[str, Markup | None]:
         if not page.shown:
-            return {"wide": None, "narrow": None, "subthemes": None}
+            return {"wide": None, "narrow": None}
         rows = [
             ChartRow(
                 f"{f.number}. {f.title}",
@@ -97,34 +97,14 @@ class Renderer:
             "title": self.t("overview_title"),
             "chart_id": "fields",
         }
-        subthemes = None
-        if page.subthemes is not None:
-            subthemes = bar_chart(
-                [
-                    ChartRow(
-                        s.title,
-                        s.mean,
-                        self.t.number(s.mean) if s.mean is not None else None,
-                        self.t("chart_withheld"),
-                    )
-                    for s in page.subthemes
-                ],
-                page.bands,
-                axis_label=self.t("chart_axis"),
-                title=self.t("subthemes_title"),
-                chart_id="subthemes",
-                layout=WIDE if narrow else PRINT,
-            )
         if narrow:
             return {
                 "wide": bar_chart(rows, page.bands, layout=WIDE, **common),
                 "narrow": bar_chart(rows, page.bands, layout=NARROW, **common),
-                "subthemes": subthemes,
             }
         return {
             "wide": _as_image(bar_chart(rows, page.bands, layout=PRINT, **common)),
             "narrow": None,
-            "subthemes": _as_image(subthemes) if subthemes is not None else None,
         }
 
     # -- a participant's own result ----------------------------------------------------------

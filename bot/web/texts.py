@@ -1,6 +1,15 @@
-"""The web transport's words, from `bot/web/texts.de.yaml`, and German number formats.
+"""The web transport's words and German number formats.
 
-Values are plain strings: the Jinja2 templates escape everything they insert.
+Two sources, one copy of every sentence:
+- `bot/web/texts.de.yaml`: the words only the pages and PDFs use (headings, legend, errors);
+- the chat report's sentences in `bot/locale/<language>.yaml` (keys `report_…`): why a figure
+  is withheld, the perspective notes, the "not yet" and "waiting for the next release" lines.
+  The page and the PDF explain a withheld figure with exactly the words the chat uses, so the
+  bot's two renderings of one `PublishedReport` cannot drift apart. The file is read as data
+  (no import of the chat's modules), so bot/web stays self-contained.
+
+Values are plain strings: the Jinja2 templates escape everything they insert. A chat sentence
+that carried Telegram HTML would be shown with its tags escaped, so such a sentence is refused.
 """
 
 from __future__ import annotations
@@ -13,22 +22,28 @@ from typing import Any
 import yaml
 
 TEXTS_DIR = Path(__file__).resolve().parent
+CHAT_LOCALE_DIR = TEXTS_DIR.parent / "locale"
+CHAT_PREFIX = "report_"
 
 
 class WebTexts:
-    def __init__(self, entries: dict[str, Any]) -> None:
+    def __init__(self, entries: dict[str, Any], chat: dict[str, Any]) -> None:
         self._entries = entries
+        self._chat = {k: v for k, v in chat.items() if k.startswith(CHAT_PREFIX)}
         self._number = entries["number"]
 
     def __call__(self, key: str, /, **values: object) -> str:
         return str(self._entries[key]).format(**values)
 
-    def first(self, key: str, fallback: str, /, **values: object) -> str:
-        """`key` if the texts have it, else `fallback` (for reason codes without own wording)."""
-        return self(key if key in self._entries else fallback, **values)
+    def chat(self, key: str, /, **values: object) -> str:
+        """A sentence of the chat report (`report_…` in the bot's locale), as plain text."""
+        template = str(self._chat[key])
+        if "<" in template:
+            raise ValueError(f"{key} holds Telegram HTML; the web pages need plain text")
+        return template.format(**values)
 
     def number(self, value: float) -> str:
-        """One decimal, German separator: 58.25 was already rounded by the aggregation."""
+        """One decimal, German separator: the disclosure layer already rounded the value."""
         return f"{value:.1f}".replace(".", self._number["decimal_separator"])
 
     def signed(self, value: float) -> str:
@@ -47,4 +62,7 @@ class WebTexts:
 @cache
 def load_web_texts(language: str = "de") -> WebTexts:
     with (TEXTS_DIR / f"texts.{language}.yaml").open(encoding="utf-8") as handle:
-        return WebTexts(yaml.safe_load(handle))
+        entries = yaml.safe_load(handle)
+    with (CHAT_LOCALE_DIR / f"{language}.yaml").open(encoding="utf-8") as handle:
+        chat = yaml.safe_load(handle)
+    return WebTexts(entries, chat)
