@@ -49,6 +49,9 @@ class SelfCheck:
         """The person's current session, started on the active questionnaire if there is none."""
         record = await self.storage.current_session(user.user_id)
         if record is None:
+            # First contact of any kind (text, a sticker, a press on an old keyboard after a
+            # restore) may come from someone without a row yet: the session refers to it.
+            await self.storage.touch_user(user, self.clock())
             record = await self.storage.create_session(
                 user.user_id, self.catalog.active.content_hash, self.clock()
             )

@@ -66,7 +66,8 @@ class Renderer:
             return self.menu(q, state, prefix=prefix)
         if screen is Screen.RESULTS:
             return self.results(q, state)[0]
-        return self.welcome(q, state)
+        welcome = self.welcome(q, state)
+        return View(prefix + welcome.text, welcome.buttons)
 
     def menu(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
         done = answered_count(q, state.answers)

@@ -1,0 +1,57 @@
+"""Issue 10's conversation defects, each named after its defect, through the routing table.
+
+In-process (`tests/fast.py`): the real use cases, rendering and a real SQLite file, no HTTP;
+each test asserts what the person sees and what is stored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fast import FastBot, fast_bot
+from tests.harness import ROOT
+
+MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
+
+
+def rows(database: Path, query: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(database) as db:
+        return db.execute(query, params).fetchall()
+
+
+@pytest.fixture
+async def bot(database: Path) -> AsyncIterator[FastBot]:
+    async with fast_bot(database, QUESTIONNAIRE_PATH=str(MINI)) as running:
+        yield running
+
+
+def shown(bot: FastBot, user_id: int) -> str:
+    """Everything the person's chat shows now, oldest first."""
+    return "\n".join(m.visible_text or m.caption or "" for m in bot.world.messages(user_id))
+
+
+async def test_unknown_person_first_contact_by_text_or_old_keyboard_works(
+    bot: FastBot, database: Path
+) -> None:
+    """After a restore or on a new database file, text or an old press is first contact."""
+    texter = bot.user(501, "Text")
+    await texter.send_text("hallo")
+    assert "Ich verstehe nur die Schaltflächen" in shown(bot, 501)
+    assert "Willkommen beim Mini-Selbstcheck" in shown(bot, 501)
+    assert "schiefgegangen" not in shown(bot, 501)
+
+    presser = bot.user(502, "Presser")
+    record = await presser.press_data(77, "a:3:0:0")  # a keyboard from the lost database
+    assert record.answered and "nicht mehr aktuell" in (record.answer or {})["text"]
+    assert "Willkommen beim Mini-Selbstcheck" in shown(bot, 502)
+
+    assert rows(database, "SELECT user_id FROM users ORDER BY user_id") == [(501,), (502,)]
+    assert rows(database, "SELECT user_id FROM sessions ORDER BY user_id") == [(501,), (502,)]
+    # And the check goes on from there: the first answer is stored.
+    await presser.press("Los geht’s")
+    await presser.press("trifft voll zu")
+    assert rows(database, "SELECT count(*) FROM answers") == [(1,)]
