@@ -55,3 +55,16 @@ async def test_unknown_person_first_contact_by_text_or_old_keyboard_works(
     await presser.press("Los geht’s")
     await presser.press("trifft voll zu")
     assert rows(database, "SELECT count(*) FROM answers") == [(1,)]
+
+
+async def test_my_id_command_tells_the_numeric_telegram_id(bot: FastBot) -> None:
+    """README's go-live path: a person asks the bot for the id that goes into ADMIN_IDS."""
+    person = bot.user(123456789, "Op")
+    await person.send_command("/meineid")
+    assert "Ihre Telegram-ID ist 123456789." in (person.last_text or "")
+    await person.send_command("/myid")
+    assert "Ihre Telegram-ID ist 123456789." in (person.last_text or "")
+    await person.send_command("/hilfe")
+    assert "/meineid – Ihre Telegram-ID" in (person.last_text or "")
+    menu = [spec.name for spec in await bot.router.menu_for(person.person)]
+    assert "meineid" in menu
