@@ -14,6 +14,7 @@ import pytest
 
 from tests.fast import FastBot, fast_bot
 from tests.harness import ROOT
+from tests.test_e2e_groups import create_group
 
 MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
 
@@ -68,3 +69,37 @@ async def test_my_id_command_tells_the_numeric_telegram_id(bot: FastBot) -> None
     assert "/meineid – Ihre Telegram-ID" in (person.last_text or "")
     menu = [spec.name for spec in await bot.router.menu_for(person.person)]
     assert "meineid" in menu
+
+
+async def test_join_consent_is_bound_to_its_invitation(bot: FastBot, database: Path) -> None:
+    """Open invitation A, then B; "Einverstanden" on A's message must not join B (or A)."""
+    coordinator = bot.user(100, "Kim")
+    token_a, _, group_a = await create_group(coordinator, "Stadt Aberg")
+    token_b, _, group_b = await create_group(coordinator, "Stadt Beheim")
+    person = bot.user(300, "Pat")
+    await person.send_command("/start", token_a)
+    message_a = next(m for m in reversed(person.messages) if "Aberg" in (m.visible_text or ""))
+    await person.send_command("/start", token_b)
+    assert "Selbstcheck für „Stadt Beheim“" in (person.last_text or "")
+
+    record = await person.press("✅ Einverstanden, teilnehmen", message_a)
+    assert "nicht mehr aktuell" in (record.answer or {})["text"]
+    assert "gehört zu einer früheren Einladung" in (person.last_text or "")
+    assert "„Stadt Beheim“" in (person.last_text or "")
+    assert "Aus welcher Perspektive" not in shown(bot, 300)
+    assert rows(database, "SELECT group_id, consented FROM pending_joins") == [(group_b, 0)]
+    assert rows(database, "SELECT group_id FROM sessions WHERE user_id = 300") == [(None,)]
+
+    # B's own button still works, and a perspective button names its group as well.
+    await person.press("✅ Einverstanden, teilnehmen")
+    asking = next(m for m in person.messages if "Aus welcher Perspektive" in (m.visible_text or ""))
+    data = {b["text"]: b["callback_data"] for b in asking.inline_buttons}
+    assert data["Politik"] == f"p:{group_b}:1"
+    forged = await person.press_data(asking.message_id, f"p:{group_a}:1")
+    assert "nicht mehr aktuell" in (forged.answer or {})["text"]
+    assert rows(database, "SELECT group_id FROM sessions WHERE user_id = 300") == [(None,)]
+    await person.press("Politik", asking)
+    assert "Sie nehmen für „Stadt Beheim“ aus der Perspektive Politik teil" in shown(bot, 300)
+    assert rows(database, "SELECT group_id, perspective FROM sessions WHERE user_id = 300") == [
+        (group_b, "politics")
+    ]

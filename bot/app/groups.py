@@ -305,7 +305,8 @@ class GroupDesk:
             no = self.t.plain("join_button_stay", current=current.name)
         else:
             yes, no = self.t.plain("join_button_yes"), self.t.plain("join_button_no")
-        return _plain(View(text, rows(Button(yes, codec.JOIN_YES), Button(no, codec.JOIN_NO))))
+        consent = Button(yes, codec.join(group.id, True))
+        return _plain(View(text, rows(consent, Button(no, codec.join(group.id, False)))))
 
     async def press_join(self, user: UserRef, press: codec.JoinPress) -> Turn:
         """Consent (yes / no) and perspective (its index) of the stored pending join."""
@@ -315,6 +316,10 @@ class GroupDesk:
             return await self._welcome_with(
                 user, self.t("join_stale"), toast=self.t.plain("toast_stale")
             )
+        if press.group_id != group.id:
+            # A button of an earlier invitation: it consents to that one, never to this one.
+            note = self.t("join_stale_other", name=group.name)
+            return _plain(View(note), toast=self.t.plain("toast_stale"))
         _, consented = pending
         if press.consent is False:
             await self.storage.clear_pending_join(user.user_id)
@@ -330,7 +335,10 @@ class GroupDesk:
         q = self.catalog.active
         if press.consent is True:
             await self.storage.consent_pending_join(user.user_id)
-            buttons = [Button(p.label, codec.perspective(i)) for i, p in enumerate(q.perspectives)]
+            buttons = [
+                Button(p.label, codec.perspective(group.id, i))
+                for i, p in enumerate(q.perspectives)
+            ]
             return Turn(Reply(edit=View(self.t("join_perspective"), rows(*buttons, per_row=2))))
         index = press.perspective
         if not consented or index is None or index >= len(q.perspectives):
@@ -378,8 +386,8 @@ class GroupDesk:
         return turn
 
 
-def _plain(*views: View) -> Turn:
-    return Turn(Reply(send=list(views)))
+def _plain(*views: View, toast: str | None = None) -> Turn:
+    return Turn(Reply(send=list(views), toast=toast))
 
 
 def _number(value: float | None) -> str:
