@@ -6,12 +6,15 @@ each test asserts what the person sees and what is stored.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import string
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.ui.texts import load_texts
 from tests.fast import FastBot, fast_bot
 from tests.harness import ROOT
 from tests.test_e2e_groups import create_group
@@ -103,3 +106,67 @@ async def test_join_consent_is_bound_to_its_invitation(bot: FastBot, database: P
     assert rows(database, "SELECT group_id, perspective FROM sessions WHERE user_id = 300") == [
         (group_b, "politics")
     ]
+
+
+async def test_restart_with_nothing_answered_archives_no_empty_round(
+    bot: FastBot, database: Path
+) -> None:
+    person = bot.user(400, "Neu")
+    await person.send_command("/start")
+    await person.send_command("/neustart")
+    assert "es gibt nichts neu zu beginnen" in (person.last_text or "")
+    assert "Wirklich neu beginnen?" not in shown(bot, 400)
+    # A confirmation pressed anyway (an old one, or forged) archives nothing either.
+    await person.press_data(person.last_message.message_id, "x:y")
+    assert "es gibt nichts neu zu beginnen" in (person.last_text or "")
+    assert rows(database, "SELECT archived_reason FROM sessions WHERE user_id = 400") == [(None,)]
+    # With an answer, the restart still asks and keeps the earlier round.
+    await person.press("Los geht’s")
+    await person.press("trifft voll zu")
+    await person.send_command("/neustart")
+    await person.press("Ja, neu beginnen")
+    assert rows(database, "SELECT archived_reason FROM sessions WHERE user_id = 400") == [
+        ("restart",),
+        (None,),
+    ]
+
+
+PLURAL_ERROR = re.compile(
+    r"\b1 (Aussagen|Selbstchecks|abgeschlossene |Personen|Tage|Minuten|Antworten|Zeilen"
+    r"|Handlungsfeldern|Handlungsfelder|aktuellen)|fehlen noch 1\b|sind 1\b"
+)
+
+
+def test_plural_errors_no_text_says_one_with_a_plural() -> None:
+    """Every text with a count, filled with 1 everywhere, reads as German singular."""
+    texts = load_texts()
+    for key, template in texts._entries.items():
+        if not isinstance(template, str):
+            continue
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        text = texts.plain(key, **dict.fromkeys(names, 1))
+        assert not PLURAL_ERROR.search(text), (key, text)
+    assert texts.plain("report_pending", n=1, min_group=3).startswith(
+        "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert worden. Er erscheint"
+    )
+    assert texts.plain("report_pending", n=2, min_group=3).startswith(
+        "Seitdem sind 2 Selbstchecks hinzugekommen oder geändert worden. Sie erscheinen"
+    )
+
+
+async def test_plural_errors_group_report_with_one_completed_check(bot: FastBot) -> None:
+    coordinator = bot.user(100, "Kim")
+    token, _, _ = await create_group(coordinator)
+    person = bot.user(301, "Eins")
+    await person.send_command("/start", token)
+    await person.press("✅ Einverstanden, teilnehmen")
+    await person.press("Verwaltung")
+    await person.press("Los geht’s")
+    while "trifft voll zu" in person.buttons():
+        await person.press("trifft voll zu")
+        if "Weiter:" in " ".join(person.buttons()):
+            await person.press(re.compile("^▶️ Weiter:"))
+    await coordinator.send_command("/gruppenbericht")
+    report = coordinator.last_text or ""
+    assert "1 abgeschlossener Selbstcheck\n" in report
+    assert "es fehlen noch 2" in report

@@ -503,6 +503,5 @@ def _field_text(
 
 def _perspective_note(t: Texts, note: PerspectiveNote, k: int) -> Html:
     if note.reason is Reason.COMPLEMENT:
-        key = "report_note_complement_one" if note.others == 1 else "report_note_complement"
-        return t(key, label=note.label, others=note.others)
+        return t("report_note_complement", label=note.label, others=note.others)
     return t(f"report_note_{note.reason.value}", label=note.label, min_group=k)
