@@ -170,3 +170,39 @@ async def test_plural_errors_group_report_with_one_completed_check(bot: FastBot)
     report = coordinator.last_text or ""
     assert "1 abgeschlossener Selbstcheck\n" in report
     assert "es fehlen noch 2" in report
+
+
+async def test_group_names_keep_no_rtl_override_zero_width_or_control_characters(
+    bot: FastBot, database: Path
+) -> None:
+    coordinator = bot.user(100, "Kim")
+    await coordinator.send_command("/neuegruppe", "Stadt \u202eMuster\u202c\u200bstadt\x07")
+    assert "Gruppe „Stadt Musterstadt“ angelegt." in shown(bot, 100)
+    for invisible in ("\u200b\u200b", "\u202e\u2066", "\x00"):
+        await coordinator.send_command("/neuegruppe", invisible)
+        assert "kein sichtbares Zeichen" in (coordinator.last_text or "")
+    assert rows(database, "SELECT name FROM groups") == [("Stadt Musterstadt",)]
+
+
+async def test_groups_per_coordinator_are_limited_and_listed_in_one_message(
+    database: Path,
+) -> None:
+    env = {"QUESTIONNAIRE_PATH": str(MINI), "GROUPS_PER_COORDINATOR": "3"}
+    async with fast_bot(database, **env) as bot:
+        coordinator = bot.user(100, "Kim")
+        for number in range(1, 5):
+            await coordinator.send_command("/neuegruppe", f"Gemeinde {number}")
+        assert "Sie koordinieren bereits 3 Gruppen" in (coordinator.last_text or "")
+        assert rows(database, "SELECT name FROM groups ORDER BY id") == [
+            ("Gemeinde 1",),
+            ("Gemeinde 2",),
+            ("Gemeinde 3",),
+        ]
+        before = len(coordinator.messages)
+        await coordinator.send_command("/gruppen")
+        listing = coordinator.messages[before:]
+        assert len(listing) == 1
+        assert all(f"Gemeinde {n} – Runde 1" in (listing[0].visible_text or "") for n in (1, 2, 3))
+        assert listing[0].button_texts == [f"📊 Bericht: Gemeinde {n}" for n in (1, 2, 3)]
+        await coordinator.press("📊 Bericht: Gemeinde 2")
+        assert "Gruppenbericht: Gemeinde 2" in (coordinator.last_text or "")

@@ -34,6 +34,7 @@ from flows.disclosure import (
     nothing_yet,
 )
 from flows.membership import Join, joining
+from flows.naming import group_name
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GROUP_NAME_LIMIT = 80
@@ -58,6 +59,7 @@ class _Check(Check):
 class GroupPolicy:
     creation: str = "anyone"  # or "coordinators": only people an admin has granted it
     min_group: int = 3
+    max_groups: int = 20  # groups one person may coordinate (admins are not limited)
 
 
 class GroupStore(Groups, Sessions, People, Protocol):
@@ -98,9 +100,12 @@ class GroupDesk:
     # coordinators -------------------------------------------------------------------------
 
     async def new_group(self, user: UserRef, name: str, is_admin: bool = False) -> Turn:
-        name = " ".join(name.split())
-        if not name:
+        if not name.strip():
             return _plain(View(self.t("group_name_missing")))
+        cleaned = group_name(name)
+        if cleaned is None:
+            return _plain(View(self.t("group_name_invisible")))
+        name = cleaned
         if len(name) > GROUP_NAME_LIMIT:
             return _plain(View(self.t("group_name_too_long")))
         if (
@@ -109,6 +114,9 @@ class GroupDesk:
             and not await self.storage.may_coordinate(user.user_id)
         ):
             return _plain(View(self.t("group_not_allowed")))
+        coordinated = await self.storage.groups_coordinated_by(user.user_id)
+        if not is_admin and len(coordinated) >= self.policy.max_groups:
+            return _plain(View(self.t("group_limit", max=self.policy.max_groups)))
         now = self.clock()
         await self.storage.touch_user(user, now)
         group = await self.storage.create_group(name, new_token(), new_token(), user.user_id, now)
@@ -138,7 +146,10 @@ class GroupDesk:
         groups = await self.storage.groups_coordinated_by(user.user_id)
         if not groups:
             return _plain(View(self.t("groups_none")))
-        views = [View(self.t("groups_title"))]
+        # One message for all groups (split by the transport if long), one report button each:
+        # a message per group flooded the chat of a coordinator with many.
+        lines = [self.t("groups_title")]
+        buttons = []
         for group in groups:
             counts = await self.storage.group_counts(group.id, group.current_round)
             text = self.t(
@@ -151,8 +162,11 @@ class GroupDesk:
                 completed=counts.completed,
                 link=self.link(group.join_token),
             )
-            views.append(View(text, self._actions(group)))
-        return _plain(*views)
+            lines.append(text)
+            label = self.t.plain("groups_button_report", name=group.name)
+            buttons.append(Button(label, codec.group("r", group.id)))
+        lines.append(self.t("groups_actions_hint"))
+        return _plain(View("\n\n".join(lines), rows(*buttons)))
 
     async def choose_or_run(self, user: UserRef, action: str) -> Turn:
         """Commands like /groupreport: run directly for one group, else offer a choice."""
