@@ -6,6 +6,7 @@ each test asserts what the person sees and what is stored.
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 import string
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.config import load_settings
+from bot.console import chat
 from bot.ui.texts import load_texts
 from tests.fast import FastBot, fast_bot
 from tests.harness import ROOT
@@ -206,3 +209,53 @@ async def test_groups_per_coordinator_are_limited_and_listed_in_one_message(
         assert listing[0].button_texts == [f"📊 Bericht: Gemeinde {n}" for n in (1, 2, 3)]
         await coordinator.press("📊 Bericht: Gemeinde 2")
         assert "Gruppenbericht: Gemeinde 2" in (coordinator.last_text or "")
+
+
+async def test_finished_field_every_question_can_be_changed_walking_through_it(
+    bot: FastBot, database: Path
+) -> None:
+    """In a finished field, "Antworten ansehen/ändern" reaches every question, not only 1."""
+    person = bot.user(600, "Walk")
+    await person.send_command("/start")
+    await person.press("Los geht’s")
+    for _ in range(3):
+        await person.press("trifft voll zu")
+    assert "Handlungsfeld 1: Feld Alpha" in (person.last_text or "")
+    await person.press("✏️ Antworten ansehen/ändern")
+    assert "Frage 1 von 3" in (person.last_text or "")
+    assert "Ihre bisherige Antwort: trifft voll zu" in (person.last_text or "")
+    await person.press("weiter ▶️")
+    assert "Frage 2 von 3" in (person.last_text or "")
+    await person.press("trifft nicht zu")
+    text = person.last_text or ""
+    assert "Gespeichert – Frage 2: trifft nicht zu" in text
+    assert "Frage 3 von 3" in text, "after a change the walk goes on, not back to the result"
+    await person.press("◀️ zurück")
+    assert "Frage 2 von 3" in (person.last_text or "")
+    assert "✅ trifft nicht zu" in person.buttons()
+    await person.press("weiter ▶️")
+    await person.press("weiter ▶️")
+    assert "Handlungsfeld 1: Feld Alpha" in (person.last_text or "")
+    stored = rows(
+        database,
+        "SELECT question_id, option_id FROM answers WHERE question_id LIKE 'alpha.%' ORDER BY 1",
+    )
+    assert stored == [("alpha.one", "full"), ("alpha.three", "full"), ("alpha.two", "none")]
+    # The walk is stored with the position: after a restart of the bot it goes on the same way.
+    assert rows(database, "SELECT screen, walk FROM sessions") == [("field_result", 0)]
+
+
+async def test_finished_field_walk_in_the_console(tmp_path: Path) -> None:
+    """The same walk in the terminal: button numbers instead of presses."""
+    database = tmp_path / "console.sqlite3"
+    settings = load_settings({"DATABASE_PATH": str(database), "QUESTIONNAIRE_PATH": str(MINI)})
+    # Begin, answer alpha's three questions, "Antworten ansehen/ändern" (2), "weiter" (7),
+    # "trifft nicht zu" (4) on question 2.
+    script = io.StringIO("1\n1\n1\n1\n2\n7\n4\nq\n")
+    out = io.StringIO()
+    assert await chat(settings, lines=script, out=out) == 0
+    after_change = out.getvalue().rsplit("Gespeichert – Frage 2: trifft nicht zu", 1)[1]
+    assert "Frage 3 von 3" in after_change
+    assert rows(database, "SELECT option_id FROM answers WHERE question_id = 'alpha.two'") == [
+        ("none",)
+    ]

@@ -21,6 +21,7 @@ from flows.session import (
     AnswerQuestion,
     Event,
     GoBack,
+    KeepAnswer,
     OpenField,
     OpenMenu,
     Resume,
@@ -40,6 +41,7 @@ _PATTERN = re.compile(
     r"^(?:a:([0-9]{1,9}):([0-9]{1,4}):([0-9]{1,2})|s:([0-9]{1,9}):([0-9]{1,4})"
     r"|b:([0-9]{1,9})|f:([0-9]{1,2})|F:([0-9]{1,2}))$"
 )
+_KEEP = re.compile(r"^k:([0-9]{1,9}):([0-9]{1,4})$")
 _GROUP = re.compile(r"^g:([rconN]):([0-9]{1,12})$")
 _JOIN = re.compile(r"^j:([yn]):([0-9]{1,12})$")
 _PERSPECTIVE = re.compile(r"^p:([0-9]{1,12}):([0-9]{1,2})$")
@@ -133,6 +135,11 @@ def skip(revision: int, question: int) -> str:
     return f"s:{revision}:{question}"
 
 
+def keep(revision: int, question: int) -> str:
+    """ "weiter": go on from an answered question, leaving its answer as it is."""
+    return f"k:{revision}:{question}"
+
+
 def back(revision: int) -> str:
     return f"b:{revision}"
 
@@ -161,6 +168,10 @@ def decode(data: str | None, questionnaire: Questionnaire) -> Decoded | None:
         return Decoded(simple[data])
     if data in (RESTART_CONFIRM, RESTART_CANCEL):
         return Decoded(restart=data == RESTART_CONFIRM)
+    kept = _KEEP.match(data)
+    if kept:
+        question = _question(questionnaire, int(kept[2]))
+        return Decoded(KeepAnswer(question, int(kept[1]))) if question else None
     match = _PATTERN.match(data)
     if not match:
         return None

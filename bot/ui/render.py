@@ -128,13 +128,15 @@ class Renderer:
         skip_label = (
             (mark if current is SKIPPED else "") + self.t.plain("skip_prefix") + q.scale.skip_label
         )
+        navigation = [Button(self.t.plain("button_back"), codec.back(revision))]
+        if current is not ...:
+            # Going on without changing it: how a person walks through an answered field.
+            navigation.append(Button(self.t.plain("button_keep"), codec.keep(revision, number)))
+        navigation.append(Button(self.t.plain("button_menu"), codec.MENU))
         keyboard = (
             *rows(*option_buttons, per_row=2),
             (Button(skip_label, codec.skip(revision, number)),),
-            (
-                Button(self.t.plain("button_back"), codec.back(revision)),
-                Button(self.t.plain("button_menu"), codec.MENU),
-            ),
+            tuple(navigation),
         )
         return View(prefix + text, keyboard)
 
