@@ -154,6 +154,13 @@ def field_is_complete(
     return all(q.id in answers for q in questionnaire.field_questions(field_id))
 
 
+def field_is_new(
+    questionnaire: Questionnaire, field_id: str, answers: Mapping[str, str | None]
+) -> bool:
+    """No question of the field has a stored value yet: the person is entering it first."""
+    return not any(q.id in answers for q in questionnaire.field_questions(field_id))
+
+
 def skipped_questions(questionnaire: Questionnaire, answers: Mapping[str, str | None]) -> list[str]:
     """Questions to clarify later: skipped ones only, never those marked "entfällt"."""
     return [q.id for q in questionnaire.questions if q.id in answers and answers[q.id] is SKIPPED]

@@ -259,3 +259,22 @@ async def test_finished_field_walk_in_the_console(tmp_path: Path) -> None:
     assert rows(database, "SELECT option_id FROM answers WHERE question_id = 'alpha.two'") == [
         ("none",)
     ]
+
+
+async def test_field_introductions_are_shown_when_a_person_enters_a_field_first(
+    bot: FastBot, database: Path
+) -> None:
+    person = bot.user(700, "Intro")
+    await person.send_command("/start")
+    await person.press("Los geht’s")
+    assert "Handlungsfeld 1: Feld Alpha\nEinleitung Alpha." in (person.last_text or "")
+    await person.press("trifft voll zu")
+    assert "Einleitung Alpha." not in (person.last_text or ""), "only on entering the field"
+    await person.press("📋 Menü")
+    await person.press("2. Feld Beta")
+    assert "Handlungsfeld 2: Feld Beta\nEinleitung Beta." in (person.last_text or "")
+    await person.press("trifft eher zu")
+    await person.press("📋 Menü")
+    await person.press(re.compile(r"^2\. Feld Beta"))
+    assert "Einleitung Beta." not in (person.last_text or ""), "entered before: no repetition"
+    assert rows(database, "SELECT count(*) FROM answers") == [(2,)]

@@ -10,7 +10,14 @@ from bot.ui.views import Button, View, rows
 from flows.navigation import next_open_field
 from flows.questionnaire import Questionnaire
 from flows.scoring import NOT_APPLICABLE, SKIPPED, FieldResult, assess_all, assess_field
-from flows.session import Screen, SessionState, answered_count, is_complete, skipped_questions
+from flows.session import (
+    Screen,
+    SessionState,
+    answered_count,
+    field_is_new,
+    is_complete,
+    skipped_questions,
+)
 
 Answers = Mapping[str, str | None]
 
@@ -115,6 +122,15 @@ class Renderer:
         )
         if position.review:
             text = Html(self.t("question_review") + text)
+        elif field_is_new(q, field.id, state.answers):
+            # A field's first question comes with what the field is about (once answered, not).
+            introduction = self.t(
+                "field_introduction",
+                number=q.field_number(field.id) + 1,
+                title=field.title,
+                introduction=field.introduction,
+            )
+            text = Html(introduction + text)
         number = q.question_number(question.id)
         revision = state.revision
         mark = self.t.plain("selected_mark")
