@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.compose import build_core, open_storage
 from bot.cli.config import load_settings
-from bot.console import chat
+from bot.console import ConsoleChat, chat, handle_line
 from bot.ui.texts import load_texts
 from tests.fast import FastBot, fast_bot
 from tests.harness import ROOT
@@ -278,3 +279,40 @@ async def test_field_introductions_are_shown_when_a_person_enters_a_field_first(
     await person.press(re.compile(r"^2\. Feld Beta"))
     assert "Einleitung Beta." not in (person.last_text or ""), "entered before: no repetition"
     assert rows(database, "SELECT count(*) FROM answers") == [(2,)]
+
+
+async def test_console_says_how_to_try_an_invitation_and_acts_as_another_person(
+    tmp_path: Path,
+) -> None:
+    """A whole group without Telegram: create as 1, join as 2-4 with /start <token>, report."""
+    database = tmp_path / "console.sqlite3"
+    settings = load_settings({"DATABASE_PATH": str(database), "QUESTIONNAIRE_PATH": str(MINI)})
+    out = io.StringIO()
+    storage, catalog = await open_storage(settings)
+    console = ConsoleChat(out, tmp_path)
+    core = build_core(settings, storage, catalog, notify=console)
+    try:
+        out.write(core.texts.plain("console_intro", database=database))
+        assert "/als 2" in out.getvalue() and "/start <token>" in out.getvalue()
+        await handle_line(core.router, console, "/neuegruppe Gemeinde Konsole")
+        token = re.findall(r"start=([A-Za-z0-9_-]+)", out.getvalue())[0]
+        for number in (2, 3, 4):
+            await handle_line(core.router, console, f"/als {number}")
+            assert f"Sie schreiben jetzt als Person {number}." in out.getvalue()
+            # Consent, perspective "Verwaltung", begin, then the first button throughout:
+            # every answer "trifft voll zu", each field's result "Weiter: <next field>".
+            for line in (f"/start {token}", "1", "1", "1", *["1"] * 12):
+                await handle_line(core.router, console, line)
+        await handle_line(core.router, console, "/als x")
+        assert "Bitte geben Sie die Nummer einer Person an" in out.getvalue()
+        await handle_line(core.router, console, "/als 1")
+        before = len(out.getvalue())
+        await handle_line(core.router, console, "/gruppenbericht")
+        report = out.getvalue()[before:]
+    finally:
+        await core.close()
+    assert "Gruppenbericht: Gemeinde Konsole – Runde 1" in report
+    assert "3 abgeschlossene Selbstchecks" in report and "Stand: Bericht 1 vom" in report
+    assert rows(
+        database, "SELECT user_id, perspective FROM sessions WHERE group_id IS NOT NULL"
+    ) == [(2, "administration"), (3, "administration"), (4, "administration")]
