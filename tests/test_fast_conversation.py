@@ -19,7 +19,7 @@ from bot.cli.compose import build_core, open_storage
 from bot.cli.config import load_settings
 from bot.console import ConsoleChat, chat, handle_line
 from bot.ui.texts import load_texts
-from tests.fast import FastBot, fast_bot
+from tests.fast import FastBot, FastUser, fast_bot
 from tests.harness import ROOT
 from tests.test_e2e_groups import create_group
 
@@ -316,3 +316,56 @@ async def test_console_says_how_to_try_an_invitation_and_acts_as_another_person(
     assert rows(
         database, "SELECT user_id, perspective FROM sessions WHERE group_id IS NOT NULL"
     ) == [(2, "administration"), (3, "administration"), (4, "administration")]
+
+
+async def finish_check(person: FastUser, label: str) -> None:
+    """Begin (or continue) and answer every question with `label`, field after field."""
+    await person.press("Los geht’s")
+    while True:
+        buttons = person.buttons()
+        if any(label in b for b in buttons):
+            await person.press(re.compile(f"^(✅ )?{label}$"))
+        elif any(b.startswith("▶️ Weiter:") for b in buttons):
+            await person.press(re.compile("^▶️ Weiter:"))
+        else:
+            return
+
+
+async def test_group_report_scores_each_check_on_its_own_questionnaire_version(
+    database: Path, questionnaire: Path
+) -> None:
+    """After a reload that renames the scale's options, earlier checks still count (not n = 0)."""
+    env = {"QUESTIONNAIRE_PATH": str(questionnaire), "ADMIN_IDS": "900"}
+    async with fast_bot(database, **env) as bot:
+        coordinator = bot.user(100, "Kim")
+        token, _, _ = await create_group(coordinator)
+        for user_id, label in (
+            (201, "trifft voll zu"),
+            (202, "trifft eher zu"),
+            (203, "trifft eher nicht zu"),
+        ):
+            person = bot.user(user_id, f"P{user_id}")
+            await person.send_command("/start", token)
+            await person.press("✅ Einverstanden, teilnehmen")
+            await person.press("Verwaltung")
+            await finish_check(person, label)
+        text = questionnaire.read_text(encoding="utf-8")
+        for old, new in {
+            "full": "voll",
+            "mostly": "eher",
+            "partly": "kaum",
+            "none": "nicht",
+        }.items():
+            text = text.replace(f"{{id: {old},", f"{{id: {new},")
+        questionnaire.write_text(text, encoding="utf-8")
+        admin = bot.user(900, "Admin")
+        await admin.send_command("/reload")
+        assert "Fragebogen neu geladen." in (admin.last_text or "")
+        await coordinator.send_command("/gruppenbericht")
+        report = coordinator.last_text or ""
+    assert "3 abgeschlossene Selbstchecks" in report
+    # Every field scored on the check's own version: 100, 67 and 33 points, Ø 66,7.
+    assert report.count("Ø 66,7 – auf dem Weg · 3 Selbstchecks") == 3, report
+    assert "keine Zahlen" not in report
+    assert len(rows(database, "SELECT DISTINCT content_hash FROM sessions")) == 1
+    assert len(rows(database, "SELECT content_hash FROM questionnaire_versions")) == 2

@@ -35,6 +35,7 @@ from flows.disclosure import (
 )
 from flows.membership import Join, joining
 from flows.naming import group_name
+from flows.translation import answers_on
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GROUP_NAME_LIMIT = 80
@@ -257,8 +258,16 @@ class GroupDesk:
 
         An earlier round is closed: it keeps its last release (or gets a first one).
         """
+        # Each check means what its own questionnaire version says: read it in the active one's
+        # terms before combining (a reload may have renamed options or changed questions).
+        active = self.catalog.active
         checks = [
-            _Check(c.perspective, c.answers, c.session_id, c.user_id)
+            _Check(
+                c.perspective,
+                answers_on(active, await self.catalog.get(c.content_hash), c.answers),
+                c.session_id,
+                c.user_id,
+            )
             for c in await self.storage.completed_checks(group_id, round_number)
         ]
         history = self._releases.setdefault((group_id, round_number), [])
