@@ -218,17 +218,23 @@ def _moved(state: SessionState, position: Position) -> Outcome:
     return Outcome(replace(state, position=position, revision=state.revision + 1))
 
 
+def _shown_now(state: SessionState, question_id: str, revision: int) -> bool:
+    """Whether the press is on the question the person is looking at, at this revision."""
+    here = state.position
+    return (
+        revision == state.revision
+        and here.screen is Screen.QUESTION
+        and here.question_id == question_id
+    )
+
+
 def _record(
     questionnaire: Questionnaire,
     state: SessionState,
     event: AnswerQuestion | SkipQuestion | MarkNotApplicable,
 ) -> Outcome:
     here = state.position
-    if (
-        event.revision != state.revision
-        or here.screen is not Screen.QUESTION
-        or here.question_id != event.question_id
-    ):
+    if not _shown_now(state, event.question_id, event.revision):
         return Outcome(state, refused=Refusal.STALE)
     if not questionnaire.has_question(event.question_id):
         return Outcome(state, refused=Refusal.UNKNOWN)
@@ -277,11 +283,7 @@ def _next_in_field(
 def _keep(questionnaire: Questionnaire, state: SessionState, event: KeepAnswer) -> Outcome:
     """Go on from an answered question without changing it (only there: nothing to keep else)."""
     here = state.position
-    if (
-        event.revision != state.revision
-        or here.screen is not Screen.QUESTION
-        or here.question_id != event.question_id
-    ):
+    if not _shown_now(state, event.question_id, event.revision):
         return Outcome(state, refused=Refusal.STALE)
     if not questionnaire.has_question(event.question_id) or event.question_id not in state.answers:
         return Outcome(state, refused=Refusal.UNKNOWN)

@@ -6,9 +6,10 @@ a typed press or None, so forged or oddly formed data (other digits than 0-9, nu
 to be ids) is refused in one place, like any unknown button.
 
 Question and option are referenced by their position in the session's own questionnaire
-version; answer, skip and back carry the session revision they were shown at, so stale or
-repeated presses are recognised. Self-check buttons never name a session or a user: the
-session is always the presser's own.
+version; answer, skip, keep ("weiter") and back carry the session revision they were shown at,
+so stale or repeated presses are recognised. Join buttons name the group they consent to
+(`j:y:<group>`, `p:<group>:<perspective>`), so one from an earlier invitation is stale.
+Self-check buttons never name a session or a user: the session is always the presser's own.
 """
 
 from __future__ import annotations
