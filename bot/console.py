@@ -1,4 +1,9 @@
-"""A chat in the terminal: the same service, flow and storage as on Telegram, without a token."""
+"""A chat in the terminal: the same service, flow and storage as on Telegram, without a token.
+
+`/als 2` switches to writing as another person (ids are small numbers here), so a group can be
+tried end to end without Telegram: create it as person 1, join by `/start <token>` as 2, 3
+and 4, and read the group report as 1 again. Each person has their own live keyboard.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,17 @@ from bot.app.routing import Command, Input, Press, Router, Text
 from bot.cli.compose import build_core, open_storage
 from bot.cli.config import Settings
 from bot.console_input import ConsoleInput
-from bot.ui.texts import plain_text
+from bot.ui.texts import Texts, load_texts, plain_text
 from bot.ui.views import View
 
 CONSOLE_USER = UserRef(user_id=1, chat_id=1, username="console", first_name="Konsole")
+
+
+def console_person(number: int) -> UserRef:
+    """Person `number` of the console (1 is the one the chat starts as)."""
+    if number == CONSOLE_USER.user_id:
+        return CONSOLE_USER
+    return UserRef(number, number, f"console{number}", f"Person {number}")
 
 
 class ConsoleChat:
@@ -25,23 +37,35 @@ class ConsoleChat:
     the keyboard, like the Telegram messenger does.
     """
 
-    def __init__(self, out: TextIO = sys.stdout, files: Path = Path("data")) -> None:
+    def __init__(
+        self, out: TextIO = sys.stdout, files: Path = Path("data"), texts: Texts | None = None
+    ) -> None:
         self.out = out
         self.files = files
+        self.t = texts or load_texts()
         self.next_message_id = 1
-        self.live: tuple[int, View] | None = None
+        self.person = CONSOLE_USER
+        # The live keyboard of each person's chat: a number presses a button of one's own.
+        self.lives: dict[int, tuple[int, View]] = {}
+
+    @property
+    def live(self) -> tuple[int, View] | None:
+        return self.lives.get(self.person.chat_id)
 
     async def deliver(self, chat_id: int, turn: Turn) -> Delivered:
+        if chat_id != self.person.chat_id:
+            # A notice to someone else (an admin's reset, ...): say whose chat it goes to.
+            self.out.write("\n" + self.t.plain("console_to_other", person=chat_id) + "\n")
         reply = turn.reply
         if reply.toast:
             self.out.write(f"  ({reply.toast})\n")
         views = ([reply.edit] if reply.edit else []) + reply.send
         shown: int | None = None
         for view in views:
-            shown = self.show(view) or shown
+            shown = self.show(view, chat_id) or shown
         return Delivered(live_message_id=shown)
 
-    def show(self, view: View) -> int | None:
+    def show(self, view: View, chat_id: int | None = None) -> int | None:
         """Print one view; the number of its message if it has buttons (then the live one)."""
         self.out.write("\n" + plain_text(view.text) + "\n")
         if view.attachment is not None:
@@ -53,7 +77,7 @@ class ConsoleChat:
         if view.buttons:
             message_id = self.next_message_id
             self.next_message_id += 1
-            self.live = (message_id, view)
+            self.lives[self.person.chat_id if chat_id is None else chat_id] = (message_id, view)
             number = 1
             for row in view.buttons:
                 self.out.write(
@@ -83,7 +107,17 @@ async def handle_line(router: Router, console: ConsoleChat, line: str) -> bool:
     line = line.strip()
     if line.lower() in {"q", "quit", "exit", "/quit"}:
         return False
-    await router.handle(CONSOLE_USER, console.decode(line), console)
+    name, _, argument = line.removeprefix("/").partition(" ")
+    if line.startswith("/") and name.lower() in console.t.words("console_as_commands"):
+        number = argument.strip()
+        if not number.isdigit() or not 0 < int(number) < 10**9:
+            console.out.write("\n" + console.t.plain("console_as_invalid") + "\n")
+            return True
+        console.person = console_person(int(number))
+        console.out.write("\n" + console.t.plain("console_as", person=console.person.user_id))
+        await router.handle(console.person, Command("start"), console)
+        return True
+    await router.handle(console.person, console.decode(line), console)
     return True
 
 

@@ -27,12 +27,18 @@ class Screen(StrEnum):
 
 @dataclass(frozen=True)
 class Position:
-    """What the person currently looks at; `review` walks through skipped questions."""
+    """What the person currently looks at.
+
+    `review` walks through skipped questions; `walk` goes through a field's questions one by
+    one in order, answered or not ("Antworten ansehen/ändern"), so changing an answer leads to
+    the next question of the walk, not back to the field's result.
+    """
 
     screen: Screen = Screen.WELCOME
     field_id: str | None = None
     question_id: str | None = None
     review: bool = False
+    walk: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,14 @@ class MarkNotApplicable:
 
 
 @dataclass(frozen=True)
+class KeepAnswer:
+    """ "weiter": leave an answered question as it is and go on to the next one."""
+
+    question_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
 class GoBack:
     revision: int
 
@@ -103,6 +117,7 @@ Event = (
     | AnswerQuestion
     | SkipQuestion
     | MarkNotApplicable
+    | KeepAnswer
     | GoBack
     | ShowResults
     | ReviewSkipped
@@ -139,6 +154,13 @@ def field_is_complete(
     return all(q.id in answers for q in questionnaire.field_questions(field_id))
 
 
+def field_is_new(
+    questionnaire: Questionnaire, field_id: str, answers: Mapping[str, str | None]
+) -> bool:
+    """No question of the field has a stored value yet: the person is entering it first."""
+    return not any(q.id in answers for q in questionnaire.field_questions(field_id))
+
+
 def skipped_questions(questionnaire: Questionnaire, answers: Mapping[str, str | None]) -> list[str]:
     """Questions to clarify later: skipped ones only, never those marked "entfällt"."""
     return [q.id for q in questionnaire.questions if q.id in answers and answers[q.id] is SKIPPED]
@@ -167,6 +189,8 @@ def apply(questionnaire: Questionnaire, state: SessionState, event: Event) -> Ou
     match event:
         case AnswerQuestion() | SkipQuestion() | MarkNotApplicable():
             return _record(questionnaire, state, event)
+        case KeepAnswer():
+            return _keep(questionnaire, state, event)
         case GoBack(revision=revision):
             if revision != state.revision:
                 return Outcome(state, refused=Refusal.STALE)
@@ -194,17 +218,23 @@ def _moved(state: SessionState, position: Position) -> Outcome:
     return Outcome(replace(state, position=position, revision=state.revision + 1))
 
 
+def _shown_now(state: SessionState, question_id: str, revision: int) -> bool:
+    """Whether the press is on the question the person is looking at, at this revision."""
+    here = state.position
+    return (
+        revision == state.revision
+        and here.screen is Screen.QUESTION
+        and here.question_id == question_id
+    )
+
+
 def _record(
     questionnaire: Questionnaire,
     state: SessionState,
     event: AnswerQuestion | SkipQuestion | MarkNotApplicable,
 ) -> Outcome:
     here = state.position
-    if (
-        event.revision != state.revision
-        or here.screen is not Screen.QUESTION
-        or here.question_id != event.question_id
-    ):
+    if not _shown_now(state, event.question_id, event.revision):
         return Outcome(state, refused=Refusal.STALE)
     if not questionnaire.has_question(event.question_id):
         return Outcome(state, refused=Refusal.UNKNOWN)
@@ -223,6 +253,8 @@ def _record(
     answers = MappingProxyType({**state.answers, question.id: value})
     if here.review:
         position = _next_skipped(questionnaire, answers, question.id)
+    elif here.walk:
+        position = _next_in_order(questionnaire, answers, question.field, question.id, True)
     else:
         position = _next_in_field(questionnaire, answers, question.field, question.id)
     field_completed = None
@@ -248,6 +280,42 @@ def _next_in_field(
     return Position(Screen.FIELD_RESULT, field_id)
 
 
+def _keep(questionnaire: Questionnaire, state: SessionState, event: KeepAnswer) -> Outcome:
+    """Go on from an answered question without changing it (only there: nothing to keep else)."""
+    here = state.position
+    if not _shown_now(state, event.question_id, event.revision):
+        return Outcome(state, refused=Refusal.STALE)
+    if not questionnaire.has_question(event.question_id) or event.question_id not in state.answers:
+        return Outcome(state, refused=Refusal.UNKNOWN)
+    question = questionnaire.question(event.question_id)
+    if here.review:
+        return _moved(state, _next_skipped(questionnaire, state.answers, question.id))
+    position = _next_in_order(questionnaire, state.answers, question.field, question.id, here.walk)
+    return _moved(state, position)
+
+
+def _next_in_order(
+    questionnaire: Questionnaire,
+    answers: Mapping[str, str | None],
+    field_id: str,
+    after: str,
+    walk: bool,
+) -> Position:
+    """The question right after `after` in its field, answered or not.
+
+    After the field's last question: its result when the field is complete, else its first
+    open question (where the check goes on).
+    """
+    questions = questionnaire.field_questions(field_id)
+    index = next(i for i, q in enumerate(questions) if q.id == after)
+    if index + 1 < len(questions):
+        return Position(Screen.QUESTION, field_id, questions[index + 1].id, walk=walk)
+    open_question = next((q for q in questions if q.id not in answers), None)
+    if open_question is None:
+        return Position(Screen.FIELD_RESULT, field_id)
+    return Position(Screen.QUESTION, field_id, open_question.id)
+
+
 def _next_skipped(
     questionnaire: Questionnaire, answers: Mapping[str, str | None], after: str
 ) -> Position:
@@ -267,7 +335,8 @@ def _back(questionnaire: Questionnaire, state: SessionState) -> Position:
         questions = questionnaire.field_questions(here.field_id)
         index = next(i for i, q in enumerate(questions) if q.id == here.question_id)
         if index > 0:
-            return Position(Screen.QUESTION, here.field_id, questions[index - 1].id, here.review)
+            previous = questions[index - 1].id
+            return Position(Screen.QUESTION, here.field_id, previous, here.review, here.walk)
     return Position(Screen.MENU)
 
 
@@ -276,7 +345,7 @@ def _enter_field(
 ) -> Position:
     questions = questionnaire.field_questions(field_id)
     if from_start:
-        return Position(Screen.QUESTION, field_id, questions[0].id)
+        return Position(Screen.QUESTION, field_id, questions[0].id, walk=True)
     open_question = next((q for q in questions if q.id not in answers), None)
     if open_question is None:
         return Position(Screen.FIELD_RESULT, field_id)

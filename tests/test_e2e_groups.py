@@ -562,7 +562,7 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     four = await reply_text(coordinator, "/groupreport")
     assert shown_figures(four) == shown_figures(three)
     assert "Stand: Bericht 1 vom " in four
-    assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert worden" in four
+    assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert worden" in four
     assert shown_figures(await reply_text(colleague, "/groupreport")) == shown_figures(three)
     await complete(4)
     five = await reply_text(coordinator, "/groupreport")
@@ -638,7 +638,7 @@ async def test_answer_changed_after_completion_waits_for_the_next_release(
     after = await reply_text(coordinator, "/groupreport")
     assert shown_figures(after) == shown_figures(before)
     assert "Stand: Bericht 1 vom " in after
-    assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert worden" in after
+    assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert worden" in after
 
 
 def test_every_withheld_reason_has_its_sentences() -> None:

@@ -25,10 +25,12 @@ from flows.session import (
     AnswerQuestion,
     Event,
     GoBack,
+    KeepAnswer,
     MarkNotApplicable,
     OpenField,
     OpenMenu,
     Outcome,
+    Position,
     Resume,
     ReviewSkipped,
     Screen,
@@ -246,7 +248,7 @@ Spec = tuple[Any, ...]
 """An event described relative to the state it will meet (current or stale revision, ...)."""
 
 
-KINDS = ["answer"] * 12 + ["skip"] * 3 + ["na"] * 2 + ["back", "field", "resume"] * 2
+KINDS = ["answer"] * 12 + ["skip"] * 3 + ["na"] * 2 + ["back", "field", "resume", "keep"] * 2
 KINDS += ["menu", "results", "review"]
 """Event kinds, weighted: mostly answers, so fields and sometimes whole sessions complete."""
 REVISION_DELTAS = [0] * 8 + [-1, 1, -3]
@@ -274,7 +276,7 @@ def decode(q: Questionnaire, code: int) -> Spec:
     match KINDS[kind]:
         case "answer":
             return ("answer", REVISION_DELTAS[delta], pick, option)
-        case "skip" | "na":
+        case "skip" | "na" | "keep":
             return (KINDS[kind], REVISION_DELTAS[delta], pick)
         case "back":
             return ("back", REVISION_DELTAS[delta])
@@ -287,7 +289,7 @@ def decode(q: Questionnaire, code: int) -> Spec:
 def resolve(q: Questionnaire, state: SessionState, spec: Spec) -> Event:
     """Turn a spec into the concrete event a (possibly confused) client would send."""
     kind = spec[0]
-    if kind in {"answer", "skip", "na"}:
+    if kind in {"answer", "skip", "na", "keep"}:
         revision = state.revision + spec[1]
         pick = spec[2]
         if pick is None and state.position.question_id is not None:
@@ -298,6 +300,8 @@ def resolve(q: Questionnaire, state: SessionState, spec: Spec) -> Event:
             return SkipQuestion(question_id, revision)
         if kind == "na":
             return MarkNotApplicable(question_id, revision)
+        if kind == "keep":
+            return KeepAnswer(question_id, revision)
         option_id = (
             UNKNOWN_OPTION if spec[3] >= len(q.scale.options) else q.scale.options[spec[3]].id
         )
@@ -332,6 +336,13 @@ def should_accept(q: Questionnaire, state: SessionState, event: Event) -> bool:
                 and here.question_id == event.question_id
                 and valid_option
             )
+        case KeepAnswer():
+            return (
+                event.revision == state.revision
+                and here.screen is Screen.QUESTION
+                and here.question_id == event.question_id
+                and event.question_id in state.answers
+            )
         case GoBack():
             return event.revision == state.revision
         case OpenField():
@@ -351,9 +362,11 @@ def check_position(q: Questionnaire, state: SessionState) -> None:
         assert q.question(here.question_id).field == here.field_id
     elif here.screen is Screen.FIELD_RESULT:
         assert here.field_id is not None and q.has_field(here.field_id)
-        assert here.question_id is None and not here.review
+        assert here.question_id is None and not here.review and not here.walk
     else:
         assert here.field_id is None and here.question_id is None and not here.review
+        assert not here.walk
+    assert not (here.review and here.walk), "a review of skipped ones is no walk of a field"
 
 
 def check_answers(q: Questionnaire, state: SessionState) -> None:
@@ -384,6 +397,10 @@ def check_step(q: Questionnaire, before: SessionState, event: Event, outcome: Ou
         assert outcome.stored_answer == (event.question_id, value)
         assert dict(after.answers) == {**before.answers, event.question_id: value}
         check_next_position(q, before, after, event.question_id)
+    elif isinstance(event, KeepAnswer):
+        assert outcome.stored_answer is None
+        assert dict(after.answers) == dict(before.answers)
+        check_next_position(q, before, after, event.question_id, kept=True)
     else:
         assert outcome.stored_answer is None
         assert dict(after.answers) == dict(before.answers)
@@ -395,9 +412,18 @@ def check_step(q: Questionnaire, before: SessionState, event: Event, outcome: Ou
 
 
 def check_next_position(
-    q: Questionnaire, before: SessionState, after: SessionState, question_id: str
+    q: Questionnaire,
+    before: SessionState,
+    after: SessionState,
+    question_id: str,
+    kept: bool = False,
 ) -> None:
-    """After an answer: the next open question of the field, or the next skipped in review."""
+    """After an answer (or "weiter"): where the check goes on.
+
+    In a review, the next skipped question; in a walk through a field, the question right
+    after this one, and after the field's last its result (or its first open question);
+    otherwise the next open question of the field. "weiter" outside a walk goes on in order.
+    """
     here = after.position
     if before.position.review:
         if here.screen is Screen.RESULTS:
@@ -408,6 +434,14 @@ def check_next_position(
         return
     field_id = q.question(question_id).field
     assert here.field_id == field_id and not here.review
+    in_field = [x.id for x in q.field_questions(field_id)]
+    index = in_field.index(question_id)
+    in_order = before.position.walk or kept
+    if in_order and index + 1 < len(in_field):
+        assert here == Position(Screen.QUESTION, field_id, in_field[index + 1], walk=here.walk)
+        assert here.walk == before.position.walk
+        return
+    assert not here.walk
     if here.screen is Screen.FIELD_RESULT:
         assert field_id in complete_fields(q, after.answers)
     else:

@@ -13,6 +13,7 @@ from flows.session import (
     AnswerQuestion,
     Event,
     GoBack,
+    KeepAnswer,
     MarkNotApplicable,
     OpenField,
     OpenMenu,
@@ -183,8 +184,13 @@ def test_completing_everything_reports_session_completed_once() -> None:
     outcome = answer(state, "none")
     assert not outcome.session_completed
     assert outcome.field_completed is None
-    assert outcome.state.position == Position(Screen.FIELD_RESULT, "beta")
-    assert step(outcome.state, Resume()).state.position == Position(Screen.RESULTS)
+    # Changing an answer in a finished field goes on through the field, not to its result.
+    second = Q.field_questions("beta")[1].id
+    assert outcome.state.position == Position(Screen.QUESTION, "beta", second, walk=True)
+    assert step(outcome.state, OpenMenu()).state.position == Position(Screen.MENU)
+    assert step(step(outcome.state, OpenMenu()).state, Resume()).state.position == Position(
+        Screen.RESULTS
+    )
 
 
 def test_review_skipped_walks_only_skipped_questions_in_order() -> None:
@@ -273,7 +279,7 @@ def test_open_complete_field_shows_result_and_from_start_the_first_question() ->
     state = step(state, OpenMenu()).state
     assert step(state, OpenField("gamma")).state.position == Position(Screen.FIELD_RESULT, "gamma")
     again = step(state, OpenField("gamma", from_start=True)).state
-    assert again.position == Position(Screen.QUESTION, "gamma", "gamma.clubs")
+    assert again.position == Position(Screen.QUESTION, "gamma", "gamma.clubs", walk=True)
 
 
 def test_show_results_and_menu_are_always_accepted() -> None:
@@ -326,3 +332,46 @@ def test_answered_count_ignores_answers_of_questions_the_type_does_not_ask() -> 
     answers = MappingProxyType({"alpha.one": "full", "alpha.district": "none"})
     assert answered_count(Q, answers) == 1
     assert answered_count(Q.for_type("district"), answers) == 2
+
+
+def test_finished_field_walk_goes_question_by_question_keeping_or_changing_answers() -> None:
+    """ "Antworten ansehen/ändern": every question of a finished field can be reached."""
+    state = step(SessionState(), OpenField("alpha")).state
+    for _ in range(3):
+        state = answer(state).state
+    assert state.position == Position(Screen.FIELD_RESULT, "alpha")
+    state = step(state, OpenField("alpha", from_start=True)).state
+    assert state.position == Position(Screen.QUESTION, "alpha", "alpha.one", walk=True)
+    kept = step(state, KeepAnswer("alpha.one", state.revision))
+    assert kept.stored_answer is None and dict(kept.state.answers) == dict(state.answers)
+    state = kept.state
+    assert state.position == Position(Screen.QUESTION, "alpha", "alpha.two", walk=True)
+    changed = answer(state, "none")
+    assert changed.stored_answer == ("alpha.two", "none")
+    state = changed.state
+    assert state.position == Position(Screen.QUESTION, "alpha", "alpha.three", walk=True)
+    state = step(state, GoBack(state.revision)).state
+    assert state.position == Position(Screen.QUESTION, "alpha", "alpha.two", walk=True)
+    assert state.answers["alpha.two"] == "none"
+    state = step(state, KeepAnswer("alpha.two", state.revision)).state
+    state = step(state, KeepAnswer("alpha.three", state.revision)).state
+    assert state.position == Position(Screen.FIELD_RESULT, "alpha"), "the walk ends where it began"
+
+
+def test_keep_answer_is_refused_where_nothing_is_answered_or_stale() -> None:
+    state = started()
+    assert apply(Q, state, KeepAnswer("alpha.one", state.revision)).refused is Refusal.UNKNOWN
+    state = answer(state).state
+    state = step(state, GoBack(state.revision)).state
+    assert apply(Q, state, KeepAnswer("alpha.one", state.revision - 1)).refused is Refusal.STALE
+    assert apply(Q, state, KeepAnswer("alpha.two", state.revision)).refused is Refusal.STALE
+    kept = step(state, KeepAnswer("alpha.one", state.revision)).state
+    assert kept.position == Position(Screen.QUESTION, "alpha", "alpha.two")
+
+
+def test_changing_an_answer_after_going_back_goes_on_where_the_person_was() -> None:
+    state = answer(answer(started()).state).state
+    assert at(state) == "alpha.three"
+    state = step(step(state, GoBack(state.revision)).state, GoBack(state.revision + 1)).state
+    assert at(state) == "alpha.one"
+    assert at(answer(state, "none").state) == "alpha.three"

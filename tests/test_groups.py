@@ -62,7 +62,7 @@ async def test_group_report_of_five_participants(bot: FastBot, database: Path) -
     assert f"Gruppenbericht: {NAME} – Runde 1" in report
     # Perspectives are counted by name only from three people on: "Politik 1" would single out.
     assert "2 abgeschlossene Selbstchecks\n" in report and "Politik" not in report
-    assert "es fehlen noch 1" in report
+    assert "es fehlt noch einer" in report
     assert "Ø" not in report and "Verteilung" not in report and "Diskussionspunkte" not in report
     assert all(field["title"] not in report for field in FIELDS)  # no per-field lines either
 
@@ -245,7 +245,7 @@ async def test_new_round_keeps_round_one_and_shows_change(bot: FastBot, database
         answer_questions(third, pattern(7), limit=TOTAL - 1),
     )
     report = await reply_text(coordinator, "/groupreport")
-    assert "2 abgeschlossene Selbstchecks" in report and "es fehlen noch 1" in report
+    assert "2 abgeschlossene Selbstchecks" in report and "es fehlt noch einer" in report
     assert "seit Runde" not in report
 
     assert await answer_questions(third, pattern(7)) == 1

@@ -6,9 +6,10 @@ a typed press or None, so forged or oddly formed data (other digits than 0-9, nu
 to be ids) is refused in one place, like any unknown button.
 
 Question and option are referenced by their position in the session's own questionnaire
-version; answer, skip and back carry the session revision they were shown at, so stale or
-repeated presses are recognised. Self-check buttons never name a session or a user: the
-session is always the presser's own.
+version; answer, skip, keep ("weiter") and back carry the session revision they were shown at,
+so stale or repeated presses are recognised. Join buttons name the group they consent to
+(`j:y:<group>`, `p:<group>:<perspective>`), so one from an earlier invitation is stale.
+Self-check buttons never name a session or a user: the session is always the presser's own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flows.session import (
     AnswerQuestion,
     Event,
     GoBack,
+    KeepAnswer,
     OpenField,
     OpenMenu,
     Resume,
@@ -40,12 +42,12 @@ _PATTERN = re.compile(
     r"^(?:a:([0-9]{1,9}):([0-9]{1,4}):([0-9]{1,2})|s:([0-9]{1,9}):([0-9]{1,4})"
     r"|b:([0-9]{1,9})|f:([0-9]{1,2})|F:([0-9]{1,2}))$"
 )
+_KEEP = re.compile(r"^k:([0-9]{1,9}):([0-9]{1,4})$")
 _GROUP = re.compile(r"^g:([rconN]):([0-9]{1,12})$")
-_PERSPECTIVE = re.compile(r"^p:([0-9]{1,2})$")
+_JOIN = re.compile(r"^j:([yn]):([0-9]{1,12})$")
+_PERSPECTIVE = re.compile(r"^p:([0-9]{1,12}):([0-9]{1,2})$")
 _RESET = re.compile(r"^adm:r:([0-9]{1,15}):([0-9]{1,12})$")
 
-JOIN_YES = "j:y"
-JOIN_NO = "j:n"
 RESET_CANCEL = "adm:n"
 
 
@@ -66,8 +68,14 @@ class GroupPress:
 
 @dataclass(frozen=True)
 class JoinPress:
-    """Consent to the pending join (`consent` True/False) or the chosen perspective's index."""
+    """Consent to joining group `group_id` (`consent` True/False) or a perspective's index there.
 
+    The group is named in the data so a button from an earlier invitation can never consent to
+    a later one; `group_id` None is data of a join button that is malformed (or from before
+    buttons named their group), refused as stale.
+    """
+
+    group_id: int | None
     consent: bool | None = None
     perspective: int | None = None
 
@@ -87,8 +95,12 @@ def group(action: str, group_id: int) -> str:
     return f"g:{action}:{group_id}"
 
 
-def perspective(index: int) -> str:
-    return f"p:{index}"
+def join(group_id: int, consent: bool) -> str:
+    return f"j:{'y' if consent else 'n'}:{group_id}"
+
+
+def perspective(group_id: int, index: int) -> str:
+    return f"p:{group_id}:{index}"
 
 
 def reset(user_id: int, session_id: int) -> str:
@@ -102,11 +114,12 @@ def parse(data: str | None) -> Pressed | None:
     if data.startswith("g:"):
         match = _GROUP.match(data)
         return GroupPress(match[1], int(match[2])) if match else GroupPress("", None)
-    if data in (JOIN_YES, JOIN_NO):
-        return JoinPress(consent=data == JOIN_YES)
+    if data.startswith("j:"):
+        match = _JOIN.match(data)
+        return JoinPress(int(match[2]), consent=match[1] == "y") if match else JoinPress(None)
     if data.startswith("p:"):
         match = _PERSPECTIVE.match(data)
-        return JoinPress(perspective=int(match[1])) if match else None
+        return JoinPress(int(match[1]), perspective=int(match[2])) if match else JoinPress(None)
     if data == RESET_CANCEL:
         return ResetPress()
     if data.startswith("adm:"):
@@ -121,6 +134,11 @@ def answer(revision: int, question: int, option: int) -> str:
 
 def skip(revision: int, question: int) -> str:
     return f"s:{revision}:{question}"
+
+
+def keep(revision: int, question: int) -> str:
+    """ "weiter": go on from an answered question, leaving its answer as it is."""
+    return f"k:{revision}:{question}"
 
 
 def back(revision: int) -> str:
@@ -151,6 +169,10 @@ def decode(data: str | None, questionnaire: Questionnaire) -> Decoded | None:
         return Decoded(simple[data])
     if data in (RESTART_CONFIRM, RESTART_CANCEL):
         return Decoded(restart=data == RESTART_CONFIRM)
+    kept = _KEEP.match(data)
+    if kept:
+        question = _question(questionnaire, int(kept[2]))
+        return Decoded(KeepAnswer(question, int(kept[1]))) if question else None
     match = _PATTERN.match(data)
     if not match:
         return None

@@ -34,6 +34,8 @@ from flows.disclosure import (
     nothing_yet,
 )
 from flows.membership import Join, joining
+from flows.naming import group_name
+from flows.translation import answers_on
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GROUP_NAME_LIMIT = 80
@@ -58,6 +60,7 @@ class _Check(Check):
 class GroupPolicy:
     creation: str = "anyone"  # or "coordinators": only people an admin has granted it
     min_group: int = 3
+    max_groups: int = 20  # groups one person may coordinate (admins are not limited)
 
 
 class GroupStore(Groups, Sessions, People, Protocol):
@@ -98,9 +101,12 @@ class GroupDesk:
     # coordinators -------------------------------------------------------------------------
 
     async def new_group(self, user: UserRef, name: str, is_admin: bool = False) -> Turn:
-        name = " ".join(name.split())
-        if not name:
+        if not name.strip():
             return _plain(View(self.t("group_name_missing")))
+        cleaned = group_name(name)
+        if cleaned is None:
+            return _plain(View(self.t("group_name_invisible")))
+        name = cleaned
         if len(name) > GROUP_NAME_LIMIT:
             return _plain(View(self.t("group_name_too_long")))
         if (
@@ -109,6 +115,9 @@ class GroupDesk:
             and not await self.storage.may_coordinate(user.user_id)
         ):
             return _plain(View(self.t("group_not_allowed")))
+        coordinated = await self.storage.groups_coordinated_by(user.user_id)
+        if not is_admin and len(coordinated) >= self.policy.max_groups:
+            return _plain(View(self.t("group_limit", max=self.policy.max_groups)))
         now = self.clock()
         await self.storage.touch_user(user, now)
         group = await self.storage.create_group(name, new_token(), new_token(), user.user_id, now)
@@ -138,7 +147,10 @@ class GroupDesk:
         groups = await self.storage.groups_coordinated_by(user.user_id)
         if not groups:
             return _plain(View(self.t("groups_none")))
-        views = [View(self.t("groups_title"))]
+        # One message for all groups (split by the transport if long), one report button each:
+        # a message per group flooded the chat of a coordinator with many.
+        lines = [self.t("groups_title")]
+        buttons = []
         for group in groups:
             counts = await self.storage.group_counts(group.id, group.current_round)
             text = self.t(
@@ -151,8 +163,11 @@ class GroupDesk:
                 completed=counts.completed,
                 link=self.link(group.join_token),
             )
-            views.append(View(text, self._actions(group)))
-        return _plain(*views)
+            lines.append(text)
+            label = self.t.plain("groups_button_report", name=group.name)
+            buttons.append(Button(label, codec.group("r", group.id)))
+        lines.append(self.t("groups_actions_hint"))
+        return _plain(View("\n\n".join(lines), rows(*buttons)))
 
     async def choose_or_run(self, user: UserRef, action: str) -> Turn:
         """Commands like /groupreport: run directly for one group, else offer a choice."""
@@ -243,8 +258,16 @@ class GroupDesk:
 
         An earlier round is closed: it keeps its last release (or gets a first one).
         """
+        # Each check means what its own questionnaire version says: read it in the active one's
+        # terms before combining (a reload may have renamed options or changed questions).
+        active = self.catalog.active
         checks = [
-            _Check(c.perspective, c.answers, c.session_id, c.user_id)
+            _Check(
+                c.perspective,
+                answers_on(active, await self.catalog.get(c.content_hash), c.answers),
+                c.session_id,
+                c.user_id,
+            )
             for c in await self.storage.completed_checks(group_id, round_number)
         ]
         history = self._releases.setdefault((group_id, round_number), [])
@@ -305,7 +328,8 @@ class GroupDesk:
             no = self.t.plain("join_button_stay", current=current.name)
         else:
             yes, no = self.t.plain("join_button_yes"), self.t.plain("join_button_no")
-        return _plain(View(text, rows(Button(yes, codec.JOIN_YES), Button(no, codec.JOIN_NO))))
+        consent = Button(yes, codec.join(group.id, True))
+        return _plain(View(text, rows(consent, Button(no, codec.join(group.id, False)))))
 
     async def press_join(self, user: UserRef, press: codec.JoinPress) -> Turn:
         """Consent (yes / no) and perspective (its index) of the stored pending join."""
@@ -315,6 +339,10 @@ class GroupDesk:
             return await self._welcome_with(
                 user, self.t("join_stale"), toast=self.t.plain("toast_stale")
             )
+        if press.group_id != group.id:
+            # A button of an earlier invitation: it consents to that one, never to this one.
+            note = self.t("join_stale_other", name=group.name)
+            return _plain(View(note), toast=self.t.plain("toast_stale"))
         _, consented = pending
         if press.consent is False:
             await self.storage.clear_pending_join(user.user_id)
@@ -330,7 +358,10 @@ class GroupDesk:
         q = self.catalog.active
         if press.consent is True:
             await self.storage.consent_pending_join(user.user_id)
-            buttons = [Button(p.label, codec.perspective(i)) for i, p in enumerate(q.perspectives)]
+            buttons = [
+                Button(p.label, codec.perspective(group.id, i))
+                for i, p in enumerate(q.perspectives)
+            ]
             return Turn(Reply(edit=View(self.t("join_perspective"), rows(*buttons, per_row=2))))
         index = press.perspective
         if not consented or index is None or index >= len(q.perspectives):
@@ -378,8 +409,8 @@ class GroupDesk:
         return turn
 
 
-def _plain(*views: View) -> Turn:
-    return Turn(Reply(send=list(views)))
+def _plain(*views: View, toast: str | None = None) -> Turn:
+    return Turn(Reply(send=list(views), toast=toast))
 
 
 def _number(value: float | None) -> str:
@@ -495,6 +526,5 @@ def _field_text(
 
 def _perspective_note(t: Texts, note: PerspectiveNote, k: int) -> Html:
     if note.reason is Reason.COMPLEMENT:
-        key = "report_note_complement_one" if note.others == 1 else "report_note_complement"
-        return t(key, label=note.label, others=note.others)
+        return t("report_note_complement", label=note.label, others=note.others)
     return t(f"report_note_{note.reason.value}", label=note.label, min_group=k)

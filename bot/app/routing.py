@@ -24,6 +24,7 @@ from bot.app.records import UserRef
 from bot.app.reminders import ReminderPolicy, RemindersStore, reminder_command
 from bot.app.service import SelfCheck
 from bot.ui.texts import Html, Texts
+from bot.ui.views import Reply, View
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ class Router:
             "results": self._selfcheck_command("results"),
             "restart": self._selfcheck_command("restart"),
             "help": self._help,
+            "my_id": self._my_id,
             "reminders": self._reminders,
             "new_group": self._new_group,
             "groups": lambda person, _: self.groups.list_groups(person),
@@ -225,6 +227,10 @@ class Router:
         coordinator = await self.groups.coordinates(person.user_id)
         extra = self.t("help_coordinator") if coordinator else Html("")
         return await self.selfcheck.command(person, "help", help_extra=extra)
+
+    async def _my_id(self, person: UserRef, argument: str) -> Turn:
+        """/meineid: the numeric id an operator needs for ADMIN_IDS or a coordinator grant."""
+        return Turn(Reply(send=[View(self.t("my_id", user_id=person.user_id))]))
 
     async def _reminders(self, person: UserRef, argument: str) -> Turn:
         return await reminder_command(

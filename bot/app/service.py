@@ -49,6 +49,9 @@ class SelfCheck:
         """The person's current session, started on the active questionnaire if there is none."""
         record = await self.storage.current_session(user.user_id)
         if record is None:
+            # First contact of any kind (text, a sticker, a press on an old keyboard after a
+            # restore) may come from someone without a row yet: the session refers to it.
+            await self.storage.touch_user(user, self.clock())
             record = await self.storage.create_session(
                 user.user_id, self.catalog.active.content_hash, self.clock()
             )
@@ -83,6 +86,8 @@ class SelfCheck:
         if action == "results":
             return self._turn(record, Reply(send=self.render.results(q, state)))
         if action == "restart":
+            if not state.answers:
+                return self._turn(record, Reply(send=[self._nothing_to_restart(q, record)]))
             return self._turn(record, Reply(send=[self.render.restart_confirm(state)]))
         prefix = Html("") if action == "help" else self.t("unknown_command") + "\n\n"
         view = self.render.help(q, state, prefix=prefix, extra=help_extra or Html(""))
@@ -186,12 +191,18 @@ class SelfCheck:
         if not confirmed:
             view = self.render.current(q, record.state, prefix=self.t("restart_cancelled") + "\n\n")
             return self._turn(record, Reply(edit=view))
+        if not record.state.answers:
+            # An empty attempt is no round worth keeping: archiving it would only add noise.
+            return self._turn(record, Reply(edit=self._nothing_to_restart(q, record)))
         fresh, fresh_q = await self._fresh_session(user, record, "restart")
         reply = Reply(
             edit=View(self.t("restart_done")),
             send=[await self._welcome(fresh, fresh_q)],
         )
         return self._turn(fresh, reply)
+
+    def _nothing_to_restart(self, q: Questionnaire, record: SessionRecord) -> View:
+        return self.render.current(q, record.state, prefix=self.t("restart_nothing") + "\n\n")
 
     async def _welcome(self, record: SessionRecord, q: Questionnaire) -> View:
         """The welcome, reminding group members whose check they are doing and who sees what."""

@@ -74,7 +74,9 @@ def build_core(
     outbox = Outbox(storage, storage, clock)
     table = CommandTable.from_texts(texts)
     selfcheck = SelfCheck(storage, catalog, texts, render, clock)
-    policy = GroupPolicy(settings.group_creation, settings.group_min_size)
+    policy = GroupPolicy(
+        settings.group_creation, settings.group_min_size, settings.groups_per_coordinator
+    )
     groups = GroupDesk(
         storage,
         catalog,

@@ -41,6 +41,7 @@ class Settings:
     telegram_startup_timeout: float = 60.0
     group_creation: str = "anyone"
     group_min_size: int = 3
+    groups_per_coordinator: int = 20
     bot_username: str = "IhrSelbstcheckBot"
     # reminders about unfinished checks
     reminder_days: int = 3
@@ -101,6 +102,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         telegram_startup_timeout=_seconds(env, "TELEGRAM_STARTUP_TIMEOUT", 60.0),
         group_creation=_choice(env, "GROUP_CREATION", ("anyone", "coordinators"), "anyone"),
         group_min_size=_positive_int(env, "GROUP_MIN_SIZE", 3, minimum=3),
+        groups_per_coordinator=_positive_int(env, "GROUPS_PER_COORDINATOR", 20),
         bot_username=env.get("BOT_USERNAME", "").strip().lstrip("@") or "IhrSelbstcheckBot",
         telegram_rate_limit=_rate_limit(env),
         **_reminder_settings(env),

@@ -65,7 +65,7 @@ class SessionRepository(Repository):
             cursor = await db.execute(
                 """
                 UPDATE sessions SET screen = ?, field_id = ?, question_id = ?, review = ?,
-                    revision = ?, updated_at = ?,
+                    walk = ?, revision = ?, updated_at = ?,
                     completed_at = CASE WHEN ? AND completed_at IS NULL THEN ? ELSE completed_at END
                 WHERE id = ? AND revision = ? AND archived_at IS NULL
                 """,
@@ -74,6 +74,7 @@ class SessionRepository(Repository):
                     position.field_id,
                     position.question_id,
                     int(position.review),
+                    int(position.walk),
                     state.revision,
                     iso(now),
                     int(completed),
@@ -114,6 +115,7 @@ class SessionRepository(Repository):
             field_id=row["field_id"],
             question_id=row["question_id"],
             review=bool(row["review"]),
+            walk=bool(row["walk"]),
         )
         return SessionRecord(
             id=row["id"],

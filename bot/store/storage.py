@@ -146,6 +146,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX users_chat ON users (chat_id);
     """,
+    # 6: a walk through a field's answered questions ("Antworten ansehen/ändern") is a position
+    """
+    ALTER TABLE sessions ADD COLUMN walk INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -10,7 +10,14 @@ from bot.ui.views import Button, View, rows
 from flows.navigation import next_open_field
 from flows.questionnaire import Questionnaire
 from flows.scoring import NOT_APPLICABLE, SKIPPED, FieldResult, assess_all, assess_field
-from flows.session import Screen, SessionState, answered_count, is_complete, skipped_questions
+from flows.session import (
+    Screen,
+    SessionState,
+    answered_count,
+    field_is_new,
+    is_complete,
+    skipped_questions,
+)
 
 Answers = Mapping[str, str | None]
 
@@ -66,7 +73,8 @@ class Renderer:
             return self.menu(q, state, prefix=prefix)
         if screen is Screen.RESULTS:
             return self.results(q, state)[0]
-        return self.welcome(q, state)
+        welcome = self.welcome(q, state)
+        return View(prefix + welcome.text, welcome.buttons)
 
     def menu(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
         done = answered_count(q, state.answers)
@@ -114,6 +122,15 @@ class Renderer:
         )
         if position.review:
             text = Html(self.t("question_review") + text)
+        elif field_is_new(q, field.id, state.answers):
+            # A field's first question comes with what the field is about (once answered, not).
+            introduction = self.t(
+                "field_introduction",
+                number=q.field_number(field.id) + 1,
+                title=field.title,
+                introduction=field.introduction,
+            )
+            text = Html(introduction + text)
         number = q.question_number(question.id)
         revision = state.revision
         mark = self.t.plain("selected_mark")
@@ -127,13 +144,15 @@ class Renderer:
         skip_label = (
             (mark if current is SKIPPED else "") + self.t.plain("skip_prefix") + q.scale.skip_label
         )
+        navigation = [Button(self.t.plain("button_back"), codec.back(revision))]
+        if current is not ...:
+            # Going on without changing it: how a person walks through an answered field.
+            navigation.append(Button(self.t.plain("button_keep"), codec.keep(revision, number)))
+        navigation.append(Button(self.t.plain("button_menu"), codec.MENU))
         keyboard = (
             *rows(*option_buttons, per_row=2),
             (Button(skip_label, codec.skip(revision, number)),),
-            (
-                Button(self.t.plain("button_back"), codec.back(revision)),
-                Button(self.t.plain("button_menu"), codec.MENU),
-            ),
+            tuple(navigation),
         )
         return View(prefix + text, keyboard)
 

@@ -2,12 +2,17 @@
 
 Placeholders are filled with HTML-escaped values, so dynamic text can never break Telegram's
 HTML parse mode; values that are already HTML are wrapped in `Html`.
+
+A count chooses its words in the text itself, so no code ever glues a noun to a number:
+`{n:# Person|# Personen}` says "1 Person" and "3 Personen" ("#" is the number; the first form
+is for exactly one, the second for every other count, as German needs).
 """
 
 from __future__ import annotations
 
 import html
 import re
+import string
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,21 +31,36 @@ def plain_text(text: str) -> str:
     return html.unescape(re.sub(r"</?[a-z][^>]*>", "", text))
 
 
+class _Formatter(string.Formatter):
+    """`str.format` with plural forms (`{n:one|other}`) and, for HTML texts, escaping."""
+
+    def __init__(self, escape: bool) -> None:
+        self.escape = escape
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, other = format_spec.split("|", 1)
+            return (one if int(value) == 1 else other).replace("#", str(value))
+        text = format(value, format_spec)
+        if self.escape and not isinstance(value, Html):
+            return html.escape(text, quote=False)
+        return text
+
+
+_HTML = _Formatter(escape=True)
+_PLAIN = _Formatter(escape=False)
+
+
 class Texts:
     def __init__(self, entries: dict[str, Any]) -> None:
         self._entries = entries
 
     def __call__(self, key: str, /, **values: object) -> Html:
-        template = self._entries[key]
-        safe = {
-            name: value if isinstance(value, Html) else html.escape(str(value), quote=False)
-            for name, value in values.items()
-        }
-        return Html(template.format(**safe))
+        return Html(_HTML.format(str(self._entries[key]), **values))
 
     def plain(self, key: str, /, **values: object) -> str:
         """For places without HTML (buttons, toasts, the console)."""
-        return str(self._entries[key]).format(**values)
+        return _PLAIN.format(str(self._entries[key]), **values)
 
     def section(self, key: str) -> dict[str, Any]:
         return dict(self._entries[key])
