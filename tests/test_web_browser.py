@@ -210,7 +210,7 @@ async def test_group_of_two_shows_no_figure(served, browser) -> None:
     server, _ = served
     seen = await visit(browser, base(server) + server.link_path(TINY, 1, 0), 390, 844)
     body = await seen.page.inner_text("body")
-    assert "Zahlen erscheinen erst ab 3 abgeschlossenen Selbstchecks – es fehlen noch 1" in body
+    assert "Zahlen erscheinen erst ab 3 abgeschlossenen Selbstchecks – es fehlt noch einer" in body
     assert await seen.page.locator("[data-figure=mean], svg, [data-perspective]").count() == 0
     assert not DECIMAL.search(body)
     assert seen.errors == [] and seen.outside == []

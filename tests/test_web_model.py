@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.ui.texts import format_plain
 from bot.web.model import BandCountView, CountView, FieldView, WorkshopPage, workshop_page_model
 from bot.web.render import Renderer
 from bot.web.texts import WebTexts, load_web_texts
@@ -136,13 +137,13 @@ def test_perspective_counts_and_notes_as_published() -> None:
     result = RESULTS[MUSTERSTADT]  # Verwaltung 3, Politik 2, 2 checks pending
     page = page_for(result)
     assert page.perspective_counts == (CountView("Verwaltung", 3),)
-    assert page.unnamed_text == CHAT["report_unnamed"].format(n=2)
+    assert page.unnamed_text == format_plain(CHAT["report_unnamed"], n=2)
     assert page.perspective_notes == (
-        CHAT["report_note_complement"].format(label="Verwaltung", others=2),
-        CHAT["report_note_small"].format(label="Politik", min_group=3),
+        format_plain(CHAT["report_note_complement"], label="Verwaltung", others=2),
+        format_plain(CHAT["report_note_small"], label="Politik", min_group=3),
     )
     assert "übrigen 2 Personen" in page.perspective_notes[0]
-    assert page.pending_note == CHAT["report_pending"].format(n=len(LATE), min_group=3)
+    assert page.pending_note == format_plain(CHAT["report_pending"], n=len(LATE), min_group=3)
     html = html_of(page)
     assert 'data-perspective-count="Verwaltung"' in html and "data-perspective=" not in html
     for note in page.perspective_notes:
@@ -178,7 +179,7 @@ def test_statements_with_their_published_means() -> None:
     # Five checks are too few for any statement: the chat's reason, said once.
     few = page_for(RESULTS[MUSTERSTADT])
     assert few.discussion == few.priorities == ()
-    assert few.statements_note == CHAT["report_questions_hidden"].format(min_group=6)
+    assert few.statements_note == format_plain(CHAT["report_questions_hidden"], min_group=6)
     assert html_of(few).count(few.statements_note) == 1
 
 
@@ -188,8 +189,8 @@ def test_every_withheld_reason_is_the_chats_sentence(reason: Reason, own: bool) 
     report = withheld(RESULTS[SIXTOWN].report, 1, reason)
     page = page_for(Published(report, 0, own), round=1)
     key = f"report_withheld_{reason.value}" + ("_own" if own and reason is Reason.TOO_FEW else "")
-    sentence = CHAT[key].format(min_group=3)
-    assert page.fields[1].withheld == WEB["field_withheld"].format(why=sentence)
+    sentence = format_plain(CHAT[key], min_group=3)
+    assert page.fields[1].withheld == format_plain(WEB["field_withheld"], why=sentence)
     assert page.fields[1].mean is None and page.fields[1].perspectives == ()
     html = html_of(page)
     assert sentence in cards(html)[page.fields[1].field_id]
@@ -205,9 +206,7 @@ def test_every_perspective_note_is_the_chats_sentence(reason: Reason) -> None:
         )
         report = RESULTS[SIXTOWN].report.model_copy(update={"perspective_notes": (note,)})
         key = f"report_note_{reason.value}"
-        if rest == 1:
-            key = "report_note_complement_one"
-        expected = CHAT[key].format(label="Politik", min_group=3, others=rest)
+        expected = format_plain(CHAT[key], label="Politik", min_group=3, others=rest)
         assert page_for(report).perspective_notes == (expected,)
 
 
@@ -229,11 +228,11 @@ def test_a_field_too_few_answered_and_an_extreme_field_are_withheld() -> None:
     assert report.fields[0].withheld_reason is Reason.TOO_FEW
     assert report.fields[1].withheld_reason is Reason.EXTREME  # "Ø 0,0" would pin everyone
     page = page_for(report)
-    assert page.fields[0].withheld == WEB["field_withheld"].format(
-        why=CHAT["report_withheld_too_few"].format(min_group=3)
+    assert page.fields[0].withheld == format_plain(
+        WEB["field_withheld"], why=format_plain(CHAT["report_withheld_too_few"], min_group=3)
     )
-    assert page.fields[1].withheld == WEB["field_withheld"].format(
-        why=CHAT["report_withheld_extreme"].format(min_group=3)
+    assert page.fields[1].withheld == format_plain(
+        WEB["field_withheld"], why=format_plain(CHAT["report_withheld_extreme"], min_group=3)
     )
     assert all(f.mean is not None for f in page.fields[2:])
 
@@ -241,7 +240,7 @@ def test_a_field_too_few_answered_and_an_extreme_field_are_withheld() -> None:
 def test_group_of_two_and_a_viewer_who_took_part_show_no_figure() -> None:
     page = page_for(RESULTS[TINY], round=1)
     assert not page.shown and page.release == 0 and page.date_text is None
-    assert page.hidden_reason == CHAT["report_hidden"].format(min_group=3, missing=1)
+    assert page.hidden_reason == format_plain(CHAT["report_hidden"], min_group=3, missing=1)
     html = html_of(page)
     assert not re.search(r"\d+,\d", html) and 'data-figure="mean"' not in html
     assert "<svg" not in html and T("perspective_counts_withheld") in html
@@ -249,7 +248,7 @@ def test_group_of_two_and_a_viewer_who_took_part_show_no_figure() -> None:
     own = published([FIVE[:3]], viewer=FIVE[0].check_id)
     assert own.own and own.report.missing == 1
     page = page_for(own)
-    assert page.hidden_reason == CHAT["report_hidden_own"].format(min_group=3, missing=1)
+    assert page.hidden_reason == format_plain(CHAT["report_hidden_own"], min_group=3, missing=1)
     assert not re.search(r"\d+,\d", html_of(page))
 
 

@@ -137,7 +137,7 @@ async def test_pdf_of_a_group_of_two_shows_no_figure(served, tmp_path: Path) -> 
     server, _, client = served
     pdf = await download(client, server.link_path(TINY, 1, 0), tmp_path / "two.pdf")
     text = pdf_text(pdf)
-    assert "Zahlen erscheinen erst ab 3 abgeschlossenen Selbstchecks – es fehlen noch 1" in text
+    assert "Zahlen erscheinen erst ab 3 abgeschlossenen Selbstchecks – es fehlt noch einer" in text
     assert not re.search(r"\d+,\d", text)
     assert "Handlungsfelder auf einen Blick" not in text
     assert_pages_not_blank(pdf, tmp_path)

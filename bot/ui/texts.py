@@ -51,6 +51,11 @@ _HTML = _Formatter(escape=True)
 _PLAIN = _Formatter(escape=False)
 
 
+def format_plain(template: str, /, **values: object) -> str:
+    """Fill a text's placeholders (plural forms included) without HTML escaping."""
+    return _PLAIN.format(template, **values)
+
+
 class Texts:
     def __init__(self, entries: dict[str, Any]) -> None:
         self._entries = entries

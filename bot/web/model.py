@@ -222,8 +222,7 @@ def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, own: bo
 def _perspective_note(t: WebTexts, note: PerspectiveNote, k: int) -> str:
     """Why one perspective has no column, once per report, in the chat's words."""
     if note.reason is Reason.COMPLEMENT:
-        key = "report_note_complement_one" if note.others == 1 else "report_note_complement"
-        return t.chat(key, label=note.label, others=note.others)
+        return t.chat("report_note_complement", label=note.label, others=note.others)
     return t.chat(f"report_note_{note.reason.value}", label=note.label, min_group=k)
 
 

@@ -6,7 +6,8 @@ Two sources, one copy of every sentence:
   is withheld, the perspective notes, the "not yet" and "waiting for the next release" lines.
   The page and the PDF explain a withheld figure with exactly the words the chat uses, so the
   bot's two renderings of one `PublishedReport` cannot drift apart. The file is read as data
-  (no import of the chat's modules), so bot/web stays self-contained.
+  (no import of the chat's modules); both fill placeholders, plural forms included, through
+  `bot.ui.texts.format_plain`.
 
 Values are plain strings: the Jinja2 templates escape everything they insert. A chat sentence
 that carried Telegram HTML would be shown with its tags escaped, so such a sentence is refused.
@@ -21,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from bot.ui.texts import format_plain
+
 TEXTS_DIR = Path(__file__).resolve().parent
 CHAT_LOCALE_DIR = TEXTS_DIR.parent / "locale"
 CHAT_PREFIX = "report_"
@@ -33,14 +36,14 @@ class WebTexts:
         self._number = entries["number"]
 
     def __call__(self, key: str, /, **values: object) -> str:
-        return str(self._entries[key]).format(**values)
+        return format_plain(str(self._entries[key]), **values)
 
     def chat(self, key: str, /, **values: object) -> str:
         """A sentence of the chat report (`report_…` in the bot's locale), as plain text."""
         template = str(self._chat[key])
         if "<" in template:
             raise ValueError(f"{key} holds Telegram HTML; the web pages need plain text")
-        return template.format(**values)
+        return format_plain(template, **values)
 
     def number(self, value: float) -> str:
         """One decimal, German separator: the disclosure layer already rounded the value."""
