@@ -146,6 +146,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX users_chat ON users (chat_id);
     """,
+    # 6: the municipality type a session answers for and a group's type (NULL: not chosen yet)
+    """
+    ALTER TABLE sessions ADD COLUMN municipality_type TEXT;
+    ALTER TABLE groups ADD COLUMN municipality_type TEXT;
+    """,
 )
 
 
