@@ -132,7 +132,8 @@ class SelfCheck:
         await self.storage.touch_user(user, self.clock())
         record, q = await self.session_for(user)
         state = record.state
-        if action in ("menu", "progress", "results") and self.needs_type(record, q):
+        if action == "menu" and self.needs_type(record, q):
+            # The menu leads into the questions, which depend on the type: choose it first.
             return self._turn(record, Reply(send=[self.render.choose_type(q, first=True)]))
         if action == "menu":
             record, _ = await self._move(record, q, apply(q, state, OpenMenu()))
