@@ -56,9 +56,16 @@ async def test_a_person_on_their_own_chooses_the_type_after_the_welcome(
         assert "10–11 Aussagen" in welcome  # the duration depends on the type
         assert person.buttons() == ["Stadt", "Kreis"]  # one tap, nothing else to press yet
 
-        # Before choosing, the menu leads back to the choice.
+        # Before choosing, the menu and typed text lead back to the choice.
         await person.send_command("/menu")
         assert "Für welche Art von Kommune" in text(person)
+        await person.send_text("Hallo")
+        assert "Ich verstehe nur die Schaltflächen" in text(person)
+        assert "Für welche Art von Kommune" in text(person)
+        assert person.buttons() == ["Stadt", "Kreis"]
+        await person.press_data(person.messages[-1].message_id, "c")  # an old "Los geht’s"
+        assert "Für welche Art von Kommune" in text(person)
+        assert person.answered_callbacks[-1]["text"].startswith("Bitte wählen Sie zuerst")
 
         await person.press("Kreis")
         assert "Art der Kommune: Kreis" in text(person)

@@ -154,7 +154,7 @@ class SelfCheck:
         record, q = await self.session_for(user)
         question = record.state.position.screen is Screen.QUESTION
         key = "not_a_button" if question else "not_a_button_idle"
-        view = self.render.current(q, record.state, prefix=self.t(key) + "\n\n")
+        view = self._current(record, q, prefix=self.t(key) + "\n\n")
         return self._turn(record, Reply(send=[view]))
 
     async def press(self, user: UserRef, data: str | None, message_id: int | None) -> Turn:
@@ -244,14 +244,14 @@ class SelfCheck:
         """
         if message_id is not None and message_id == record.message_id:
             return self._turn(record, Reply(toast=toast))
-        view = self.render.current(q, record.state)
+        view = self._current(record, q)
         return self._turn(record, Reply(toast=toast, send=[view]))
 
     async def _restart(
         self, user: UserRef, record: SessionRecord, q: Questionnaire, confirmed: bool
     ) -> Turn:
         if not confirmed:
-            view = self.render.current(q, record.state, prefix=self.t("restart_cancelled") + "\n\n")
+            view = self._current(record, q, prefix=self.t("restart_cancelled") + "\n\n")
             return self._turn(record, Reply(edit=view))
         fresh, fresh_q = await self._fresh_session(user, record, "restart")
         reply = Reply(
@@ -259,6 +259,13 @@ class SelfCheck:
             send=[await self._welcome(fresh, fresh_q)],
         )
         return self._turn(fresh, reply)
+
+    def _current(self, record: SessionRecord, q: Questionnaire, prefix: str = "") -> View:
+        """The current screen; on the welcome, the type choice for whoever still needs it."""
+        if record.state.position.screen is Screen.WELCOME and self.needs_type(record, q):
+            choice = self.render.choose_type(q, first=True)
+            return View(prefix + choice.text, choice.buttons)
+        return self.render.current(q, record.state, prefix=prefix)
 
     async def _type_press(
         self, record: SessionRecord, q: Questionnaire, type_id: str | None
