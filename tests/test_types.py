@@ -297,3 +297,34 @@ async def test_a_group_has_the_type_its_coordinator_sets(
         assert "Art der Kommune: Stadt" in text(people[1])
         group_type = query(database, "SELECT municipality_type FROM groups")
         assert group_type == [("city",)]
+
+
+async def test_a_member_looking_at_a_question_that_no_longer_applies_gets_the_menu(
+    database: Path, questionnaire: Path
+) -> None:
+    """The coordinator switches the group from Kreis to Stadt while a member is at the
+    Kreistag question: their press stores nothing, and they land where they can go on."""
+    async with fast_bot(database, **env(questionnaire)) as bot:
+        coordinator = bot.user(700, "Kim")
+        await coordinator.send_command("/neuegruppe", "Kreis Süd")
+        await coordinator.press("Kreis", coordinator.messages[-1])
+        token = next(
+            (m.visible_text or "").split("start=")[1].split()[0]
+            for m in coordinator.messages
+            if "start=" in (m.visible_text or "")
+        )
+        member = bot.user(701)
+        await member.send_command("/start", token)
+        await member.press("Einverstanden")
+        await member.press("Politik")
+        await member.press("▶️ Los geht’s")
+        await answer(member, times=3)
+        assert DISTRICT_QUESTION in text(member)
+
+        await coordinator.send_command("/gruppen")
+        await coordinator.press("🏛 Art der Kommune")
+        await coordinator.press("Stadt")
+        await member.press("trifft voll zu")
+        assert query(database, "SELECT count(*) FROM answers") == [(3,)]
+        assert "Handlungsfelder" in text(member)
+        assert "✅ 1. Feld Alpha" in member.buttons()  # 3 of 3 for a city

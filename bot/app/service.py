@@ -53,6 +53,12 @@ class SelfCheck:
         follows the group's type (the coordinator may change it); a person on their own keeps
         the type they chose. Switching only changes which questions apply: answers stay.
         """
+        record, q, _ = await self._session(user)
+        return record, q
+
+    async def _session(self, user: UserRef) -> tuple[SessionRecord, Questionnaire, bool]:
+        """`session_for`, and whether the type was switched just now (the live message then
+        shows a questionnaire the session no longer runs on)."""
         record = await self.storage.current_session(user.user_id)
         if record is None:
             record = await self.storage.create_session(
@@ -65,14 +71,14 @@ class SelfCheck:
             if group is not None:
                 wanted = group.municipality_type or type_of(q.for_type())
         if wanted is None or q.document.municipality_type_by_id(wanted) is None:
-            return record, q
+            return record, q, False
         if wanted == type_of(q) and wanted == record.municipality_type:
-            return record, q
+            return record, q, False
         switched = await self._switch_type(record, q, wanted)
         if switched is None:  # the row moved on meanwhile: read it again
             record = await self.storage.current_session(user.user_id) or record
-            return record, await self.catalog.get(record.content_hash)
-        return switched
+            return record, await self.catalog.get(record.content_hash), True
+        return *switched, True
 
     def needs_type(self, record: SessionRecord, q: Questionnaire) -> bool:
         """A person on their own who has not chosen a type yet (and not begun)."""
@@ -159,7 +165,9 @@ class SelfCheck:
 
     async def press(self, user: UserRef, data: str | None, message_id: int | None) -> Turn:
         """A button press: decode, check it against the stored revision, apply, persist."""
-        record, q = await self.session_for(user)
+        record, q, switched = await self._session(user)
+        if switched:  # the coordinator changed the group's type: show the screen anew
+            message_id = None
         decoded = codec.decode(data, q)
         if decoded is None:
             log.info("chat %s: unknown button data refused", user.chat_id)
