@@ -222,7 +222,8 @@ def choose_in_bot(buttons: list[dict[str, Any]], rng: random.Random) -> tuple[st
         return rng.choice(options[:4]), "answer"
     for button in buttons:
         data = button.get("callback_data", "")
-        if data == "c" or data.startswith("f:"):
+        # "t:0": the first municipality type, chosen once on the welcome.
+        if data in ("c", "t:0") or data.startswith("f:"):
             return data, "nav"
     return None
 
@@ -234,8 +235,9 @@ def choose_in_echo(buttons: list[dict[str, Any]], rng: random.Random) -> tuple[s
 
 def press_plan(field_sizes: list[int], answers: int) -> list[str]:
     """The presses a person makes to answer `answers` questions from the start of the check:
-    "Los geht's", then the questions, with "Weiter: <next field>" after each finished field."""
-    plan = ["nav"]
+    the municipality type, "Los geht's", then the questions, with "Weiter: <next field>" after
+    each finished field."""
+    plan = ["nav", "nav"]
     done = 0
     for size in field_sizes:
         for _ in range(size):

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import codec
 from tests.harness import ROOT, InProcessBot, running_bot
-from tests.telegram_server import BotApiServer
+from tests.telegram_server import BotApiServer, SimulatedUser
+
+# A person on their own first chooses the municipality type; unless a test is about that
+# choice, people take the first declared type (the default in every questionnaire we test).
+SimulatedUser.default_choice = staticmethod(  # type: ignore[assignment]
+    lambda button: button.get("callback_data") == codec.municipality_type(0)
+)
 
 
 @pytest.fixture

@@ -22,9 +22,10 @@ TOTAL = len(parse_questionnaire(DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8"
 async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: Path) -> None:
     database = tmp_path / "console.sqlite3"
     settings = load_settings({"DATABASE_PATH": str(database)})
-    # Begin, then press the first button: "trifft voll zu" on questions, "Weiter: <next field>"
-    # on each field's result (six times), then quit.
-    script = io.StringIO("1\n" + "1\n" * (TOTAL + 6) + "q\n")
+    # Choose the first (default) municipality type, begin, then press the first button:
+    # "trifft voll zu" on questions, "Weiter: <next field>" on each field's result (six
+    # times), then quit.
+    script = io.StringIO("1\n1\n" + "1\n" * (TOTAL + 6) + "q\n")
     out = io.StringIO()
     assert await chat(settings, lines=script, out=out) == 0
     text = out.getvalue()
@@ -80,6 +81,8 @@ async def test_ctrl_c_does_not_quit_the_console_chat(tmp_path: Path) -> None:
             seen += chunk
 
     try:
+        await read_until(b"Art von Kommune")
+        process.stdin.write(b"1\n")  # the first municipality type
         await read_until(b"Los geht")
         process.stdin.write(b"1\n")  # begin
         await read_until(b"Frage 1 von")

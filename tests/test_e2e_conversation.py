@@ -137,8 +137,18 @@ async def command(user: SimulatedUser, name: str, expect: str) -> StoredMessage:
 
 
 async def begin(user: SimulatedUser) -> StoredMessage:
-    """/start and "Los geht’s": the first question of the first field."""
+    """/start, the municipality type (the default) and "Los geht’s": the first question.
+
+    The type is chosen with one tap on the welcome, which the bot then edits in place into the
+    welcome of that type (its own number of questions) with "Los geht’s".
+    """
     welcome = await command(user, "/start", "Willkommen")
+    types = [t.label for t in Q.document.municipality_types]
+    assert welcome.button_texts == types
+    assert Q.municipality_type is not None
+    _, welcome = await press_in_place(user, Q.municipality_type.label)
+    assert f"Art der Kommune: {Q.municipality_type.label}" in text_of(welcome)
+    assert f"für {len(Q.questions)} Aussagen" in text_of(welcome)
     assert "▶️ Los geht’s" in welcome.button_texts
     _, first = await press_in_place(user, "▶️ Los geht’s")
     assert_question(first, Q.questions[0].id)
@@ -530,6 +540,35 @@ async def test_double_taps_old_buttons_and_forged_data(
 
 
 # -- 5. anything but a button --------------------------------------------------------------------
+
+
+async def test_not_applicable_button_over_telegram(
+    bot: InProcessBot, server: BotApiServer, database: Path
+) -> None:
+    """ "entfällt bei uns / nicht zuständig" on a question that declares it: one tap, stored
+    as such, acknowledged, and the answer note in the edited message says so."""
+    user = bot.user(1010)
+    target = next(q for q in Q.questions if q.allow_not_applicable)
+    field = Q.field(target.field)
+    label = Q.scale.not_applicable_label
+    assert label is not None
+    await begin(user)
+    await command(user, "/menu", "Handlungsfelder")
+    number = Q.field_number(field.id) + 1
+    _, message = await press_in_place(user, f"{number}. {field.title}")
+    for question in Q.field_questions(field.id):
+        if question.id == target.id:
+            break
+        assert not any(label in b for b in message.button_texts)  # only where declared
+        _, message = await answer(user, question.id, "mostly")
+    assert_question(message, target.id)
+    assert f"🚫 {label}" in message.button_texts
+    record, edited = await press_in_place(user, f"🚫 {label}")
+    assert record.answer is not None and record.answer["text"] == TEXTS["toast_not_applicable"]
+    position = Q.field_questions(field.id).index(target) + 1
+    assert f"✓ Gespeichert – Frage {position}: {label}" in text_of(edited)
+    assert answers_of(database, user.chat_id)[target.id] == "~not_applicable"
+    assert_telegram_limits(server, user)
 
 
 async def test_bad_input_mid_question_gets_a_hint_and_the_question(

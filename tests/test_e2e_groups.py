@@ -500,7 +500,23 @@ async def test_new_group_gives_deep_link_coordinator_link_and_qr_code(
 
     (photo_message,) = [m for m in coordinator.messages if m.photo]
     assert link in text_of(photo_message) and "QR-Code" in text_of(photo_message)
-    assert coordinator.buttons(photo_message) == ["📊 Bericht", "🔒 Schließen", "🔁 Neue Runde"]
+    assert coordinator.buttons(photo_message) == [
+        "📊 Bericht",
+        "🔒 Schließen",
+        "🔁 Neue Runde",
+        "🏛 Art der Kommune",
+    ]
+    # Right after creating it, the coordinator is asked for the group's municipality type.
+    ask = coordinator.messages[-1]
+    assert "Für welche Art von Kommune ist die Gruppe" in text_of(ask)
+    assert coordinator.buttons(ask) == [
+        "kreisfreie Stadt",
+        "Landkreis",
+        "kreisangehörige Stadt / Gemeinde",
+    ]
+    await press_text(coordinator, "Landkreis")
+    assert "Art der Kommune Landkreis" in text_of(coordinator.messages[-1])
+    assert query(database, "SELECT municipality_type FROM groups") == [("district",)]
     png = photo_message.photo.content
     width, height = struct.unpack(">II", png[16:24])
     assert width == height and 200 <= width <= 2000, (width, height)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from telegram.error import NetworkError
 
+from bot.app import codec
 from bot.app.ports import StoreBusy
 from bot.store.content import DEFAULT_QUESTIONNAIRE, load_questionnaire
 from bot.store.storage import Storage
@@ -113,7 +114,10 @@ class Respondent:
         options = [d for d in data if ANSWER_DATA.match(d)]
         if options:
             return self.rng.choice(options)
-        return "c" if "c" in data else None  # "▶️ Los geht’s" / "▶️ Weitermachen"
+        if "c" in data:  # "▶️ Los geht’s" / "▶️ Weitermachen"
+            return "c"
+        first_type = codec.municipality_type(0)  # the welcome's one-time type choice
+        return first_type if first_type in data else None
 
     async def say_start(self) -> None:
         self.resyncs += 1

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from bot.app.ports import People, Reports, Sessions
 from bot.app.records import SessionRecord, utc_now
-from bot.ui.export import ExportRow, build_csv, pseudonym
+from bot.ui.export import ExportRow, answer_value, build_csv, pseudonym
 from flows.questionnaire import Questionnaire
 from flows.session import field_is_complete
 
@@ -183,7 +183,7 @@ class Admin:
                         content_hash=raw["content_hash"],
                         question_id=question_id,
                         field_id=q.question(question_id).field if known else None,
-                        option_id=raw["option_id"],
+                        option_id=answer_value(raw["option_id"]),
                         points=option.points if option is not None else None,
                         answered_at=raw["answered_at"],
                         session_started_at=raw["started_at"],

@@ -165,6 +165,9 @@ class AdminDesk:
         if fresh is None:
             return None
         q = await self.catalog.get(fresh.content_hash)
+        if q.document.municipality_type_by_id(fresh.municipality_type):
+            # The fresh check keeps the person's type; their next step switches it over.
+            q = q.for_type(fresh.municipality_type)
         reply = Reply(
             send=[View(self.t("admin_reset_notice")), self.render.welcome(q, fresh.state)]
         )

@@ -1,7 +1,8 @@
 """Every button's data, encoded and decoded in one place (Telegram allows 1–64 bytes).
 
 This module owns every prefix: the self-check's own buttons, group actions (`g:`), the join
-dialogue (`j:`, `p:`) and the admins' reset confirmation (`adm:`). `parse` turns any data into
+dialogue (`j:`, `p:`), a group's municipality type (`gt:`), the person's own type (`t:`) and the
+admins' reset confirmation (`adm:`). `parse` turns any data into
 a typed press or None, so forged or oddly formed data (other digits than 0-9, numbers too long
 to be ids) is refused in one place, like any unknown button.
 
@@ -23,6 +24,7 @@ from flows.session import (
     Event,
     GoBack,
     KeepAnswer,
+    MarkNotApplicable,
     OpenField,
     OpenMenu,
     Resume,
@@ -37,13 +39,16 @@ MENU = "m"
 RESULTS = "r"
 REVIEW = "v"
 RESUME = "c"
+TYPE_CHOICE = "t"
 
 _PATTERN = re.compile(
     r"^(?:a:([0-9]{1,9}):([0-9]{1,4}):([0-9]{1,2})|s:([0-9]{1,9}):([0-9]{1,4})"
-    r"|b:([0-9]{1,9})|f:([0-9]{1,2})|F:([0-9]{1,2}))$"
+    r"|b:([0-9]{1,9})|f:([0-9]{1,2})|F:([0-9]{1,2})|n:([0-9]{1,9}):([0-9]{1,4}))$"
 )
 _KEEP = re.compile(r"^k:([0-9]{1,9}):([0-9]{1,4})$")
-_GROUP = re.compile(r"^g:([rconN]):([0-9]{1,12})$")
+_TYPE = re.compile(r"^t:([0-9]{1,2})$")
+_GROUP = re.compile(r"^g:([rconNt]):([0-9]{1,12})$")
+_GROUP_TYPE = re.compile(r"^gt:([0-9]{1,12}):([0-9]{1,2})$")
 _JOIN = re.compile(r"^j:([yn]):([0-9]{1,12})$")
 _PERSPECTIVE = re.compile(r"^p:([0-9]{1,12}):([0-9]{1,2})$")
 _RESET = re.compile(r"^adm:r:([0-9]{1,15}):([0-9]{1,12})$")
@@ -64,6 +69,14 @@ class GroupPress:
 
     action: str
     group_id: int | None  # None: data of a group button that is malformed, refused as such
+
+
+@dataclass(frozen=True)
+class GroupTypePress:
+    """A coordinator sets the group's municipality type (index into the declared types)."""
+
+    group_id: int | None  # None: malformed data, refused like any forged group button
+    type_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,7 +101,7 @@ class ResetPress:
     session_id: int | None = None
 
 
-Pressed = SelfCheckPress | GroupPress | JoinPress | ResetPress
+Pressed = SelfCheckPress | GroupPress | GroupTypePress | JoinPress | ResetPress
 
 
 def group(action: str, group_id: int) -> str:
@@ -101,6 +114,10 @@ def join(group_id: int, consent: bool) -> str:
 
 def perspective(group_id: int, index: int) -> str:
     return f"p:{group_id}:{index}"
+
+
+def group_type(group_id: int, index: int) -> str:
+    return f"gt:{group_id}:{index}"
 
 
 def reset(user_id: int, session_id: int) -> str:
@@ -117,6 +134,9 @@ def parse(data: str | None) -> Pressed | None:
     if data.startswith("j:"):
         match = _JOIN.match(data)
         return JoinPress(int(match[2]), consent=match[1] == "y") if match else JoinPress(None)
+    if data.startswith("gt:"):
+        match = _GROUP_TYPE.match(data)
+        return GroupTypePress(int(match[1]), int(match[2])) if match else GroupTypePress(None)
     if data.startswith("p:"):
         match = _PERSPECTIVE.match(data)
         return JoinPress(int(match[1]), perspective=int(match[2])) if match else JoinPress(None)
@@ -141,6 +161,15 @@ def keep(revision: int, question: int) -> str:
     return f"k:{revision}:{question}"
 
 
+def not_applicable(revision: int, question: int) -> str:
+    return f"n:{revision}:{question}"
+
+
+def municipality_type(index: int) -> str:
+    """Choose the type at this index of the questionnaire's declared types (the person's own)."""
+    return f"t:{index}"
+
+
 def back(revision: int) -> str:
     return f"b:{revision}"
 
@@ -151,8 +180,12 @@ def open_field(number: int, from_start: bool = False) -> str:
 
 @dataclass(frozen=True)
 class Decoded:
+    """One of: a flow event, a restart answer, asking for the type choice, or a chosen type."""
+
     event: Event | None = None
     restart: bool | None = None
+    choose_type: bool = False
+    municipality_type: str | None = None
 
 
 def decode(data: str | None, questionnaire: Questionnaire) -> Decoded | None:
@@ -173,10 +206,17 @@ def decode(data: str | None, questionnaire: Questionnaire) -> Decoded | None:
     if kept:
         question = _question(questionnaire, int(kept[2]))
         return Decoded(KeepAnswer(question, int(kept[1]))) if question else None
+    if data == TYPE_CHOICE:
+        return Decoded(choose_type=True) if questionnaire.document.municipality_types else None
+    type_match = _TYPE.match(data)
+    if type_match:
+        types = questionnaire.document.municipality_types
+        index = int(type_match[1])
+        return Decoded(municipality_type=types[index].id) if index < len(types) else None
     match = _PATTERN.match(data)
     if not match:
         return None
-    a_rev, a_q, a_o, s_rev, s_q, b_rev, f_n, fs_n = match.groups()
+    a_rev, a_q, a_o, s_rev, s_q, b_rev, f_n, fs_n, n_rev, n_q = match.groups()
     if a_rev is not None:
         question = _question(questionnaire, int(a_q))
         options = questionnaire.scale.options
@@ -186,6 +226,9 @@ def decode(data: str | None, questionnaire: Questionnaire) -> Decoded | None:
     if s_rev is not None:
         question = _question(questionnaire, int(s_q))
         return Decoded(SkipQuestion(question, int(s_rev))) if question else None
+    if n_rev is not None:
+        question = _question(questionnaire, int(n_q))
+        return Decoded(MarkNotApplicable(question, int(n_rev))) if question else None
     if b_rev is not None:
         return Decoded(GoBack(int(b_rev)))
     number = int(f_n if f_n is not None else fs_n)

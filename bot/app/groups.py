@@ -35,11 +35,12 @@ from flows.disclosure import (
 )
 from flows.membership import Join, joining
 from flows.naming import group_name
+from flows.questionnaire import Questionnaire
 from flows.translation import answers_on
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GROUP_NAME_LIMIT = 80
-ACTIONS = {"r", "c", "o", "n", "N"}
+ACTIONS = {"r", "c", "o", "n", "N", "t"}
 # The coordinators' commands and the group action each one runs.
 COMMAND_ACTIONS = {"group_report": "r", "close_group": "c", "open_group": "o", "new_round": "n"}
 
@@ -140,6 +141,9 @@ class GroupDesk:
                 Attachment("photo", self.t.plain("group_qr_filename"), qr.getvalue()),
             ),
         )
+        if self.catalog.active.document.municipality_types:
+            # Asked right away, so participants who follow the link are never asked themselves.
+            turn.reply.send.append(self._type_choice(group, self.t("group_type_ask")))
         turn.menu_changed = True  # a coordinator now: their menu lists the group commands
         return turn
 
@@ -197,6 +201,8 @@ class GroupDesk:
         if action == "o":
             await self.storage.set_group_open(group.id, True, now)
             return _plain(View(self.t("group_opened_done", name=group.name)))
+        if action == "t":
+            return _plain(self._type_choice(group, self.t("group_type_change")))
         if action == "n":
             text = self.t("group_round_confirm", name=group.name, round=group.current_round)
             button = Button(self.t.plain("group_button_round_confirm"), codec.group("N", group.id))
@@ -213,6 +219,44 @@ class GroupDesk:
             )
         )
 
+    def group_questionnaire(self, group: GroupRecord) -> Questionnaire:
+        """The questionnaire every check of the group is evaluated with: the group's type."""
+        active = self.catalog.active
+        if group.municipality_type and active.document.municipality_type_by_id(
+            group.municipality_type
+        ):
+            return active.for_type(group.municipality_type)
+        return active.for_type()
+
+    def _type_choice(self, group: GroupRecord, intro: Html) -> View:
+        q = self.group_questionnaire(group)
+        current = q.municipality_type.label if q.municipality_type else "–"
+        text = self.t("group_type_choose", intro=intro, name=group.name, type=current)
+        buttons = [
+            Button(t.label, codec.group_type(group.id, i))
+            for i, t in enumerate(q.document.municipality_types)
+        ]
+        return View(text, rows(*buttons))
+
+    async def set_type(self, user: UserRef, group_id: int | None, index: int) -> Turn:
+        """A coordinator sets the group's municipality type; participants' checks follow it."""
+        group = await self.storage.group(group_id) if group_id is not None else None
+        types = self.catalog.active.document.municipality_types
+        if (
+            group is None
+            or index >= len(types)
+            or not await self.storage.is_coordinator_of(user.user_id, group.id)
+        ):
+            return _plain(View(self.t("group_refused")))
+        before = self.group_questionnaire(group)
+        chosen = types[index]
+        await self.storage.set_group_type(group.id, chosen.id)
+        counts = await self.storage.group_counts(group.id, group.current_round)
+        changed = before.municipality_type is not None and before.municipality_type.id != chosen.id
+        key = "group_type_changed" if changed and counts.started else "group_type_set"
+        text = self.t(key, name=group.name, type=chosen.label, started=counts.started)
+        return Turn(Reply(edit=View(text), toast=self.t.plain("toast_type", type=chosen.label)))
+
     async def report_views(self, group: GroupRecord, viewer_id: int | None = None) -> list[View]:
         """The group report as chat messages, for one coordinator."""
         report, pending, own = await self.published_report(group, viewer_id)
@@ -228,15 +272,17 @@ class GroupDesk:
         the report is never recomputed from live answers; a new release is made only when
         disclosure control allows one (enough checks added or changed since the last).
         """
-        q = self.catalog.active
+        q = self.group_questionnaire(group)
         k = self.policy.min_group
         previous_round = None
         if group.current_round > 1:
             earlier, _ = await self._latest_release(
-                group.id, group.current_round - 1, None, closed=True
+                q, group.id, group.current_round - 1, None, closed=True
             )
             previous_round = earlier.report if earlier else None
-        release, checks = await self._latest_release(group.id, group.current_round, previous_round)
+        release, checks = await self._latest_release(
+            q, group.id, group.current_round, previous_round
+        )
         # A coordinator who took part: their own check never counts towards their threshold.
         viewer = next((c.check_id for c in checks if c.user_id == viewer_id), None)
         if release is None:
@@ -249,6 +295,7 @@ class GroupDesk:
 
     async def _latest_release(
         self,
+        q: Questionnaire,
         group_id: int,
         round_number: int,
         previous_round: PublishedReport | None,
@@ -256,15 +303,16 @@ class GroupDesk:
     ) -> tuple[Release | None, list[_Check]]:
         """Add a release if one is due, and return the newest (None before the first).
 
-        An earlier round is closed: it keeps its last release (or gets a first one).
+        An earlier round is closed: it keeps its last release (or gets a first one). Every
+        check is evaluated with `q`, the group's type, whatever type it was answered under.
         """
-        # Each check means what its own questionnaire version says: read it in the active one's
-        # terms before combining (a reload may have renamed options or changed questions).
-        active = self.catalog.active
+        # Each check means what its own questionnaire version says: read it in the group's
+        # questionnaire's terms before combining (a reload may have renamed options or changed
+        # questions).
         checks = [
             _Check(
                 c.perspective,
-                answers_on(active, await self.catalog.get(c.content_hash), c.answers),
+                answers_on(q, await self.catalog.get(c.content_hash), c.answers),
                 c.session_id,
                 c.user_id,
             )
@@ -272,7 +320,7 @@ class GroupDesk:
         ]
         history = self._releases.setdefault((group_id, round_number), [])
         release = next_release(
-            self.catalog.active,
+            q,
             history,
             checks,
             self.policy.min_group,
@@ -293,6 +341,7 @@ class GroupDesk:
         return (
             (Button(self.t.plain("group_button_report"), codec.group("r", group.id)),),
             (toggle, Button(self.t.plain("group_button_round"), codec.group("n", group.id))),
+            (Button(self.t.plain("group_button_type"), codec.group("t", group.id)),),
         )
 
     # joining ------------------------------------------------------------------------------

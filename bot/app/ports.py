@@ -81,6 +81,15 @@ class Sessions(Protocol):
 
     async def set_message_id(self, session_id: int, message_id: int | None) -> None: ...
 
+    async def set_municipality_type(
+        self,
+        record: SessionRecord,
+        municipality_type: str,
+        content_hash: str,
+        state: SessionState,
+        now: datetime,
+    ) -> bool: ...
+
     async def restart_session(
         self,
         user_id: int,
@@ -118,6 +127,8 @@ class Groups(Protocol):
     ) -> GroupRecord: ...
 
     async def group(self, group_id: int) -> GroupRecord | None: ...
+
+    async def set_group_type(self, group_id: int, municipality_type: str) -> None: ...
 
     async def group_by_token(self, token: str) -> tuple[GroupRecord, str] | None: ...
 

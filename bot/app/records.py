@@ -35,6 +35,8 @@ class SessionRecord:
     group_id: int | None = None
     group_round: int | None = None
     perspective: str | None = None
+    municipality_type: str | None = None
+    """The type the person (or their group's coordinator) chose; None: not chosen yet."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class GroupRecord:
     created_at: str
     closed_at: str | None
     current_round: int
+    municipality_type: str | None = None
+    """The type every check of the group answers for; None: the questionnaire's default."""
 
     @property
     def is_open(self) -> bool:

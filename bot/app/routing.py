@@ -202,6 +202,8 @@ class Router:
         pressed = codec.parse(press.data)
         if isinstance(pressed, codec.GroupPress):
             return await self.groups.act(person, pressed.action, pressed.group_id)
+        if isinstance(pressed, codec.GroupTypePress):
+            return await self.groups.set_type(person, pressed.group_id, pressed.type_index)
         if isinstance(pressed, codec.JoinPress):
             return await self.groups.press_join(person, pressed)
         if isinstance(pressed, codec.SelfCheckPress):

@@ -19,7 +19,8 @@ from bot.ui.texts import Html, Texts
 from bot.ui.views import Reply, View
 from flows.membership import behind_current_round
 from flows.questionnaire import Questionnaire
-from flows.session import OpenMenu, Outcome, Refusal, Screen, apply
+from flows.scoring import NOT_APPLICABLE
+from flows.session import OpenMenu, Outcome, Position, Refusal, Screen, SessionState, apply
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,18 @@ class SelfCheck:
         self.clock = clock
 
     async def session_for(self, user: UserRef) -> tuple[SessionRecord, Questionnaire]:
-        """The person's current session, started on the active questionnaire if there is none."""
+        """The person's current session and the questionnaire of its municipality type.
+
+        A session starts on the active questionnaire's default type. A group member's session
+        follows the group's type (the coordinator may change it); a person on their own keeps
+        the type they chose. Switching only changes which questions apply: answers stay.
+        """
+        record, q, _ = await self._session(user)
+        return record, q
+
+    async def _session(self, user: UserRef) -> tuple[SessionRecord, Questionnaire, bool]:
+        """`session_for`, and whether the type was switched just now (the live message then
+        shows a questionnaire the session no longer runs on)."""
         record = await self.storage.current_session(user.user_id)
         if record is None:
             # First contact of any kind (text, a sticker, a press on an old keyboard after a
@@ -55,7 +67,58 @@ class SelfCheck:
             record = await self.storage.create_session(
                 user.user_id, self.catalog.active.content_hash, self.clock()
             )
-        return record, await self.catalog.get(record.content_hash)
+        q = await self.catalog.get(record.content_hash)
+        wanted = record.municipality_type
+        if record.group_id is not None:
+            group = await self.storage.group(record.group_id)
+            if group is not None:
+                wanted = group.municipality_type or type_of(q.for_type())
+        if wanted is None or q.document.municipality_type_by_id(wanted) is None:
+            return record, q, False
+        if wanted == type_of(q) and wanted == record.municipality_type:
+            return record, q, False
+        switched = await self._switch_type(record, q, wanted)
+        if switched is None:  # the row moved on meanwhile: read it again
+            record = await self.storage.current_session(user.user_id) or record
+            return record, await self.catalog.get(record.content_hash), True
+        return *switched, True
+
+    def needs_type(self, record: SessionRecord, q: Questionnaire) -> bool:
+        """A person on their own who has not chosen a type yet (and not begun)."""
+        return (
+            bool(q.document.municipality_types)
+            and record.municipality_type is None
+            and record.group_id is None
+            and not record.state.answers
+        )
+
+    async def _switch_type(
+        self, record: SessionRecord, q: Questionnaire, type_id: str
+    ) -> tuple[SessionRecord, Questionnaire] | None:
+        """Move the session to `type_id`'s questionnaire of the same version.
+
+        The revision advances (question numbers on old buttons mean other questions now); a
+        person looking at a question that no longer applies is taken to the menu.
+        """
+        target = q.for_type(type_id)
+        state = record.state
+        position = state.position
+        if position.question_id and not target.has_question(position.question_id):
+            position = Position(Screen.MENU)
+        new_state = SessionState(state.answers, position, state.revision + 1)
+        saved = await self.storage.set_municipality_type(
+            record, type_id, target.content_hash, new_state, self.clock()
+        )
+        if not saved:
+            return None
+        log.info("session %s: municipality type %s", record.id, type_id)
+        moved = replace(
+            record,
+            state=new_state,
+            municipality_type=type_id,
+            content_hash=target.content_hash,
+        )
+        return moved, target
 
     # updates ------------------------------------------------------------------------------
 
@@ -78,6 +141,9 @@ class SelfCheck:
         await self.storage.touch_user(user, self.clock())
         record, q = await self.session_for(user)
         state = record.state
+        if action == "menu" and self.needs_type(record, q):
+            # The menu leads into the questions, which depend on the type: choose it first.
+            return self._turn(record, Reply(send=[self.render.choose_type(q, first=True)]))
         if action == "menu":
             record, _ = await self._move(record, q, apply(q, state, OpenMenu()))
             return self._turn(record, Reply(send=[self.render.menu(q, record.state)]))
@@ -99,18 +165,26 @@ class SelfCheck:
         record, q = await self.session_for(user)
         question = record.state.position.screen is Screen.QUESTION
         key = "not_a_button" if question else "not_a_button_idle"
-        view = self.render.current(q, record.state, prefix=self.t(key) + "\n\n")
+        view = self._current(record, q, prefix=self.t(key) + "\n\n")
         return self._turn(record, Reply(send=[view]))
 
     async def press(self, user: UserRef, data: str | None, message_id: int | None) -> Turn:
         """A button press: decode, check it against the stored revision, apply, persist."""
-        record, q = await self.session_for(user)
+        record, q, switched = await self._session(user)
+        if switched:  # the coordinator changed the group's type: show the screen anew
+            message_id = None
         decoded = codec.decode(data, q)
         if decoded is None:
             log.info("chat %s: unknown button data refused", user.chat_id)
             return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
         if decoded.restart is not None:
             return await self._restart(user, record, q, decoded.restart)
+        if decoded.choose_type or decoded.municipality_type is not None:
+            return await self._type_press(record, q, decoded.municipality_type)
+        if self.needs_type(record, q):
+            # A person on their own answers for one type: first the choice, then questions.
+            view = self.render.choose_type(q, first=True)
+            return self._turn(record, Reply(edit=view, toast=self.t.plain("toast_choose_type")))
         assert decoded.event is not None
         outcome = apply(q, record.state, decoded.event)
         log.info(
@@ -153,11 +227,12 @@ class SelfCheck:
         if outcome.stored_answer is not None:
             question_id, value = outcome.stored_answer
             option = q.scale.option(value)
-            reply.toast = (
-                self.t.plain("toast_saved", answer=option.label)
-                if option is not None
-                else self.t.plain("toast_skipped")
-            )
+            if option is not None:
+                reply.toast = self.t.plain("toast_saved", answer=option.label)
+            elif value == NOT_APPLICABLE:
+                reply.toast = self.t.plain("toast_not_applicable")
+            else:
+                reply.toast = self.t.plain("toast_skipped")
             note = self.render.previous_answer_note(q, question_id, value)
             reply.edit = self.render.current(q, state, prefix=note)
         elif state.position.screen is Screen.RESULTS:
@@ -182,14 +257,14 @@ class SelfCheck:
         """
         if message_id is not None and message_id == record.message_id:
             return self._turn(record, Reply(toast=toast))
-        view = self.render.current(q, record.state)
+        view = self._current(record, q)
         return self._turn(record, Reply(toast=toast, send=[view]))
 
     async def _restart(
         self, user: UserRef, record: SessionRecord, q: Questionnaire, confirmed: bool
     ) -> Turn:
         if not confirmed:
-            view = self.render.current(q, record.state, prefix=self.t("restart_cancelled") + "\n\n")
+            view = self._current(record, q, prefix=self.t("restart_cancelled") + "\n\n")
             return self._turn(record, Reply(edit=view))
         if not record.state.answers:
             # An empty attempt is no round worth keeping: archiving it would only add noise.
@@ -204,8 +279,45 @@ class SelfCheck:
     def _nothing_to_restart(self, q: Questionnaire, record: SessionRecord) -> View:
         return self.render.current(q, record.state, prefix=self.t("restart_nothing") + "\n\n")
 
+    def _current(self, record: SessionRecord, q: Questionnaire, prefix: str = "") -> View:
+        """The current screen; on the welcome, the type choice for whoever still needs it."""
+        if record.state.position.screen is Screen.WELCOME and self.needs_type(record, q):
+            choice = self.render.choose_type(q, first=True)
+            return View(prefix + choice.text, choice.buttons)
+        return self.render.current(q, record.state, prefix=prefix)
+
+    async def _type_press(
+        self, record: SessionRecord, q: Questionnaire, type_id: str | None
+    ) -> Turn:
+        """The type choice (from the menu) or a chosen type; in a group the coordinator decides."""
+        if record.group_id is not None:
+            group = await self.storage.group(record.group_id)
+            label = q.municipality_type.label if q.municipality_type else "–"
+            note = self.t("type_set_by_group", name=group.name if group else "–", type=label)
+            return self._turn(record, Reply(send=[self.render.current(q, record.state, note)]))
+        if type_id is None:
+            return self._turn(record, Reply(edit=self.render.choose_type(q, first=False)))
+        first = record.municipality_type is None and not record.state.answers
+        switched = await self._switch_type(record, q, type_id)
+        if switched is None:
+            return self._resync(record, q, None, self.t.plain("toast_stale"))
+        record, q = switched
+        assert q.municipality_type is not None
+        label = q.municipality_type.label
+        toast = self.t.plain("toast_type", type=label)
+        if first:
+            return self._turn(record, Reply(edit=await self._welcome(record, q), toast=toast))
+        note = Html(self.t("type_changed", type=label) + "\n\n")
+        view = self.render.current(q, record.state, prefix=note)
+        return self._turn(record, Reply(edit=view, toast=toast))
+
     async def _welcome(self, record: SessionRecord, q: Questionnaire) -> View:
-        """The welcome, reminding group members whose check they are doing and who sees what."""
+        """The welcome, reminding group members whose check they are doing and who sees what.
+
+        A person on their own who has not chosen a municipality type gets the choice with it.
+        """
+        if self.needs_type(record, q):
+            return self.render.choose_type(q, first=True)
         welcome = self.render.welcome(q, record.state)
         group = await self.storage.group(record.group_id) if record.group_id else None
         if group is None:
@@ -222,16 +334,20 @@ class SelfCheck:
         self, user: UserRef, record: SessionRecord, reason: str
     ) -> tuple[SessionRecord, Questionnaire]:
         """Archive the current attempt and begin a new one in the same group and perspective."""
-        restarted = await self.storage.restart_session(
+        await self.storage.restart_session(
             user.user_id, record.id, self.catalog.active.content_hash, reason, self.clock()
         )
-        fresh = restarted[1] if restarted else await self.storage.current_session(user.user_id)
-        assert fresh is not None
-        return fresh, await self.catalog.get(fresh.content_hash)
+        # The new session carries the chosen type; reading it switches it to that type's content.
+        return await self.session_for(user)
 
     @staticmethod
     def _turn(record: SessionRecord, reply: Reply) -> Turn:
         return Turn(reply, record.id, record.message_id)
+
+
+def type_of(q: Questionnaire) -> str | None:
+    """The municipality type id a questionnaire was derived for (None: a typeless file)."""
+    return q.municipality_type.id if q.municipality_type else None
 
 
 def _with_state(record: SessionRecord, outcome: Outcome) -> SessionRecord:

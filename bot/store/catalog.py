@@ -1,4 +1,9 @@
-"""Which questionnaire new sessions get, and every older version sessions still run on."""
+"""Which questionnaire new sessions get, and every older version sessions still run on.
+
+A session stores the content hash of the questionnaire its municipality type answers
+(`Questionnaire.for_type`), so every type's variant is registered under its own hash with the
+file's source: after a restart a Landkreis session finds the Landkreis questions again.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ class StoredVersions:
         self._cache: dict[str, Questionnaire] = {}
 
     def keep(self, questionnaire: Questionnaire) -> None:
-        self._cache[questionnaire.content_hash] = questionnaire
+        """Cache every municipality type's variant of this questionnaire under its hash."""
+        for variant in questionnaire.variants():
+            self._cache[variant.content_hash] = variant
 
     async def __call__(self, content_hash: str) -> Questionnaire:
         cached = self._cache.get(content_hash)
@@ -27,8 +34,10 @@ class StoredVersions:
             source = await self._storage.questionnaire_source(content_hash)
             if source is None:
                 raise LookupError(f"questionnaire version {content_hash} is not stored")
-            cached = parse_questionnaire(source, f"stored version {content_hash}")
-            self._cache[content_hash] = cached
+            self.keep(parse_questionnaire(source, f"stored version {content_hash}"))
+            cached = self._cache.get(content_hash)
+            if cached is None:
+                raise LookupError(f"no municipality type of the stored source has {content_hash}")
         return cached
 
 
@@ -62,6 +71,7 @@ class Catalog:
 
     async def _remember(self, questionnaire: Questionnaire, source: str) -> None:
         self._versions.keep(questionnaire)
-        await self._storage.remember_questionnaire(
-            questionnaire.content_hash, questionnaire.id, questionnaire.version, source, utc_now()
-        )
+        for variant in questionnaire.variants():
+            await self._storage.remember_questionnaire(
+                variant.content_hash, variant.id, variant.version, source, utc_now()
+            )

@@ -37,6 +37,14 @@ class GroupRepository(Repository):
             row = await cursor.fetchone()
         return GroupRecord(**dict(row)) if row else None
 
+    async def set_group_type(self, group_id: int, municipality_type: str) -> None:
+        """The type every check of the group answers for (participants follow it)."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE groups SET municipality_type = ? WHERE id = ?",
+                (municipality_type, group_id),
+            )
+
     async def group_by_token(self, token: str) -> tuple[GroupRecord, str] | None:
         """The group a start token belongs to and which kind it is ("join" or "coordinator")."""
         async with self._db.execute(

@@ -98,6 +98,42 @@ class SessionRepository(Repository):
                 )
         return True
 
+    async def set_municipality_type(
+        self,
+        record: SessionRecord,
+        municipality_type: str,
+        content_hash: str,
+        state: SessionState,
+        now: datetime,
+    ) -> bool:
+        """Switch the session to another type's questionnaire; answers stay where they are.
+
+        Guarded by the revision like every state change: the new questionnaire numbers its
+        questions differently, so buttons shown before the switch must become stale.
+        """
+        position = state.position
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE sessions SET municipality_type = ?, content_hash = ?, screen = ?,
+                    field_id = ?, question_id = ?, review = ?, revision = ?, updated_at = ?
+                WHERE id = ? AND revision = ? AND archived_at IS NULL
+                """,
+                (
+                    municipality_type,
+                    content_hash,
+                    position.screen.value,
+                    position.field_id,
+                    position.question_id,
+                    int(position.review),
+                    state.revision,
+                    iso(now),
+                    record.id,
+                    record.state.revision,
+                ),
+            )
+            return cursor.rowcount == 1
+
     async def set_message_id(self, session_id: int, message_id: int | None) -> None:
         """Remember which message carries the live keyboard, to edit it in place later."""
         async with self.transaction() as db:
@@ -129,6 +165,7 @@ class SessionRepository(Repository):
             group_id=row["group_id"],
             group_round=row["group_round"],
             perspective=row["perspective"],
+            municipality_type=row["municipality_type"],
         )
 
     async def restart_session(
@@ -148,7 +185,7 @@ class SessionRepository(Repository):
         """
         async with self.transaction() as db:
             cursor = await db.execute(
-                "SELECT id, group_id, perspective FROM sessions "
+                "SELECT id, group_id, perspective, municipality_type FROM sessions "
                 "WHERE user_id = ? AND archived_at IS NULL",
                 (user_id,),
             )
@@ -171,6 +208,12 @@ class SessionRepository(Repository):
             )
             fresh_id = await _insert_session(
                 db, user_id, content_hash, now, group_id, round_number, perspective
+            )
+            # The person's choice of type carries over; the use case reads the new session
+            # through it and switches the content to that type's questionnaire.
+            await db.execute(
+                "UPDATE sessions SET municipality_type = ? WHERE id = ?",
+                (current["municipality_type"], fresh_id),
             )
         fresh = await self.session(fresh_id)
         assert fresh is not None

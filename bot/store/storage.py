@@ -150,6 +150,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN walk INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: the municipality type a session answers for and a group's type (NULL: not chosen yet)
+    """
+    ALTER TABLE sessions ADD COLUMN municipality_type TEXT;
+    ALTER TABLE groups ADD COLUMN municipality_type TEXT;
+    """,
 )
 
 

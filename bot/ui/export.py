@@ -15,6 +15,9 @@ import io
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
 
+from bot.ui.texts import load_texts
+from flows.scoring import NOT_APPLICABLE, SKIPPED
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PSEUDONYM_LENGTH = 16
 
@@ -44,6 +47,15 @@ class ExportRow:
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ExportRow))
+
+
+def answer_value(option_id: str | None) -> str:
+    """The option id, or the non-answers spelled out ("übersprungen", "entfällt")."""
+    if option_id is SKIPPED:
+        return load_texts().plain("export_skipped")
+    if option_id == NOT_APPLICABLE:
+        return load_texts().plain("export_not_applicable")
+    return option_id
 
 
 def pseudonym(salt: str, user_id: int) -> str:

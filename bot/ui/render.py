@@ -27,6 +27,11 @@ def progress_bar(done: int, total: int, width: int = 10) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
+def _span(values: list[int]) -> str:
+    """One number, or the range "101–110" when the municipality types differ."""
+    return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+
+
 def percent(done: int, total: int) -> int:
     return round(100 * done / total) if total else 0
 
@@ -39,9 +44,38 @@ class Renderer:
 
     # entry points ---------------------------------------------------------------------------
 
+    def choose_type(self, q: Questionnaire, first: bool) -> View:
+        """The municipality type choice: with the introduction at first contact, else alone.
+
+        At first contact the duration is a range, because it depends on the type chosen.
+        """
+        types = q.document.municipality_types
+        buttons = [Button(t.label, codec.municipality_type(i)) for i, t in enumerate(types)]
+        if not first:
+            current = q.municipality_type.label if q.municipality_type else "–"
+            text = self.t("type_choose", type=current)
+            return View(text, rows(*buttons, self._menu()))
+        variants = q.variants()
+        minutes = sorted({v.estimated_minutes for v in variants})
+        counts = sorted({len(v.questions) for v in variants})
+        text = self.t(
+            "welcome_choose_type",
+            title=q.title,
+            introduction=q.introduction,
+            minutes=_span(minutes),
+            questions=_span(counts),
+            fields=len(q.fields),
+        )
+        return View(text, rows(*buttons))
+
     def welcome(self, q: Questionnaire, state: SessionState) -> View:
         done = answered_count(q, state.answers)
         total = len(q.questions)
+        kind = (
+            self.t("welcome_type", type=q.municipality_type.label)
+            if q.municipality_type
+            else Html("")
+        )
         if done == 0:
             text = self.t(
                 "welcome",
@@ -51,10 +85,11 @@ class Renderer:
                 questions=total,
                 fields=len(q.fields),
                 skip=q.scale.skip_label,
+                kind=kind,
             )
             return View(text, rows(self._button("button_begin", codec.RESUME), self._menu()))
         key = "welcome_done" if done >= total else "welcome_back"
-        text = self.t(key, answered=done, questions=total, percent=percent(done, total))
+        text = self.t(key, answered=done, questions=total, percent=percent(done, total), kind=kind)
         first = (
             self._button("button_results", codec.RESULTS)
             if done >= total
@@ -95,6 +130,9 @@ class Renderer:
             )
             buttons.append(Button(label, codec.open_field(number - 1)))
         buttons.append(Button(self.t.plain("button_results"), codec.RESULTS))
+        if q.municipality_type is not None:
+            label = self.t.plain("button_type", type=q.municipality_type.label)
+            buttons.append(Button(label, codec.TYPE_CHOICE))
         return View(text, rows(*buttons))
 
     def question(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
@@ -149,9 +187,16 @@ class Renderer:
             # Going on without changing it: how a person walks through an answered field.
             navigation.append(Button(self.t.plain("button_keep"), codec.keep(revision, number)))
         navigation.append(Button(self.t.plain("button_menu"), codec.MENU))
+        not_applicable: tuple[tuple[Button, ...], ...] = ()
+        if question.allow_not_applicable and q.scale.not_applicable_label:
+            label = (mark if current == NOT_APPLICABLE else "") + (
+                self.t.plain("not_applicable_prefix") + q.scale.not_applicable_label
+            )
+            not_applicable = ((Button(label, codec.not_applicable(revision, number)),),)
         keyboard = (
             *rows(*option_buttons, per_row=2),
             (Button(skip_label, codec.skip(revision, number)),),
+            *not_applicable,
             tuple(navigation),
         )
         return View(prefix + text, keyboard)
@@ -209,6 +254,7 @@ class Renderer:
                 fields=len(q.fields),
                 answered=answered,
                 skipped=len(skipped),
+                not_applicable=self._not_applicable_count(sum(r.not_applicable for r in results)),
             ),
             "\n".join(
                 self._overview_line(q, number, r) for number, r in enumerate(results, start=1)
@@ -256,6 +302,7 @@ class Renderer:
         results = assess_all(q, state.answers)
         done = answered_count(q, state.answers)
         skipped = sum(r.skipped for r in results)
+        not_applicable = sum(r.not_applicable for r in results)
         lines = []
         for number, result in enumerate(results, start=1):
             lines.append(
@@ -270,8 +317,9 @@ class Renderer:
             "progress",
             bar=progress_bar(done, len(q.questions)),
             percent=percent(done, len(q.questions)),
-            answered=done - skipped,
+            answered=done - skipped - not_applicable,
             skipped=skipped,
+            not_applicable=self._not_applicable_count(not_applicable),
             open=len(q.questions) - done,
             lines=Html("\n".join(lines)),
         )
@@ -401,6 +449,10 @@ class Renderer:
             return q.scale.not_applicable_label
         option = q.scale.option(value)
         return option.label if option else q.scale.skip_label
+
+    def _not_applicable_count(self, count: int) -> Html:
+        """ ", 2 entfällt" in a summary line; nothing while no question was marked so."""
+        return self.t("count_not_applicable", count=count) if count else Html("")
 
     def _continue_button(self, q: Questionnaire, state: SessionState) -> Button | None:
         if is_complete(q, state.answers) and state.position.screen is not Screen.QUESTION:
