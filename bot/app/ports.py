@@ -20,6 +20,7 @@ from bot.app.records import (
     UserRef,
 )
 from bot.ui.views import Reply
+from flows.disclosure import Release
 from flows.questionnaire import Questionnaire
 from flows.session import SessionState
 
@@ -150,6 +151,16 @@ class Groups(Protocol):
     async def consent_pending_join(self, user_id: int) -> None: ...
 
     async def clear_pending_join(self, user_id: int) -> None: ...
+
+
+class Releases(Protocol):
+    """The published releases of each group round, oldest first, kept as they were shown."""
+
+    async def releases(self, group_id: int, round_number: int) -> list[Release]: ...
+
+    async def add_release(
+        self, group_id: int, round_number: int, release: Release, now: datetime
+    ) -> bool: ...
 
 
 class ReminderStore(Protocol):

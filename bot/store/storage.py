@@ -19,6 +19,7 @@ from bot.app.ports import StoreBusy
 from bot.store.base import one_row
 from bot.store.groups import GroupRepository
 from bot.store.people import PeopleRepository
+from bot.store.releases import ReleaseRepository
 from bot.store.reminders import ReminderRepository
 from bot.store.reports import ReportRepository
 from bot.store.sessions import SessionRepository
@@ -146,6 +147,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX users_chat ON users (chat_id);
     """,
+    # 6: the releases of group reports per round, as published (JSON of flows.disclosure.Release)
+    """
+    CREATE TABLE group_releases (
+        group_id INTEGER NOT NULL REFERENCES groups (id),
+        round INTEGER NOT NULL,
+        number INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        stored_at TEXT NOT NULL,
+        PRIMARY KEY (group_id, round, number)
+    ) WITHOUT ROWID;
+    """,
 )
 
 
@@ -156,6 +168,7 @@ class Storage(
     GroupRepository,
     ReportRepository,
     ReminderRepository,
+    ReleaseRepository,
 ):
     """The database: owns the connection, the one writer and the migrations.
 
