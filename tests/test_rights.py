@@ -10,6 +10,8 @@ import asyncio
 from pathlib import Path
 
 from tests.fast import fast_bot
+from tests.harness import TOKEN
+from tests.process import run_to_exit
 from tests.test_e2e_groups import (
     FIELDS,
     answer_questions,
@@ -53,3 +55,56 @@ async def test_a_report_seen_once_is_shown_unchanged_after_a_restart(database: P
     learned = attack([three, after], [[0, 1, 2], [0, 1, 2]])
     assert {name for name, _, _ in learned} == {"inversion"}
     assert all(len(found) > 1 for _, _, found in learned)
+
+
+# Nothing listens here: the refusal must come before the bot talks to Telegram.
+NOWHERE = "http://127.0.0.1:9"
+
+# -- /datenschutz ----------------------------------------------------------------------------
+
+CONTROLLER = "Stadt Musterstadt, Rathausplatz 1, 12345 Musterstadt"
+CONTACT = "datenschutz@musterstadt.example"
+
+
+async def test_privacy_notice_names_the_operator_and_is_linked(database: Path) -> None:
+    env = {"PRIVACY_CONTROLLER": CONTROLLER, "PRIVACY_CONTACT": CONTACT}
+    async with fast_bot(database, RETENTION_MONTHS="18", **env) as bot:
+        person = bot.user(401, "Ada")
+        notice = await reply_text(person, "/datenschutz")
+        assert f"Verantwortlich: {CONTROLLER}" in notice
+        assert f"Kontakt bei Fragen zum Datenschutz: {CONTACT}" in notice
+        assert "längstens 18 Monate nach Ihrer letzten Aktivität" in notice
+        assert "/meinedaten" in notice and "/loeschen" in notice
+        # Reading the notice stores nothing about the reader.
+        assert query(database, "SELECT count(*) FROM users") == [(0,)]
+        assert "/datenschutz" in await reply_text(person, "/start")
+        coordinator = bot.user(100, "Kim")
+        token, _, _ = await create_group(coordinator)
+        consent = await reply_text(person, "/start", token)
+        assert "/datenschutz" in consent and "/gruppeverlassen" in consent
+        # Every command of everyone is listed in /hilfe, by its German name.
+        help_text = await reply_text(person, "/hilfe")
+        for spec in bot.core.table.menu("everyone"):
+            assert f"/{spec.name}" in help_text, spec.name
+
+
+async def test_privacy_notice_without_operator_details_says_so(database: Path) -> None:
+    async with fast_bot(database) as bot:
+        notice = await reply_text(bot.user(402, "Bo"), "/privacy")
+    assert notice.count("noch nicht hinterlegt") == 2
+    assert "längstens 24 Monate" in notice
+
+
+async def test_on_telegram_the_bot_refuses_to_start_without_operator_details(
+    database: Path,
+) -> None:
+    env = {"BOT_TOKEN": TOKEN, "DATABASE_PATH": str(database), "TELEGRAM_BASE_URL": NOWHERE}
+    for missing in ({}, {"PRIVACY_CONTROLLER": CONTROLLER}, {"PRIVACY_CONTACT": CONTACT}):
+        result = await run_to_exit({**env, **missing}, timeout=30)
+        assert result.code == 2, result
+        assert result.lines == [
+            "Configuration error: PRIVACY_CONTROLLER and PRIVACY_CONTACT are required with "
+            "BOT_TOKEN: the privacy notice (/datenschutz) must name who is responsible and how "
+            "to reach them"
+        ], result
+    assert not database.exists()

@@ -163,6 +163,16 @@ class Releases(Protocol):
     ) -> bool: ...
 
 
+class PersonalData(Protocol):
+    """Everything stored about one person: to hand it to them, and to delete all of it."""
+
+    async def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]: ...
+
+    async def delete_person(self, user_id: int, pseudonym: str) -> int: ...
+
+    async def leave_group(self, user_id: int, group_id: int) -> bool: ...
+
+
 class ReminderStore(Protocol):
     """Due reminders, claimed before they are sent, and people's choice to get them."""
 

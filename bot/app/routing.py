@@ -22,6 +22,7 @@ from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery, Turn
 from bot.app.records import UserRef
 from bot.app.reminders import ReminderPolicy, RemindersStore, reminder_command
+from bot.app.rights import RightsDesk
 from bot.app.service import SelfCheck
 from bot.ui.texts import Html, Texts
 
@@ -124,10 +125,12 @@ class Router:
         admin_ids: frozenset[int],
         notify: Delivery,
         clock: Clock,
+        rights: RightsDesk,
     ) -> None:
         """`notify` delivers to any chat: notices to someone other than the person who acted."""
         self.notify = notify
         self.clock = clock
+        self.rights = rights
         self.table = table
         self.locks = locks
         self.outbox = outbox
@@ -146,6 +149,10 @@ class Router:
             "restart": self._selfcheck_command("restart"),
             "help": self._help,
             "reminders": self._reminders,
+            "privacy": lambda person, _: self.rights.notice(person),
+            "my_data": lambda person, _: self.rights.my_data(person),
+            "delete": lambda person, _: self._ask_delete(),
+            "leave_group": lambda person, _: self.rights.ask_leave(person),
             "new_group": self._new_group,
             "groups": lambda person, _: self.groups.list_groups(person),
             **{action: self._group_command(code) for action, code in COMMAND_ACTIONS.items()},
@@ -202,6 +209,8 @@ class Router:
             return await self.groups.act(person, pressed.action, pressed.group_id)
         if isinstance(pressed, codec.JoinPress):
             return await self.groups.press_join(person, pressed)
+        if isinstance(pressed, codec.RightsPress):
+            return await self.rights.press(person, pressed)
         if isinstance(pressed, codec.SelfCheckPress):
             return await self.selfcheck.press(person, pressed.data, press.message_id)
         # No button of this bot, or an admin's button pressed by someone else.
@@ -235,6 +244,9 @@ class Router:
             person,
             argument,
         )
+
+    async def _ask_delete(self) -> Turn:
+        return self.rights.ask_delete()
 
     async def _new_group(self, person: UserRef, argument: str) -> Turn:
         return await self.groups.new_group(person, argument, is_admin=self.is_admin(person))

@@ -16,6 +16,7 @@ from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery
 from bot.app.records import utc_now
 from bot.app.reminders import ReminderPolicy, Reminders
+from bot.app.rights import PrivacyPolicy, RightsDesk
 from bot.app.routing import CommandTable, Router
 from bot.app.service import SelfCheck
 from bot.cli.config import Settings
@@ -86,6 +87,13 @@ def build_core(
     )
     admin = AdminDesk(storage, catalog, texts, render, settings.group_creation, clock)
     reminders_policy = reminder_policy(settings)
+    privacy = PrivacyPolicy(
+        settings.privacy_controller,
+        settings.privacy_contact,
+        settings.retention_months,
+        settings.group_min_size,
+    )
+    rights = RightsDesk(storage, catalog, texts, privacy, clock)
     router = Router(
         table,
         locks,
@@ -99,6 +107,7 @@ def build_core(
         settings.admin_ids,
         notify,
         clock,
+        rights,
     )
     reminders = Reminders(storage, catalog, texts, locks, outbox, notify, reminders_policy, clock)
     return Core(storage, catalog, texts, table, selfcheck, groups, router, reminders)

@@ -19,6 +19,7 @@ from bot.app.ports import StoreBusy
 from bot.store.base import one_row
 from bot.store.groups import GroupRepository
 from bot.store.people import PeopleRepository
+from bot.store.personal import PersonalRepository
 from bot.store.releases import ReleaseRepository
 from bot.store.reminders import ReminderRepository
 from bot.store.reports import ReportRepository
@@ -169,6 +170,7 @@ class Storage(
     ReportRepository,
     ReminderRepository,
     ReleaseRepository,
+    PersonalRepository,
 ):
     """The database: owns the connection, the one writer and the migrations.
 
