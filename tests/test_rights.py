@@ -7,13 +7,16 @@ the first new release against what they saw before).
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from tests.fast import fast_bot
-from tests.harness import TOKEN
+from tests.harness import TOKEN, running_bot, wait_for
 from tests.process import run_to_exit
+from tests.telegram_server import BotApiServer
 from tests.test_e2e_groups import (
     FIELDS,
+    QUESTIONS,
     answer_questions,
     attack,
     create_group,
@@ -108,3 +111,66 @@ async def test_on_telegram_the_bot_refuses_to_start_without_operator_details(
             "to reach them"
         ], result
     assert not database.exists()
+
+
+# -- /meinedaten -----------------------------------------------------------------------------
+
+
+async def test_own_data_as_readable_document_and_json_to_that_person_only(
+    database: Path,
+) -> None:
+    async with fast_bot(database) as bot:
+        coordinator = bot.user(100, "Kim")
+        token, _, _ = await create_group(coordinator)
+        person, other = bot.user(411, "Ada", "ada_k"), bot.user(412, "Bo")
+        await join(person, token, "Politik")
+        assert await answer_questions(person, pattern(2), limit=3) == 3
+        await reply_text(person, "/erinnerungen", "aus")
+        await reply_text(other, "/start")
+        sent = await reply_text(person, "/meinedaten")
+        assert "Nur Sie erhalten diese Dokumente" in sent
+        text, data = (d.content for d in person.documents)
+        names = [d.file_name for d in person.documents]
+        # The first question as the person was shown it (terms of their municipality type).
+        shown = bot.core.catalog.active.question(QUESTIONS[0]["id"])
+        assert not other.documents and not coordinator.documents
+    assert names == ["meine-daten.txt", "meine-daten.json"]
+    mine = json.loads(data)
+    assert mine["profile"][0]["user_id"] == 411 and mine["profile"][0]["username"] == "ada_k"
+    stored = query(
+        database,
+        "SELECT a.question_id, a.option_id, a.answered_at FROM answers a "
+        "JOIN sessions s ON s.id = a.session_id WHERE s.user_id = 411 ORDER BY a.question_id",
+    )
+    given = sorted((a["question_id"], a["option_id"], a["answered_at"]) for a in mine["answers"])
+    assert given == [tuple(row) for row in stored]
+    assert [s["group_name"] for s in mine["sessions"]] == ["Stadt Musterstadt"]
+    assert mine["sessions"][0]["perspective"] == "politics"
+    assert mine["reminders_off"] and mine["coordinates"] == []
+    question_id, question_text = shown.id, shown.text
+    field_title = next(f["title"] for f in FIELDS if f["id"] == shown.field)
+    assert "{" not in question_text
+    first = next(a for a in mine["answers"] if a["question_id"] == question_id)
+    assert first["question"] == question_text and first["field"] == field_title
+    readable = text.decode()
+    assert "Ihre Antworten" in readable and question_text in readable
+    assert f"{field_title} · {question_text} → {first['answer']}" in readable
+    assert "Telegram-Nutzer-ID: 411" in readable and "Gruppe: Stadt Musterstadt" in readable
+
+
+async def test_own_data_documents_over_telegram(server: BotApiServer, database: Path) -> None:
+    """Real HTTP: the two documents arrive as files (sendDocument) in the person's chat only."""
+    async with running_bot(server, database) as bot:
+        person, other = bot.user(421, "Ada"), bot.user(422, "Bo")
+        await reply_text(other, "/start")
+        await reply_text(person, "/start")
+        assert await answer_questions(person, pattern(1), limit=2) == 2
+        await person.send_command("/meinedaten")
+        await wait_for(lambda: len(person.documents) == 2, what="two documents")
+        await person.wait_until_idle()
+        text, data = person.documents
+    assert (text.file_name, data.file_name) == ("meine-daten.txt", "meine-daten.json")
+    assert len(json.loads(data.content)["answers"]) == 2
+    assert "Telegram-Nutzer-ID: 421" in text.content.decode()
+    assert [call.chat_id for call in server.calls("sendDocument")] == [421, 421]
+    assert not other.documents
