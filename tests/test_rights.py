@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+from bot.ui.export import pseudonym
+from flows.disclosure import Release
 from tests.fast import fast_bot
 from tests.harness import TOKEN, running_bot, wait_for
 from tests.process import run_to_exit
@@ -22,6 +26,7 @@ from tests.test_e2e_groups import (
     create_group,
     join,
     pattern,
+    press_text,
     query,
     reply_text,
     shown_figures,
@@ -174,3 +179,76 @@ async def test_own_data_documents_over_telegram(server: BotApiServer, database: 
     assert "Telegram-Nutzer-ID: 421" in text.content.decode()
     assert [call.chat_id for call in server.calls("sendDocument")] == [421, 421]
     assert not other.documents
+
+
+# -- /loeschen -------------------------------------------------------------------------------
+
+
+def everything(database: Path) -> dict[str, list[tuple]]:
+    """Every row of every table."""
+    with closing(sqlite3.connect(database)) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {table: db.execute(f"SELECT * FROM {table}").fetchall() for table in tables}
+
+
+async def test_deleting_ones_data_leaves_nothing_of_the_person(database: Path) -> None:
+    async with fast_bot(database, ADMIN_IDS="900") as bot:
+        coordinator = bot.user(100, "Kim")
+        token, _, group_id = await create_group(coordinator)
+        people = {seed: bot.user(301 + seed, f"P{seed}", f"user{seed}") for seed in range(6)}
+        for seed in range(3):
+            await join(people[seed], token, "Verwaltung")
+        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in range(3)))
+        first = await reply_text(coordinator, "/groupreport")
+        (leaving,) = query(database, "SELECT id FROM sessions WHERE user_id = 301")[0]
+
+        ask = await reply_text(people[0], "/loeschen")
+        assert "Alle Ihre Daten löschen?" in ask and "nicht rückgängig" in ask
+        assert "Nein, behalten" in people[0].buttons()
+        assert "nichts wurde gelöscht" in await press_text(people[0], "Nein, behalten")
+        assert query(database, "SELECT count(*) FROM users WHERE user_id = 301") == [(1,)]
+        await reply_text(people[0], "/loeschen")
+        assert "Ihre Daten sind gelöscht" in await press_text(people[0], "Ja, alles löschen")
+
+        # The published release stays as it was; the deletion counts as one change.
+        after = await reply_text(coordinator, "/groupreport")
+        assert shown_figures(after) == shown_figures(first) and "Stand: Bericht 1" in after
+        assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert" in after
+        # Three more: the next release is over the others only.
+        for seed in (3, 4, 5):
+            await join(people[seed], token, "Verwaltung")
+        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in (3, 4, 5)))
+        second = await reply_text(coordinator, "/groupreport")
+        assert "Stand: Bericht 2" in second and "5 abgeschlossene Selbstchecks" in second
+        # Release 1 minus release 2 would be the deleted person's own score (a cell of one), so
+        # disclosure control withholds every field: the deletion exposes nobody.
+        differencing = "keine Zahlen – im Vergleich mit einem früheren Bericht"
+        assert second.count(differencing) == len(FIELDS) and not shown_figures(second)
+        admin = bot.user(900, "Admin")
+        await admin.send_command("/export")
+        export = admin.documents[-1].content.decode("utf-8-sig")
+
+    salt = query(database, "SELECT value FROM meta WHERE key = 'export_salt'")[0][0]
+    alias = pseudonym(salt, 301)
+    assert alias not in export and pseudonym(salt, 302) in export
+    rows = everything(database)
+    for table, content in rows.items():
+        for row in content:
+            assert 301 not in row and "301" not in row and "user0" not in row, (table, row)
+            assert "P0" not in row, (table, row)
+    assert not [r for r in rows["answers"] if r[0] == leaving]
+    assert not [r for r in rows["sessions"] if r[0] == leaving]
+    for (body,) in query(database, "SELECT body FROM group_releases WHERE group_id = ?", group_id):
+        release = Release.model_validate_json(body)
+        assert leaving not in release.check_ids
+        tokens = [
+            t for ts in (*release.members.values(), *release.band_members.values()) for t in ts
+        ]
+        assert not [t for t in tokens if t.startswith(f"{leaving}:")]
+    audit = query(
+        database, "SELECT who, action, target FROM audit_log WHERE action = ?", "delete_person"
+    )
+    assert audit == [("person", "delete_person", alias)]
+    # After deletion the person is a stranger: /start begins anew.
+    async with fast_bot(database) as bot:
+        assert "Willkommen" in await reply_text(bot.user(301, "P0"), "/start")
