@@ -21,6 +21,7 @@ from tests.telegram_server import BotApiServer
 from tests.test_e2e_groups import (
     FIELDS,
     QUESTIONS,
+    TOTAL,
     answer_questions,
     attack,
     create_group,
@@ -252,3 +253,49 @@ async def test_deleting_ones_data_leaves_nothing_of_the_person(database: Path) -
     # After deletion the person is a stranger: /start begins anew.
     async with fast_bot(database) as bot:
         assert "Willkommen" in await reply_text(bot.user(301, "P0"), "/start")
+
+
+# -- leaving a group -------------------------------------------------------------------------
+
+
+async def test_leaving_a_group_keeps_the_check_and_leaves_future_releases(
+    database: Path,
+) -> None:
+    async with fast_bot(database) as bot:
+        coordinator = bot.user(100, "Kim")
+        token, _, group_id = await create_group(coordinator)
+        people = {seed: bot.user(601 + seed, f"P{seed}") for seed in range(3)}
+        alone = bot.user(650, "Allein")
+        assert "keiner Gruppe an" in await reply_text(alone, "/gruppeverlassen")
+        for seed in range(3):
+            await join(people[seed], token, "Politik")
+        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in range(3)))
+        first = await reply_text(coordinator, "/groupreport")
+        assert "3 abgeschlossene Selbstchecks" in first
+        (leaving,) = query(database, "SELECT id FROM sessions WHERE user_id = 601")[0]
+
+        ask = await reply_text(people[0], "/gruppeverlassen")
+        assert "„Stadt Musterstadt“ verlassen?" in ask and "bleibt für Sie erhalten" in ask
+        assert "Sie bleiben in der Gruppe" in await press_text(people[0], "Nein, in der Gruppe")
+        await reply_text(people[0], "/leavegroup")
+        done = await press_text(people[0], "Ja, Gruppe verlassen")
+        assert "Sie haben die Gruppe „Stadt Musterstadt“ verlassen" in done
+        # Pressed again (an old message): nothing more to leave.
+        assert "keiner Gruppe an" in await reply_text(people[0], "/gruppeverlassen")
+
+        # The check with all answers stays, for the person's own result.
+        assert query(
+            database,
+            "SELECT s.group_id, s.group_round, s.perspective, count(a.question_id) FROM sessions s "
+            "JOIN answers a ON a.session_id = s.id WHERE s.user_id = 601 GROUP BY s.id",
+        ) == [(None, None, None, TOTAL)]
+        assert "Handlungsfeld" in await reply_text(people[0], "/ergebnis")
+        assert "Stadt Musterstadt" not in await reply_text(people[0], "/start")
+        after = await reply_text(coordinator, "/groupreport")
+        assert shown_figures(after) == shown_figures(first)
+        assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert" in after
+        overview = await reply_text(coordinator, "/groups")
+        assert "beigetreten: 2 · begonnen: 2 · abgeschlossen: 2" in overview
+    for (body,) in query(database, "SELECT body FROM group_releases WHERE group_id = ?", group_id):
+        release = Release.model_validate_json(body)
+        assert leaving not in release.check_ids and len(release.check_ids) == 3
