@@ -10,6 +10,7 @@ import asyncio
 import json
 import sqlite3
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.ui.export import pseudonym
@@ -31,6 +32,7 @@ from tests.test_e2e_groups import (
     query,
     reply_text,
     shown_figures,
+    text_of,
 )
 
 
@@ -299,3 +301,48 @@ async def test_leaving_a_group_keeps_the_check_and_leaves_future_releases(
     for (body,) in query(database, "SELECT body FROM group_releases WHERE group_id = ?", group_id):
         release = Release.model_validate_json(body)
         assert leaving not in release.check_ids and len(release.check_ids) == 3
+
+
+# -- retention -------------------------------------------------------------------------------
+
+
+async def test_retention_notice_then_deletion_with_a_controlled_clock(database: Path) -> None:
+    moment = [datetime(2026, 1, 15, 9, 0, tzinfo=UTC)]
+    async with fast_bot(database, clock=lambda: moment[0]) as bot:
+        quiet, back, keeps, blocked = (bot.user(700 + i, f"P{i}") for i in range(4))
+        for person in (quiet, back, keeps, blocked):
+            await reply_text(person, "/start")
+            assert await answer_questions(person, pattern(1), limit=2) == 2
+        await reply_text(keeps, "/neustart")
+        await press_text(keeps, "Ja, neu beginnen")  # an earlier attempt, archived now
+        (old_attempt,) = query(database, "SELECT id FROM sessions WHERE user_id = 702")[0]
+        moment[0] = datetime(2027, 9, 1, tzinfo=UTC)  # 19½ months later
+        await reply_text(back, "/start")
+        await bot.core.storage.mark_blocked(703, moment[0])  # blocked the bot meanwhile
+
+        # Four weeks before the 24 months: one notice, to those who can be reached.
+        moment[0] = datetime(2027, 12, 10, tzinfo=UTC)  # 36 days before: nothing yet
+        assert await bot.core.retention.sweep() == (0, 0)
+        moment[0] = datetime(2027, 12, 29, tzinfo=UTC)  # 17 days before
+        for person in (quiet, keeps):
+            person.mark_seen()
+        assert await bot.core.retention.sweep() == (2, 0)
+        for person in (quiet, keeps):
+            notice = text_of(await person.wait_for_message())
+            assert "Nach 24 Monaten ohne Aktivität löscht der Bot alle Ihre Daten" in notice
+            assert "am 15.01.2028" in notice and "/start" in notice
+        assert await bot.core.retention.sweep() == (0, 0)  # never twice
+        assert not [m for m in back.messages if "ohne Aktivität" in (m.text or "")]
+        assert not [m for m in blocked.messages if "ohne Aktivität" in (m.text or "")]
+        await reply_text(keeps, "/start")  # wants to keep the data
+
+        moment[0] = datetime(2028, 1, 16, tzinfo=UTC)
+        assert await bot.core.retention.sweep() == (0, 2)
+    people = [row[0] for row in query(database, "SELECT user_id FROM users ORDER BY user_id")]
+    assert people == [701, 702]
+    assert query(database, "SELECT count(*) FROM sessions WHERE user_id IN (700, 703)") == [(0,)]
+    # The kept person's earlier attempt, unchanged for 24 months, went too; the current stays.
+    assert query(database, "SELECT count(*) FROM sessions WHERE id = ?", old_attempt) == [(0,)]
+    assert query(database, "SELECT count(*) FROM sessions WHERE user_id = 702") == [(1,)]
+    audit = query(database, "SELECT who, action FROM audit_log ORDER BY id")
+    assert audit == [("retention", "delete_person")] * 2

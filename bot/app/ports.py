@@ -173,6 +173,20 @@ class PersonalData(Protocol):
     async def leave_group(self, user_id: int, group_id: int) -> bool: ...
 
 
+class RetentionStore(Protocol):
+    """Who has been inactive how long, the notices before deletion, old earlier attempts."""
+
+    async def inactive_people(self, before: datetime) -> list[dict[str, Any]]: ...
+
+    async def claim_retention_notice(
+        self, user_id: int, before: datetime, now: datetime
+    ) -> bool: ...
+
+    async def old_checks(self, before: datetime) -> list[int]: ...
+
+    async def delete_checks(self, session_ids: list[int]) -> None: ...
+
+
 class ReminderStore(Protocol):
     """Due reminders, claimed before they are sent, and people's choice to get them."""
 

@@ -21,6 +21,7 @@ from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery, People, Questionnaires, ReminderStore, Sessions, Turn
 from bot.app.records import UserRef
+from bot.app.retention import Retention
 from bot.ui.render import percent
 from bot.ui.texts import Texts
 from bot.ui.views import Button, Reply, View
@@ -58,7 +59,10 @@ class Reminders:
         delivery: Delivery,
         policy: ReminderPolicy,
         clock: Clock,
+        retention: Retention | None = None,
     ) -> None:
+        """`retention` runs on every round too, whether reminders are switched on or off."""
+        self.retention = retention
         self.storage = storage
         self.catalog = catalog
         self.t = texts
@@ -73,7 +77,7 @@ class Reminders:
     # lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.policy.enabled and self._task is None:
+        if (self.policy.enabled or self.retention is not None) and self._task is None:
             self._stopping.clear()
             self._task = asyncio.create_task(self.run(), name="reminders")
 
@@ -92,7 +96,10 @@ class Reminders:
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.check()
+                if self.policy.enabled:
+                    await self.check()
+                if self.retention is not None:
+                    await self.retention.sweep()
             except Exception:
                 log.exception("reminder check failed; trying again later")
             with contextlib.suppress(TimeoutError):

@@ -16,6 +16,7 @@ from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery
 from bot.app.records import utc_now
 from bot.app.reminders import ReminderPolicy, Reminders
+from bot.app.retention import Retention, RetentionPolicy
 from bot.app.rights import PrivacyPolicy, RightsDesk
 from bot.app.routing import CommandTable, Router
 from bot.app.service import SelfCheck
@@ -38,6 +39,7 @@ class Core:
     groups: GroupDesk
     router: Router
     reminders: Reminders
+    retention: Retention
 
     async def close(self) -> None:
         await self.storage.close()
@@ -109,5 +111,17 @@ def build_core(
         clock,
         rights,
     )
-    reminders = Reminders(storage, catalog, texts, locks, outbox, notify, reminders_policy, clock)
-    return Core(storage, catalog, texts, table, selfcheck, groups, router, reminders)
+    retention = Retention(
+        storage,
+        rights,
+        texts,
+        locks,
+        outbox,
+        notify,
+        RetentionPolicy(settings.retention_months, settings.retention_notice_days),
+        clock,
+    )
+    reminders = Reminders(
+        storage, catalog, texts, locks, outbox, notify, reminders_policy, clock, retention
+    )
+    return Core(storage, catalog, texts, table, selfcheck, groups, router, reminders, retention)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
-from bot.store.base import Repository
+from bot.store.base import Repository, iso
 from flows.disclosure import Release, forget
 
 
@@ -79,6 +80,7 @@ class PersonalRepository(Repository):
                 "DELETE FROM pending_joins WHERE user_id = ?",
                 "DELETE FROM reminder_optouts WHERE user_id = ?",
                 "DELETE FROM coordinator_grants WHERE user_id = ?",
+                "DELETE FROM retention_notices WHERE user_id = ?",
                 "DELETE FROM group_coordinators WHERE user_id = ?",
                 "UPDATE groups SET created_by = 0 WHERE created_by = ?",
                 "DELETE FROM users WHERE user_id = ?",
@@ -92,6 +94,66 @@ class PersonalRepository(Repository):
                 "UPDATE audit_log SET who = ? WHERE who = ?", (pseudonym, str(user_id))
             )
         return len(session_ids)
+
+    # A person's last activity: seen (a command, /start) or a change to one of their sessions.
+    _LAST_ACTIVE = """
+        SELECT u.user_id, u.chat_id, u.blocked_at, n.noticed_at,
+               max(u.last_seen_at, coalesce(
+                   (SELECT max(s.updated_at) FROM sessions s WHERE s.user_id = u.user_id), ''
+               )) AS last_active
+        FROM users u LEFT JOIN retention_notices n ON n.user_id = u.user_id
+    """
+
+    async def inactive_people(self, before: datetime) -> list[dict[str, Any]]:
+        """People last active before `before`, with chat, blocked state and any notice sent."""
+        async with self._db.execute(
+            f"SELECT * FROM ({self._LAST_ACTIVE}) WHERE last_active < ? ORDER BY last_active",
+            (iso(before),),
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def claim_retention_notice(self, user_id: int, before: datetime, now: datetime) -> bool:
+        """Record a notice if the person is still inactive and not told since their last activity.
+
+        Recorded before it is sent, like reminders: a crash loses a notice, never repeats one.
+        """
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"SELECT * FROM ({self._LAST_ACTIVE}) WHERE user_id = ? AND last_active < ? "
+                "AND (noticed_at IS NULL OR noticed_at < last_active)",
+                (user_id, iso(before)),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is None:
+                return False
+            await db.execute(
+                "INSERT OR REPLACE INTO retention_notices (user_id, noticed_at) VALUES (?, ?)",
+                (user_id, iso(now)),
+            )
+        return True
+
+    async def old_checks(self, before: datetime) -> list[int]:
+        """Earlier attempts (archived sessions) last changed before `before`."""
+        async with self._db.execute(
+            "SELECT id FROM sessions WHERE archived_at IS NOT NULL AND updated_at < ? ORDER BY id",
+            (iso(before),),
+        ) as cursor:
+            return [row["id"] for row in await cursor.fetchall()]
+
+    async def delete_checks(self, session_ids: list[int]) -> None:
+        """Delete these sessions with their answers; stored releases lose the link."""
+        if not session_ids:
+            return
+        marks = ",".join("?" * len(session_ids))
+        async with self.transaction() as db:
+            await _forget_in_releases(db, session_ids)
+            for table, column in (
+                ("answers", "session_id"),
+                ("session_reminders", "session_id"),
+                ("sessions", "id"),
+            ):
+                await db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", session_ids)
 
     async def leave_group(self, user_id: int, group_id: int) -> bool:
         """Withdraw from a group: the person's sessions stay, without group, round, perspective.

@@ -148,7 +148,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX users_chat ON users (chat_id);
     """,
-    # 6: the releases of group reports per round, as published (JSON of flows.disclosure.Release)
+    # 6: the releases of group reports per round, as published (JSON of flows.disclosure.Release);
+    #    the notices before retention deletes an inactive person
     """
     CREATE TABLE group_releases (
         group_id INTEGER NOT NULL REFERENCES groups (id),
@@ -158,6 +159,10 @@ MIGRATIONS: tuple[str, ...] = (
         stored_at TEXT NOT NULL,
         PRIMARY KEY (group_id, round, number)
     ) WITHOUT ROWID;
+    CREATE TABLE retention_notices (
+        user_id INTEGER PRIMARY KEY,
+        noticed_at TEXT NOT NULL
+    );
     """,
 )
 

@@ -1,0 +1,35 @@
+"""Retention: how long the bot keeps a person's data after their last activity.
+
+Checks and people inactive for longer than the retention time (default 24 months) are
+deleted; a notice goes out `notice_days` before, so a person who still wants their data can
+say so by simply using the bot again (which counts as activity). Months are calendar months:
+31 March minus one month is the last day of February.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timedelta
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """`moment` shifted by whole calendar months (negative: back), the day clamped to the month."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def deletion_cutoff(now: datetime, months: int) -> datetime:
+    """Whoever was last active before this moment is due for deletion now."""
+    return add_months(now, -months)
+
+
+def notice_cutoff(now: datetime, months: int, notice_days: int) -> datetime:
+    """Whoever was last active before this moment is deleted within `notice_days`: tell them."""
+    return add_months(now + timedelta(days=notice_days), -months)
+
+
+def deletion_date(last_active: datetime, months: int) -> datetime:
+    """When a person last active at `last_active` will be deleted, if nothing happens."""
+    return add_months(last_active, months)
