@@ -7,11 +7,14 @@ the first new release against what they saw before).
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+
+from openpyxl import load_workbook
 
 from bot.ui.export import pseudonym
 from flows.disclosure import Release
@@ -229,11 +232,16 @@ async def test_deleting_ones_data_leaves_nothing_of_the_person(database: Path) -
         assert second.count(differencing) == len(FIELDS) and not shown_figures(second)
         admin = bot.user(900, "Admin")
         await admin.send_command("/export")
-        export = admin.documents[-1].content.decode("utf-8-sig")
+        csv_file, xlsx_file = admin.documents[-2:]
+        export = csv_file.content.decode("utf-8-sig")
+        workbook = load_workbook(io.BytesIO(xlsx_file.content)).active
+        assert workbook is not None
+        cells = {str(c.value) for line in workbook.iter_rows() for c in line}
 
     salt = query(database, "SELECT value FROM meta WHERE key = 'export_salt'")[0][0]
     alias = pseudonym(salt, 301)
     assert alias not in export and pseudonym(salt, 302) in export
+    assert alias not in cells and pseudonym(salt, 302) in cells
     rows = everything(database)
     for table, content in rows.items():
         for row in content:

@@ -16,7 +16,9 @@ from typing import Protocol
 
 from bot.app.ports import People, Reports, Sessions
 from bot.app.records import SessionRecord, utc_now
-from bot.ui.export import ExportRow, build_csv, pseudonym
+from bot.ui.export import ExportRow, build_csv, build_xlsx, day, pseudonym
+from bot.ui.personal import answer_label
+from bot.ui.texts import Texts
 from flows.questionnaire import Questionnaire
 from flows.session import field_is_complete
 
@@ -83,7 +85,8 @@ class Stats:
 
 @dataclass(frozen=True)
 class Export:
-    content: bytes
+    content: bytes  # CSV
+    xlsx: bytes
     rows: int
     sessions: int
 
@@ -95,8 +98,11 @@ class Admin:
         self,
         storage: AdminStore,
         versions: Versions,
+        texts: Texts,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        """`texts` gives the export its German headers and answers in words."""
+        self.t = texts
         self.storage = storage
         self.versions = versions
         self.clock = clock
@@ -167,6 +173,7 @@ class Admin:
             known = q.has_question(question_id)
             option = q.scale.option(raw["option_id"])
             order = q.question_number(question_id) if known else len(q.questions)
+            field_id = q.question(question_id).field if known else None
             rows.append(
                 (
                     raw["session_id"],
@@ -181,20 +188,30 @@ class Admin:
                         questionnaire_id=raw["questionnaire_id"],
                         questionnaire_version=raw["questionnaire_version"],
                         content_hash=raw["content_hash"],
+                        field_id=field_id,
+                        field_title=q.field(field_id).title if field_id else None,
                         question_id=question_id,
-                        field_id=q.question(question_id).field if known else None,
+                        question_text=q.question(question_id).text if known else None,
                         option_id=raw["option_id"],
+                        answer=answer_label(self.t, q, raw["option_id"]),
                         points=option.points if option is not None else None,
-                        answered_at=raw["answered_at"],
-                        session_started_at=raw["started_at"],
-                        session_completed_at=raw["completed_at"],
-                        session_archived_at=raw["archived_at"],
+                        answered_on=day(raw["answered_at"]) or "",
+                        session_started_on=day(raw["started_at"]) or "",
+                        session_completed_on=day(raw["completed_at"]),
+                        session_archived_on=day(raw["archived_at"]),
                         session_archived_reason=raw["archived_reason"],
                     ),
                 )
             )
         rows.sort(key=lambda item: (item[0], item[1]))
         sessions = len({session_id for session_id, _, _ in rows})
-        export = Export(build_csv(row for _, _, row in rows), len(rows), sessions)
+        table = [row for _, _, row in rows]
+        columns = self.t.section("export_columns")
+        export = Export(
+            build_csv(table, columns),
+            build_xlsx(table, columns, self.t.plain("export_sheet_title")),
+            len(rows),
+            sessions,
+        )
         await self.audit(who, "export", None, f"{export.rows} rows, {export.sessions} sessions")
         return export

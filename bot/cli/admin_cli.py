@@ -31,12 +31,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tools.add_parser("health", help="exit 0 if the database opens read-only (HEALTHCHECK)")
     reset = tools.add_parser("reset", help="archive a person's current check and start a fresh one")
     reset.add_argument("user", help="Telegram user id or @username")
-    export = tools.add_parser("export", help="all answers as pseudonymous CSV")
+    export = tools.add_parser("export", help="all answers as pseudonymous CSV (or XLSX)")
     export.add_argument(
         "--output",
         "-o",
         default="export.csv",
-        help="file to write (default: ./export.csv; - for stdout)",
+        help="file to write (default: ./export.csv; .xlsx for Excel; - for CSV on stdout)",
     )
     grant = tools.add_parser("grant-coordinator", help="allow a person to create groups")
     grant.add_argument("user", help="Telegram user id or @username")
@@ -75,10 +75,11 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary
     from bot.app.admin import Admin, Person, user_id_of
     from bot.store.catalog import StoredVersions
     from bot.store.storage import Storage
+    from bot.ui.texts import load_texts
 
     storage = await Storage.open(settings.database_path)
     try:
-        admin = Admin(storage, StoredVersions(storage))
+        admin = Admin(storage, StoredVersions(storage), load_texts())
         command = args.admin_command
         if command == "stats":
             print_stats(await admin.stats(CLI), out)
@@ -135,7 +136,9 @@ async def _export(admin: Admin, output: str, out: TextIO, binary: BinaryIO) -> i
         binary.write(export.content)
         binary.flush()
     else:
-        Path(output).write_bytes(export.content)
+        # The file's ending chooses the format: .xlsx for Excel, anything else CSV.
+        xlsx = output.lower().endswith(".xlsx")
+        Path(output).write_bytes(export.xlsx if xlsx else export.content)
         print(f"{export.rows} rows from {export.sessions} sessions written to {output}", file=out)
     return 0
 
