@@ -9,19 +9,22 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from bot.ui.export import pseudonym
 from flows.disclosure import Release
 from tests.fast import fast_bot
-from tests.harness import TOKEN, running_bot, wait_for
+from tests.harness import ROOT, TOKEN, running_bot, wait_for
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer
+from tests.test_e2e_admin import cli
 from tests.test_e2e_groups import (
     FIELDS,
     QUESTIONS,
@@ -354,3 +357,64 @@ async def test_retention_notice_then_deletion_with_a_controlled_clock(database: 
     assert query(database, "SELECT count(*) FROM sessions WHERE user_id = 702") == [(1,)]
     audit = query(database, "SELECT who, action FROM audit_log ORDER BY id")
     assert audit == [("retention", "delete_person")] * 2
+
+
+# -- operators: log pseudonyms, whois, backup ------------------------------------------------
+
+DEFAULT_QUESTIONNAIRE = ROOT / "questionnaires" / "weltoffene-kommune.de.yaml"
+
+
+async def test_info_logs_name_people_by_pseudonym_and_whois_resolves_it(
+    database: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with fast_bot(database) as bot:
+        person = bot.user(4711, "Ada", "ada_k")
+        await reply_text(person, "/start")
+        assert await answer_questions(person, pattern(1), limit=2) == 2
+        await reply_text(person, "/fortschritt")
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("bot")]
+    assert lines and not [line for line in lines if "4711" in line or "ada_k" in line]
+    salt = query(database, "SELECT value FROM meta WHERE key = 'export_salt'")[0][0]
+    alias = pseudonym(salt, 4711)
+    assert f"person {alias}: start" in lines
+
+    found = cli(database, DEFAULT_QUESTIONNAIRE, "whois", alias)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "Ada · ID 4711 · @ada_k"
+    unknown = cli(database, DEFAULT_QUESTIONNAIRE, "whois", "P-0000000000000000")
+    assert unknown.returncode == 1 and "no person has the pseudonym" in unknown.stderr
+    audit = query(database, "SELECT who, action, target FROM audit_log ORDER BY id")
+    assert audit == [("cli", "whois", alias), ("cli", "whois", "P-0000000000000000")]
+
+
+async def test_backup_with_the_online_api_restores_to_the_same_report(
+    database: Path, tmp_path: Path
+) -> None:
+    async with fast_bot(database) as bot:
+        coordinator = bot.user(100, "Kim")
+        token, _, _ = await create_group(coordinator)
+        people = {seed: bot.user(801 + seed, f"P{seed}") for seed in range(3)}
+        for seed in range(3):
+            await join(people[seed], token, "Verwaltung")
+        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in range(3)))
+        report = await reply_text(coordinator, "/groupreport")
+        # The backup is taken while the bot has the database open (WAL, uncheckpointed).
+        copy = tmp_path / "sicherung" / "kopie.sqlite3"
+        made = cli(database, DEFAULT_QUESTIONNAIRE, "backup", str(copy))
+        assert made.returncode == 0, made.stderr
+        assert "written to" in made.stdout
+        again = cli(database, DEFAULT_QUESTIONNAIRE, "backup", str(copy))
+        assert again.returncode == 1 and "exists already" in again.stderr
+    with closing(sqlite3.connect(copy)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    # Restore: the copy in place of the database.
+    restored = tmp_path / "restored.sqlite3"
+    restored.write_bytes(copy.read_bytes())
+    async with fast_bot(restored) as bot:
+        assert await reply_text(bot.user(100, "Kim"), "/groupreport") == report
+    tables = ("users", "sessions", "answers", "group_releases")
+    for table in tables:
+        assert query(restored, f"SELECT * FROM {table}") == query(
+            database, f"SELECT * FROM {table}"
+        )

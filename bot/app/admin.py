@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.app.ports import People, Reports, Sessions
+from bot.app.ports import People, PersonalData, Reports, Sessions
 from bot.app.records import SessionRecord, utc_now
 from bot.ui.export import ExportRow, build_csv, build_xlsx, day, pseudonym
 from bot.ui.personal import answer_label
@@ -33,7 +33,7 @@ USER_ID = re.compile(r"^-?[0-9]{1,15}$")
 Versions = Callable[[str], Awaitable[Questionnaire]]
 
 
-class AdminStore(Sessions, People, Reports, Protocol):
+class AdminStore(Sessions, People, Reports, PersonalData, Protocol):
     """The repositories the operators' actions read and write."""
 
 
@@ -120,6 +120,15 @@ class Admin:
         if row is None:
             return None
         return Person(row["user_id"], row["chat_id"], row["username"], row["first_name"])
+
+    async def whois(self, who: str, alias: str) -> Person | None:
+        """The person behind a log or export pseudonym ("P-…"), for support; audited."""
+        await self.audit(who, "whois", alias.strip())
+        salt = await self.storage.export_salt()
+        for user_id in await self.storage.people_ids():
+            if pseudonym(salt, user_id) == alias.strip():
+                return await self.find(str(user_id))
+        return None
 
     async def audit(self, who: str, action: str, target: str | None, details: str = "") -> None:
         await self.storage.add_audit(who, action, target, details or None, self.clock())

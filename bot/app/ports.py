@@ -172,6 +172,8 @@ class PersonalData(Protocol):
 
     async def leave_group(self, user_id: int, group_id: int) -> bool: ...
 
+    async def people_ids(self) -> list[int]: ...
+
 
 class RetentionStore(Protocol):
     """Who has been inactive how long, the notices before deletion, old earlier attempts."""

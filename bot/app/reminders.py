@@ -20,6 +20,7 @@ from bot.app import codec
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery, People, Questionnaires, ReminderStore, Sessions, Turn
+from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.app.retention import Retention
 from bot.ui.render import percent
@@ -129,7 +130,7 @@ class Reminders:
                 try:
                     sent += await self._remind(session_id, user_id, chat_id, count)
                 except Exception:
-                    log.exception("reminder for chat %s failed", chat_id)
+                    log.exception("reminder for person %s failed", alias(user_id))
         return sent
 
     async def _remind(self, session_id: int, user_id: int, chat_id: int, count: int) -> int:
@@ -160,7 +161,12 @@ class Reminders:
             )
             turn = Turn(Reply(send=[view]), record.id, record.message_id)
             await self.outbox.deliver(self.delivery, chat_id, turn)
-            log.info("reminder %s of %s sent to chat %s", count + 1, self.policy.max_count, chat_id)
+            log.info(
+                "reminder %s of %s sent to person %s",
+                count + 1,
+                self.policy.max_count,
+                alias(user_id),
+            )
             return 1
 
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.app import codec
 from bot.app.ports import Clock, Groups, PersonalData, Questionnaires, Reports, Sessions, Turn
+from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.ui.export import pseudonym
 from bot.ui.personal import as_json, as_text, explained
@@ -76,7 +77,7 @@ class RightsDesk:
         for session in data["sessions"]:
             versions[session["id"]] = await self.catalog.get(session["content_hash"])
         sections = explained(self.t, data, versions)
-        log.info("person %s: own data sent", await self.pseudonym(user.user_id))
+        log.info("person %s: own data sent", alias(user.user_id))
         return _plain(
             View(self.t("my_data_sent")),
             View(
@@ -124,7 +125,7 @@ class RightsDesk:
         group = await self.storage.group(press.group_id)
         if group is None or not await self.storage.leave_group(user.user_id, group.id):
             return Turn(Reply(edit=View(self.t("leave_none"))))
-        log.info("person %s: left a group", await self.pseudonym(user.user_id))
+        log.info("person %s: left a group", alias(user.user_id))
         return Turn(Reply(edit=View(self.t("leave_done", name=group.name))))
 
     async def ask_leave(self, user: UserRef) -> Turn:

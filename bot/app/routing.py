@@ -20,6 +20,7 @@ from bot.app.groups import COMMAND_ACTIONS, GroupDesk
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery, Turn
+from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.app.reminders import ReminderPolicy, RemindersStore, reminder_command
 from bot.app.rights import RightsDesk
@@ -264,7 +265,7 @@ class Router:
         try:
             delivered = await self.outbox.deliver(self.notify, chat_id, turn)
         except Exception as error:  # any transport failure: the admin is told it did not reach
-            log.info("chat %s: notice not delivered (%s)", chat_id, type(error).__name__)
+            log.info("person %s: notice not delivered (%s)", alias(chat_id), type(error).__name__)
             return False
         return not delivered.blocked
 

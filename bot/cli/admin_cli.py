@@ -38,6 +38,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="export.csv",
         help="file to write (default: ./export.csv; .xlsx for Excel; - for CSV on stdout)",
     )
+    whois = tools.add_parser("whois", help="the person behind a pseudonym P-… (audited)")
+    whois.add_argument("pseudonym", help="a pseudonym from a log line or the export")
+    backup = tools.add_parser("backup", help="a consistent copy of the database (online backup)")
+    backup.add_argument("file", help="the copy to write (must not exist yet)")
     grant = tools.add_parser("grant-coordinator", help="allow a person to create groups")
     grant.add_argument("user", help="Telegram user id or @username")
 
@@ -86,6 +90,15 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary
             return 0
         if command == "export":
             return await _export(admin, args.output, out, binary)
+        if command == "whois":
+            found = await admin.whois(CLI, args.pseudonym)
+            if found is None:
+                print(f"no person has the pseudonym {args.pseudonym}", file=sys.stderr)
+                return 1
+            print(found.label, file=out)
+            return 0
+        if command == "backup":
+            return await _backup(storage, Path(args.file), out)
         person = await admin.find(args.user)
         if command == "grant-coordinator":
             user_id = user_id_of(args.user)
@@ -103,6 +116,15 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary
         return await _reset(admin, storage, settings.questionnaire_path, person, out)
     finally:
         await storage.close()
+
+
+async def _backup(storage: Storage, target: Path, out: TextIO) -> int:
+    if target.exists():
+        print(f"{target} exists already; choose a new file", file=sys.stderr)
+        return 1
+    pages = await storage.backup(target)
+    print(f"backup of {pages} pages written to {target}", file=out)
+    return 0
 
 
 async def _reset(

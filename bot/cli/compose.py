@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.app import pseudonyms
 from bot.app.admin_desk import AdminDesk
 from bot.app.groups import GroupDesk, GroupPolicy
 from bot.app.locks import PersonLocks
@@ -55,6 +56,7 @@ async def open_storage(settings: Settings) -> tuple[Storage, Catalog]:
     """Open the database and load the questionnaire (raises `QuestionnaireInvalid`)."""
     storage = await Storage.open(settings.database_path)
     try:
+        pseudonyms.configure(await storage.export_salt())
         catalog = await Catalog.load(storage, settings.questionnaire_path)
     except BaseException:
         await storage.close()

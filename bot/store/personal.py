@@ -22,6 +22,11 @@ from flows.disclosure import Release, forget
 class PersonalRepository(Repository):
     """Implements `bot.app.ports.PersonalData`."""
 
+    async def people_ids(self) -> list[int]:
+        """Every person the bot knows (to resolve a pseudonym, which is a one-way hash)."""
+        async with self._db.execute("SELECT user_id FROM users ORDER BY user_id") as cursor:
+            return [row["user_id"] for row in await cursor.fetchall()]
+
     async def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every row that belongs to the person, by section (profile, sessions, answers, …)."""
         queries = {

@@ -213,6 +213,23 @@ class Storage(
 
         return await open_checked(path, connection, prepare)
 
+    async def backup(self, target: Path) -> int:
+        """A consistent copy into `target` with SQLite's online backup API; returns its pages.
+
+        Safe while the bot runs: the copy is one snapshot of committed transactions, made in
+        steps so writers are never blocked for long. Restore: stop the bot, put the copy in
+        place of the database file (and remove its -wal and -shm files), start again.
+        """
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy = await aiosqlite.connect(str(target))
+        try:
+            await self._db.backup(copy, pages=256)
+            async with copy.execute("PRAGMA page_count") as cursor:
+                (pages,) = one_row(await cursor.fetchone())
+        finally:
+            await copy.close()
+        return int(pages)
+
     async def close(self) -> None:
         async with self._write_lock:
             await self._db.close()
