@@ -178,7 +178,9 @@ class PersonalData(Protocol):
 class RetentionStore(Protocol):
     """Who has been inactive how long, the notices before deletion, old earlier attempts."""
 
-    async def inactive_people(self, before: datetime) -> list[dict[str, Any]]: ...
+    async def inactive_people(
+        self, before: datetime, user_id: int | None = None
+    ) -> list[dict[str, Any]]: ...
 
     async def claim_retention_notice(
         self, user_id: int, before: datetime, now: datetime

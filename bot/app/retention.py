@@ -63,10 +63,12 @@ class Retention:
         now = self.clock()
         deleted = 0
         for person in await self.storage.inactive_people(deletion_cutoff(now, months)):
-            async with self.locks.hold(person["user_id"]):
-                again = await self.storage.inactive_people(deletion_cutoff(self.clock(), months))
-                if any(p["user_id"] == person["user_id"] for p in again):
-                    await self.rights.delete(person["user_id"], "retention")
+            user_id = person["user_id"]
+            async with self.locks.hold(user_id):
+                # Asked again under the lock: someone writing right now is kept.
+                cutoff = deletion_cutoff(self.clock(), months)
+                if await self.storage.inactive_people(cutoff, user_id):
+                    await self.rights.delete(user_id, "retention")
                     deleted += 1
         old = await self.storage.old_checks(deletion_cutoff(now, months))
         await self.storage.delete_checks(old)

@@ -109,11 +109,17 @@ class PersonalRepository(Repository):
         FROM users u LEFT JOIN retention_notices n ON n.user_id = u.user_id
     """
 
-    async def inactive_people(self, before: datetime) -> list[dict[str, Any]]:
-        """People last active before `before`, with chat, blocked state and any notice sent."""
+    async def inactive_people(
+        self, before: datetime, user_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """People last active before `before`, with chat, blocked state and any notice sent.
+
+        With `user_id`: that person only, if they are (still) inactive.
+        """
         async with self._db.execute(
-            f"SELECT * FROM ({self._LAST_ACTIVE}) WHERE last_active < ? ORDER BY last_active",
-            (iso(before),),
+            f"SELECT * FROM ({self._LAST_ACTIVE}) WHERE last_active < ? "
+            "AND (? IS NULL OR user_id = ?) ORDER BY last_active",
+            (iso(before), user_id, user_id),
         ) as cursor:
             return [dict(row) for row in await cursor.fetchall()]
 
