@@ -30,6 +30,16 @@ def notice_cutoff(now: datetime, months: int, notice_days: int) -> datetime:
     return add_months(now + timedelta(days=notice_days), -months)
 
 
-def deletion_date(last_active: datetime, months: int) -> datetime:
-    """When a person last active at `last_active` will be deleted, if nothing happens."""
-    return add_months(last_active, months)
+def deleted_on(
+    last_active: datetime, noticed_at: datetime | None, months: int, notice_days: int
+) -> datetime:
+    """When a person is deleted: `months` after their last activity, but for someone the bot
+    can reach never sooner than `notice_days` after the notice (`noticed_at`; None for someone
+    who cannot be reached). In normal operation the notice goes out `notice_days` before, so
+    this is simply `months` after; it matters when the notice came late (first start-up with
+    old data, a long outage): the person still gets the full notice period.
+    """
+    due = add_months(last_active, months)
+    if noticed_at is None:
+        return due
+    return max(due, noticed_at + timedelta(days=notice_days))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.retention import add_months, deletion_cutoff, deletion_date, notice_cutoff
+from flows.retention import add_months, deleted_on, deletion_cutoff, notice_cutoff
 
 
 def test_month_ends_are_clamped() -> None:
@@ -29,7 +29,9 @@ def test_nobody_is_deleted_before_their_date_and_notices_come_first(
     now = moment.replace(tzinfo=UTC)
     cutoff = deletion_cutoff(now, months)
     # Whoever is last active at the cutoff or later is not deleted now.
-    assert deletion_date(cutoff, months) <= now + timedelta(days=1)
-    assert deletion_date(cutoff + timedelta(days=1), months) > now - timedelta(days=1)
+    assert deleted_on(cutoff, None, months, notice_days) <= now + timedelta(days=1)
+    assert deleted_on(cutoff + timedelta(days=1), None, months, notice_days) > now
+    # A notice sent now never leads to a deletion before the notice period is over.
+    assert deleted_on(cutoff, now, months, notice_days) == now + timedelta(days=notice_days)
     # The notice cutoff lies after the deletion cutoff: a notice before the deletion.
     assert notice_cutoff(now, months, notice_days) > cutoff

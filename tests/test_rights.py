@@ -341,14 +341,18 @@ async def test_retention_notice_then_deletion_with_a_controlled_clock(database: 
         for person in (quiet, keeps):
             notice = text_of(await person.wait_for_message())
             assert "Nach 24 Monaten ohne Aktivität löscht der Bot alle Ihre Daten" in notice
-            assert "am 15.01.2028" in notice and "/start" in notice
+            # Told 17 days before: the full notice period of 28 days still applies.
+            assert "am 26.01.2028" in notice and "/start" in notice
         assert await bot.core.retention.sweep() == (0, 0)  # never twice
         assert not [m for m in back.messages if "ohne Aktivität" in (m.text or "")]
         assert not [m for m in blocked.messages if "ohne Aktivität" in (m.text or "")]
         await reply_text(keeps, "/start")  # wants to keep the data
 
-        moment[0] = datetime(2028, 1, 16, tzinfo=UTC)
-        assert await bot.core.retention.sweep() == (0, 2)
+        moment[0] = datetime(2028, 1, 16, tzinfo=UTC)  # 24 months: the unreachable one goes
+        assert await bot.core.retention.sweep() == (0, 1)
+        assert query(database, "SELECT count(*) FROM users WHERE user_id = 703") == [(0,)]
+        moment[0] = datetime(2028, 1, 26, tzinfo=UTC)  # the notice period is over
+        assert await bot.core.retention.sweep() == (0, 1)
     people = [row[0] for row in query(database, "SELECT user_id FROM users ORDER BY user_id")]
     assert people == [701, 702]
     assert query(database, "SELECT count(*) FROM sessions WHERE user_id IN (700, 703)") == [(0,)]

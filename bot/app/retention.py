@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
@@ -21,7 +21,7 @@ from bot.app.ports import Clock, Delivery, RetentionStore, Turn
 from bot.app.rights import RightsDesk
 from bot.ui.texts import Texts
 from bot.ui.views import Reply, View
-from flows.retention import deletion_cutoff, deletion_date, notice_cutoff
+from flows.retention import deleted_on, deletion_cutoff, notice_cutoff
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +57,32 @@ class Retention:
         self.policy = policy
         self.clock = clock
 
+    def _due(self, person: dict[str, Any], now: datetime) -> bool:
+        """Whether the person's deletion date has come (see `flows.retention.deleted_on`)."""
+        last = datetime.fromisoformat(person["last_active"])
+        noticed = person["noticed_at"]
+        if person["blocked_at"] is not None:
+            notice = None  # cannot be reached: deleted on time
+        elif noticed is None or noticed < person["last_active"]:
+            return False  # reachable and not told yet: the notice goes out first
+        else:
+            notice = datetime.fromisoformat(noticed)
+        return deleted_on(last, notice, self.policy.months, self.policy.notice_days) <= now
+
     async def sweep(self) -> tuple[int, int]:
         """One round: (notices sent, people deleted)."""
         months = self.policy.months
         now = self.clock()
         deleted = 0
         for person in await self.storage.inactive_people(deletion_cutoff(now, months)):
+            if not self._due(person, now):
+                continue
             user_id = person["user_id"]
             async with self.locks.hold(user_id):
                 # Asked again under the lock: someone writing right now is kept.
-                cutoff = deletion_cutoff(self.clock(), months)
-                if await self.storage.inactive_people(cutoff, user_id):
+                now = self.clock()
+                again = await self.storage.inactive_people(deletion_cutoff(now, months), user_id)
+                if again and self._due(again[0], now):
                     await self.rights.delete(user_id, "retention")
                     deleted += 1
         old = await self.storage.old_checks(deletion_cutoff(now, months))
@@ -83,10 +98,11 @@ class Retention:
                 ):
                     continue
                 last = datetime.fromisoformat(person["last_active"])
+                when = deleted_on(last, self.clock(), months, self.policy.notice_days)
                 text = self.t(
                     "retention_notice",
                     months=months,
-                    date=deletion_date(last, months).strftime(self.t.plain("report_date_format")),
+                    date=when.strftime(self.t.plain("report_date_format")),
                 )
                 turn = Turn(Reply(send=[View(text)]))
                 try:
@@ -95,6 +111,6 @@ class Retention:
                     log.warning("retention notice not delivered (%s)", type(error).__name__)
                     continue
                 notices += 1
-        if notices or deleted:
+        if notices or deleted:  # counts only: nobody is named, not even by pseudonym
             log.info("retention: %s notices sent, %s people deleted", notices, deleted)
         return notices, deleted
