@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.app.ports import People, PersonalData, Reports, Sessions
+from bot.app.pseudonyms import alias
 from bot.app.records import SessionRecord, utc_now
 from bot.ui.export import ExportRow, build_csv, build_xlsx, day, pseudonym
 from bot.ui.personal import answer_label
@@ -132,7 +133,8 @@ class Admin:
 
     async def audit(self, who: str, action: str, target: str | None, details: str = "") -> None:
         await self.storage.add_audit(who, action, target, details or None, self.clock())
-        log.info("admin %s: %s%s", who, action, f" {target}" if target else "")
+        # The audit log keeps ids (it is in the database); the log names people by pseudonym.
+        log.info("admin %s: %s%s", _named(who), action, f" {_named(target)}" if target else "")
 
     async def reset(
         self, who: str, person: Person, content_hash: str, expected_session: int | None = None
@@ -224,3 +226,8 @@ class Admin:
         )
         await self.audit(who, "export", None, f"{export.rows} rows, {export.sessions} sessions")
         return export
+
+
+def _named(value: str) -> str:
+    """A Telegram id as its pseudonym (for log lines); anything else ("cli", "P-…") as it is."""
+    return alias(int(value)) if value.lstrip("-").isdigit() else value
