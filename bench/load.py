@@ -106,6 +106,8 @@ class BotUnderTest:
         env = {
             **os.environ,
             "BOT_TOKEN": TOKEN,
+            "PRIVACY_CONTROLLER": "Benchmark",
+            "PRIVACY_CONTACT": "benchmark@example.org",
             "TELEGRAM_BASE_URL": f"http://127.0.0.1:{server.port}",
             "LOG_LEVEL": "WARNING",
             **self.env,

@@ -176,7 +176,7 @@ class Release(Frozen):
     `members` maps each published figure ("<field>", "<field>/<perspective>", "q:<question>") to
     the opaque tokens of the checks counted in it; `band_members` the same for fields whose band
     counts were published. A token is "<check id>:<digest of that field's answers>", so a changed
-    field is a new unknown. Deleting a person (next round) replaces their tokens by random ones:
+    field is a new unknown. Deleting a person (`forget`) replaces their tokens by random ones:
     the audit structure stays, the link to the person goes.
     """
 
@@ -292,6 +292,41 @@ def build_release(
         band_members=band_members,
         report=report,
     )
+
+
+def forget(
+    releases: Sequence[Release], check_id: int, placeholder: int, fresh: Callable[[], str]
+) -> list[Release]:
+    """The releases of one round with every link to `check_id` gone, figures unchanged.
+
+    Used when a person deletes their data: their id in `check_ids` becomes `placeholder` (not a
+    check id, so the deletion still counts as one removed check for `next_release`), and each of
+    their tokens becomes "<placeholder>:<fresh()>" — the same new token for the same old one in
+    every release, so the cells the audit computes across releases stay exactly as they were.
+    """
+    mine = f"{check_id}:"
+    renamed: dict[str, str] = {}
+
+    def token(old: str) -> str:
+        if not old.startswith(mine):
+            return old
+        return renamed.setdefault(old, f"{placeholder}:{fresh()}")
+
+    def scrub(groups: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        return {key: tuple(token(t) for t in tokens) for key, tokens in groups.items()}
+
+    return [
+        release.model_copy(
+            update={
+                "check_ids": tuple(
+                    sorted(placeholder if c == check_id else c for c in release.check_ids)
+                ),
+                "members": scrub(release.members),
+                "band_members": scrub(release.band_members),
+            }
+        )
+        for release in releases
+    ]
 
 
 def nothing_yet(q: Questionnaire, completed: int, k: int) -> PublishedReport:

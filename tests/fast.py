@@ -19,11 +19,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.app.ports import Delivered, Turn
-from bot.app.records import UserRef
+from bot.app.records import UserRef, utc_now
 from bot.app.routing import Command, Press, Router, Text
 from bot.cli.compose import Core, build_core, open_storage
 from bot.cli.config import load_settings
@@ -221,12 +222,19 @@ class FastBot:
 
 
 @asynccontextmanager
-async def fast_bot(database: Path, **env: str) -> AsyncIterator[FastBot]:
-    """The bot as `python -m bot` builds it (same settings from the same variables)."""
+async def fast_bot(
+    database: Path, clock: Callable[[], datetime] = utc_now, **env: str
+) -> AsyncIterator[FastBot]:
+    """The bot as `python -m bot` builds it (same settings from the same variables).
+
+    `clock` replaces the wall clock of every use case (retention and reminder tests).
+    """
     settings = load_settings({"DATABASE_PATH": str(database), **env})
     storage, catalog = await open_storage(settings)
     world = FastWorld()
-    core = build_core(settings, storage, catalog, notify=world, bot_username=BOT_USER["username"])
+    core = build_core(
+        settings, storage, catalog, notify=world, clock=clock, bot_username=BOT_USER["username"]
+    )
     try:
         yield FastBot(core, world)
     finally:

@@ -23,11 +23,17 @@ from tests.telegram_server import BotApiServer, SimulatedUser
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-token-for-the-local-bot-api-server"
+# On Telegram the privacy notice must name who is responsible (the bot refuses to start without).
+PRIVACY = {
+    "PRIVACY_CONTROLLER": "Stadt Musterstadt, Rathausplatz 1, 12345 Musterstadt",
+    "PRIVACY_CONTACT": "datenschutz@musterstadt.example",
+}
 
 
 def bot_env(server: BotApiServer, database: Path, **extra: str) -> dict[str, str]:
     return {
         "BOT_TOKEN": TOKEN,
+        **PRIVACY,
         "TELEGRAM_BASE_URL": f"http://127.0.0.1:{server.port}",
         "DATABASE_PATH": str(database),
         "LOG_LEVEL": "WARNING",

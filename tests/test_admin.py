@@ -12,6 +12,9 @@ import io
 import sqlite3
 from pathlib import Path
 
+from openpyxl import load_workbook
+
+from bot.ui.texts import load_texts
 from tests.fast import fast_bot
 from tests.test_e2e_admin import (
     ADMIN,
@@ -177,8 +180,15 @@ async def test_export_matches_the_stored_answers_and_neutralises_formulas(
         assert message.document is not None
         assert (message.document.file_name or "").endswith(".csv")
         content = message.document.content
+        workbook = await admin.wait_for_message(lambda m: m.document is not None)
+        assert workbook.document is not None
+        assert (workbook.document.file_name or "").endswith(".xlsx")
+        sheet = load_workbook(io.BytesIO(workbook.document.content)).active
+        assert sheet is not None and sheet.max_row == 1 + 3 + 4 + 2
     assert content.startswith(b"\xef\xbb\xbf")
-    table = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    german = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    names = {header: name for name, header in load_texts().section("export_columns").items()}
+    table = [{names[header]: value for header, value in r.items()} for r in german]
     stored = rows(
         database,
         "SELECT a.session_id, a.question_id, a.option_id, s.user_id FROM answers a "
@@ -197,6 +207,11 @@ async def test_export_matches_the_stored_answers_and_neutralises_formulas(
     assert groups == {"'" + evil, "'+cmd|' /C calc'!A0", ""}
     skipped = [r for r in table if r["option_id"] == "übersprungen"]
     assert len(skipped) == 1 and skipped[0]["points"] == "" and skipped[0]["field_id"] == "alpha"
+    assert skipped[0]["answer"] == "übersprungen" and skipped[0]["field_title"]
+    assert all(r["question_text"] and r["answer"] for r in table)
+    # Days only: a time of day joined with a log would re-identify people.
+    assert all(len(r["answered_on"]) == 10 and len(r["session_started_on"]) == 10 for r in table)
+    assert all(r["person"].startswith("P-") for r in table)
     assert {r["points"] for r in table if r["option_id"] == "mostly"} == {"2"}
     assert {r["perspective"] for r in table if r["group"] == "'" + evil} == {"politics"}
     archived = [r for r in table if r["session_archived_reason"]]

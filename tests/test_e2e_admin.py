@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 from tests.harness import ROOT, running_bot
 from tests.telegram_server import BotApiServer, SimulatedUser
 
@@ -206,8 +208,15 @@ async def test_cli_works_on_the_database_file(
     assert export.returncode == 0, export.stderr
     assert "4 rows from 1 sessions" in export.stdout
     table = list(csv.DictReader(io.StringIO(output.read_text("utf-8-sig")), delimiter=";"))
-    assert [r["option_id"] for r in table] == ["full"] * 4
+    assert [r["Antwort-ID"] for r in table] == ["full"] * 4
+    assert [r["Antwort"] for r in table] == ["trifft voll zu"] * 4
     assert all("541" not in r.values() for r in table)
+    workbook = tmp_path / "antworten.xlsx"
+    assert cli(database, questionnaire, "export", "--output", str(workbook)).returncode == 0
+    sheet = load_workbook(workbook).active
+    assert (
+        sheet is not None and sheet.max_row == 5 and sheet.cell(1, 1).value == "Person (Pseudonym)"
+    )
 
     assert cli(database, questionnaire, "reset", "999").returncode == 1
     reset = cli(database, questionnaire, "reset", "@LU_X")
@@ -223,6 +232,7 @@ async def test_cli_works_on_the_database_file(
     assert rows(database, "SELECT user_id, granted_by FROM coordinator_grants") == [(541, 0)]
     assert audit(database) == [
         ("cli", "stats", None),
+        ("cli", "export", None),
         ("cli", "export", None),
         ("cli", "reset", "541"),
         ("cli", "grant_coordinator", "541"),

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
-from bot.ui.export import COLUMNS, ExportRow, build_csv, cell, neutralise, pseudonym
+from bot.ui.export import (
+    COLUMNS,
+    ExportRow,
+    build_csv,
+    build_xlsx,
+    cell,
+    day,
+    neutralise,
+    pseudonym,
+)
+from bot.ui.texts import load_texts
+
+HEADERS = load_texts().section("export_columns")
+GERMAN = [HEADERS[name] for name in COLUMNS]
 
 
 def row(**changes: object) -> ExportRow:
     values: dict[str, object] = {
-        "person": "a1b2c3d4e5f60718",
+        "person": "P-a1b2c3d4e5f60718",
         "session_id": 7,
         "attempt": 1,
         "group": "Stadt Musterstadt",
@@ -21,14 +36,17 @@ def row(**changes: object) -> ExportRow:
         "questionnaire_id": "mini",
         "questionnaire_version": "test.1",
         "content_hash": "0123456789abcdef",
-        "question_id": "alpha.one",
         "field_id": "alpha",
+        "field_title": "Feld Alpha",
+        "question_id": "alpha.one",
+        "question_text": "Die erste Aussage.",
         "option_id": "full",
+        "answer": "trifft voll zu",
         "points": 3,
-        "answered_at": "2025-03-01T10:00:00+00:00",
-        "session_started_at": "2025-03-01T09:55:00+00:00",
-        "session_completed_at": None,
-        "session_archived_at": None,
+        "answered_on": "2025-03-01",
+        "session_started_on": "2025-03-01",
+        "session_completed_on": None,
+        "session_archived_on": None,
         "session_archived_reason": None,
     }
     values.update(changes)
@@ -40,22 +58,23 @@ def parse(content: bytes) -> list[list[str]]:
 
 
 def test_utf8_with_bom_semicolons_and_header() -> None:
-    content = build_csv([row(group="Gemeinde Öhringen; Süd")])
+    content = build_csv([row(group="Gemeinde Öhringen; Süd")], HEADERS)
     assert content.startswith(b"\xef\xbb\xbf")
     lines = content.decode("utf-8-sig").split("\r\n")
-    assert lines[0] == ";".join(COLUMNS)
+    assert lines[0] == ";".join(GERMAN)
     assert lines[-1] == ""  # every line ends with CRLF
     header, data = parse(content)
-    assert data[header.index("group")] == "Gemeinde Öhringen; Süd"  # quoted, not split
-    assert data[header.index("points")] == "3"
+    assert data[header.index("Gruppe")] == "Gemeinde Öhringen; Süd"  # quoted, not split
+    assert data[header.index("Punkte")] == "3"
+    assert header[:3] == ["Person (Pseudonym)", "Selbstcheck-Nr.", "Durchgang"]
 
 
 def test_header_only_without_rows() -> None:
-    assert parse(build_csv([])) == [list(COLUMNS)]
+    assert parse(build_csv([], HEADERS)) == [GERMAN]
 
 
 def test_skipped_question_has_empty_option_and_points() -> None:
-    _, data = parse(build_csv([row(option_id=None, points=None, group=None)]))
+    _, data = parse(build_csv([row(option_id=None, points=None, group=None)], HEADERS))
     record = dict(zip(COLUMNS, data, strict=True))
     assert record["option_id"] == ""
     assert record["points"] == ""
@@ -75,7 +94,7 @@ def test_skipped_question_has_empty_option_and_points() -> None:
 )
 def test_formula_like_text_is_neutralised(value: str) -> None:
     assert neutralise(value) == "'" + value
-    _, data = parse(build_csv([row(group=value, perspective=value)]))
+    _, data = parse(build_csv([row(group=value, perspective=value)], HEADERS))
     record = dict(zip(COLUMNS, data, strict=True))
     assert record["group"] == "'" + value
     assert record["perspective"] == "'" + value
@@ -94,5 +113,33 @@ def test_pseudonym_is_stable_keyed_and_hides_the_id() -> None:
     assert first != pseudonym("salt-two", 123456789)
     assert first != pseudonym("salt-one", 123456788)
     assert "123456789" not in first
-    assert len(first) == 16
-    assert all(c in "0123456789abcdef" for c in first)
+    assert len(first) == 18 and first.startswith("P-")
+    assert all(c in "0123456789abcdef" for c in first[2:])
+
+
+def test_pseudonyms_never_look_like_numbers() -> None:
+    """A hex digest like "1234e567…" would become a number in a spreadsheet; "P-…" never."""
+    for user_id in range(2000):
+        value = pseudonym("salt", user_id)
+        with pytest.raises(ValueError):
+            float(value)
+
+
+def test_timestamps_are_coarsened_to_the_day() -> None:
+    assert day("2026-12-01T23:59:58+00:00") == "2026-12-01"
+    assert day(None) is None
+
+
+def test_xlsx_has_the_same_table_with_text_never_a_formula(tmp_path: Path) -> None:
+    evil = '=HYPERLINK("http://evil.example","klick")'
+    content = build_xlsx([row(group=evil), row(option_id=None, points=None)], HEADERS, "Antworten")
+    path = tmp_path / "export.xlsx"
+    path.write_bytes(content)
+    sheet = load_workbook(path)["Antworten"]
+    table = [[c.value for c in line] for line in sheet.iter_rows()]
+    assert table[0] == GERMAN
+    record = dict(zip(GERMAN, table[1], strict=True))
+    assert record["Gruppe"] == "'" + evil and sheet.cell(2, 4).data_type == "s"
+    assert record["Punkte"] == 3 and record["Aussage"] == "Die erste Aussage."
+    assert record["Person (Pseudonym)"] == "P-a1b2c3d4e5f60718"
+    assert dict(zip(GERMAN, table[2], strict=True))["Punkte"] in (None, "")

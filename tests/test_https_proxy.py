@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.forward_proxy import ForwardProxy
-from tests.harness import TOKEN, BotProcess, bot_env
+from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer, SimulatedUser
 
@@ -47,6 +47,7 @@ async def test_https_proxy_is_asked_to_connect_to_telegram(database: Path) -> No
     async with ForwardProxy(allow_connect=False) as proxy:
         env = {
             "BOT_TOKEN": TOKEN,
+            **PRIVACY,
             "DATABASE_PATH": str(database),
             "HTTPS_PROXY": proxy.url,
             "TELEGRAM_STARTUP_TIMEOUT": "1",

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.cli.log_redaction import REDACTED, Redactor
-from tests.harness import ROOT, TOKEN, BotProcess, bot_env, wait_for
+from tests.harness import PRIVACY, ROOT, TOKEN, BotProcess, bot_env, wait_for
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer, SimulatedUser
 
@@ -117,6 +117,7 @@ async def test_the_token_reaches_the_logs_when_telegram_rejects_it(database: Pat
 async def test_unreachable_telegram_at_start_up_is_retried_then_one_line(database: Path) -> None:
     env = {
         "BOT_TOKEN": TOKEN,
+        **PRIVACY,
         "TELEGRAM_BASE_URL": f"http://127.0.0.1:{free_port()}",
         "DATABASE_PATH": str(database),
         "LOG_LEVEL": "INFO",

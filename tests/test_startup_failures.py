@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.store.storage import MIGRATIONS, Storage
-from tests.harness import TOKEN
+from tests.harness import PRIVACY, TOKEN
 from tests.process import Exited, run_to_exit
 
 # Nothing listens here: every case must stop before the bot would talk to Telegram.
@@ -38,6 +38,7 @@ def folder(tmp_path: Path) -> Iterator[Path]:
 def env_for(database: Path) -> dict[str, str]:
     return {
         "BOT_TOKEN": TOKEN,
+        **PRIVACY,
         "TELEGRAM_BASE_URL": NO_TELEGRAM,
         "DATABASE_PATH": str(database),
         "LOG_LEVEL": "WARNING",

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.app.ports import People, Reports, Sessions
+from bot.app.ports import People, PersonalData, Reports, Sessions
+from bot.app.pseudonyms import alias
 from bot.app.records import SessionRecord, utc_now
-from bot.ui.export import ExportRow, answer_value, build_csv, pseudonym
+from bot.ui.export import ExportRow, build_csv, build_xlsx, day, pseudonym
+from bot.ui.personal import answer_label
+from bot.ui.texts import Texts
 from flows.questionnaire import Questionnaire
 from flows.session import field_is_complete
 
@@ -31,7 +34,7 @@ USER_ID = re.compile(r"^-?[0-9]{1,15}$")
 Versions = Callable[[str], Awaitable[Questionnaire]]
 
 
-class AdminStore(Sessions, People, Reports, Protocol):
+class AdminStore(Sessions, People, Reports, PersonalData, Protocol):
     """The repositories the operators' actions read and write."""
 
 
@@ -83,7 +86,8 @@ class Stats:
 
 @dataclass(frozen=True)
 class Export:
-    content: bytes
+    content: bytes  # CSV
+    xlsx: bytes
     rows: int
     sessions: int
 
@@ -95,8 +99,11 @@ class Admin:
         self,
         storage: AdminStore,
         versions: Versions,
+        texts: Texts,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        """`texts` gives the export its German headers and answers in words."""
+        self.t = texts
         self.storage = storage
         self.versions = versions
         self.clock = clock
@@ -115,9 +122,19 @@ class Admin:
             return None
         return Person(row["user_id"], row["chat_id"], row["username"], row["first_name"])
 
+    async def whois(self, who: str, alias: str) -> Person | None:
+        """The person behind a log or export pseudonym ("P-…"), for support; audited."""
+        await self.audit(who, "whois", alias.strip())
+        salt = await self.storage.export_salt()
+        for user_id in await self.storage.people_ids():
+            if pseudonym(salt, user_id) == alias.strip():
+                return await self.find(str(user_id))
+        return None
+
     async def audit(self, who: str, action: str, target: str | None, details: str = "") -> None:
         await self.storage.add_audit(who, action, target, details or None, self.clock())
-        log.info("admin %s: %s%s", who, action, f" {target}" if target else "")
+        # The audit log keeps ids (it is in the database); the log names people by pseudonym.
+        log.info("admin %s: %s%s", _named(who), action, f" {_named(target)}" if target else "")
 
     async def reset(
         self, who: str, person: Person, content_hash: str, expected_session: int | None = None
@@ -167,6 +184,7 @@ class Admin:
             known = q.has_question(question_id)
             option = q.scale.option(raw["option_id"])
             order = q.question_number(question_id) if known else len(q.questions)
+            field_id = q.question(question_id).field if known else None
             rows.append(
                 (
                     raw["session_id"],
@@ -181,20 +199,35 @@ class Admin:
                         questionnaire_id=raw["questionnaire_id"],
                         questionnaire_version=raw["questionnaire_version"],
                         content_hash=raw["content_hash"],
+                        field_id=field_id,
+                        field_title=q.field(field_id).title if field_id else None,
                         question_id=question_id,
-                        field_id=q.question(question_id).field if known else None,
-                        option_id=answer_value(raw["option_id"]),
+                        question_text=q.question(question_id).text if known else None,
+                        option_id=raw["option_id"],
+                        answer=answer_label(self.t, q, raw["option_id"]),
                         points=option.points if option is not None else None,
-                        answered_at=raw["answered_at"],
-                        session_started_at=raw["started_at"],
-                        session_completed_at=raw["completed_at"],
-                        session_archived_at=raw["archived_at"],
+                        answered_on=day(raw["answered_at"]) or "",
+                        session_started_on=day(raw["started_at"]) or "",
+                        session_completed_on=day(raw["completed_at"]),
+                        session_archived_on=day(raw["archived_at"]),
                         session_archived_reason=raw["archived_reason"],
                     ),
                 )
             )
         rows.sort(key=lambda item: (item[0], item[1]))
         sessions = len({session_id for session_id, _, _ in rows})
-        export = Export(build_csv(row for _, _, row in rows), len(rows), sessions)
+        table = [row for _, _, row in rows]
+        columns = self.t.section("export_columns")
+        export = Export(
+            build_csv(table, columns),
+            build_xlsx(table, columns, self.t.plain("export_sheet_title")),
+            len(rows),
+            sessions,
+        )
         await self.audit(who, "export", None, f"{export.rows} rows, {export.sessions} sessions")
         return export
+
+
+def _named(value: str) -> str:
+    """A Telegram id as its pseudonym (for log lines); anything else ("cli", "P-…") as it is."""
+    return alias(int(value)) if value.lstrip("-").isdigit() else value

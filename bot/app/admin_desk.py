@@ -49,7 +49,7 @@ class AdminDesk:
         self.render = render
         self.group_creation = group_creation
         self.clock = clock
-        self.admin = Admin(storage, catalog.get, clock=clock)
+        self.admin = Admin(storage, catalog.get, texts, clock=clock)
 
     # commands -----------------------------------------------------------------------------
 
@@ -121,15 +121,26 @@ class AdminDesk:
         return _say_all([self.t("admin_stats", **values, fields=Html("\n".join(lines)))])
 
     async def export(self, admin_id: int) -> Turn:
-        """/export: every answer as a pseudonymous CSV document."""
+        """/export: every answer as pseudonymous CSV and XLSX documents."""
         export = await self.admin.export(str(admin_id))
         if export.rows == 0:
             return _say(self.t("admin_export_empty"))
         stamp = self.clock().strftime(self.t.plain("file_date_format"))
         caption = self.t("admin_export_caption", rows=export.rows, sessions=export.sessions)
-        filename = self.t.plain("admin_export_filename", date=stamp)
-        attachment = Attachment("document", filename, export.content)
-        return Turn(Reply(send=[View(caption, attachment=attachment)]))
+        csv_file = Attachment(
+            "document", self.t.plain("admin_export_filename", date=stamp), export.content
+        )
+        xlsx_file = Attachment(
+            "document", self.t.plain("admin_export_filename_xlsx", date=stamp), export.xlsx
+        )
+        return Turn(
+            Reply(
+                send=[
+                    View(caption, attachment=csv_file),
+                    View(self.t("admin_export_caption_xlsx"), attachment=xlsx_file),
+                ]
+            )
+        )
 
     async def grant_coordinator(self, admin_id: int, argument: str) -> Turn:
         """/coordinator <id or @username>: allow that person to create groups."""

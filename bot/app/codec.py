@@ -1,8 +1,9 @@
 """Every button's data, encoded and decoded in one place (Telegram allows 1–64 bytes).
 
 This module owns every prefix: the self-check's own buttons, group actions (`g:`), the join
-dialogue (`j:`, `p:`), a group's municipality type (`gt:`), the person's own type (`t:`) and the
-admins' reset confirmation (`adm:`). `parse` turns any data into
+dialogue (`j:`, `p:`), a group's municipality type (`gt:`), the person's own type (`t:`), a
+person's data rights (`d:` delete, `l:` leave a group) and the admins' reset confirmation
+(`adm:`). `parse` turns any data into
 a typed press or None, so forged or oddly formed data (other digits than 0-9, numbers too long
 to be ids) is refused in one place, like any unknown button.
 
@@ -53,6 +54,11 @@ _JOIN = re.compile(r"^j:([yn]):([0-9]{1,12})$")
 _PERSPECTIVE = re.compile(r"^p:([0-9]{1,12}):([0-9]{1,2})$")
 _RESET = re.compile(r"^adm:r:([0-9]{1,15}):([0-9]{1,12})$")
 
+_LEAVE = re.compile(r"^l:y:([0-9]{1,12})$")
+
+DELETE_YES = "d:y"
+DELETE_NO = "d:n"
+LEAVE_NO = "l:n"
 RESET_CANCEL = "adm:n"
 
 
@@ -101,7 +107,23 @@ class ResetPress:
     session_id: int | None = None
 
 
-Pressed = SelfCheckPress | GroupPress | GroupTypePress | JoinPress | ResetPress
+@dataclass(frozen=True)
+class RightsPress:
+    """A person confirms or cancels deleting their data ("delete") or leaving a group ("leave").
+
+    `confirmed` False is a cancel; a leave confirmation names the group it was asked for.
+    """
+
+    action: str
+    confirmed: bool
+    group_id: int | None = None
+
+
+Pressed = SelfCheckPress | GroupPress | GroupTypePress | JoinPress | ResetPress | RightsPress
+
+
+def leave(group_id: int) -> str:
+    return f"l:y:{group_id}"
 
 
 def group(action: str, group_id: int) -> str:
@@ -140,6 +162,13 @@ def parse(data: str | None) -> Pressed | None:
     if data.startswith("p:"):
         match = _PERSPECTIVE.match(data)
         return JoinPress(int(match[1]), perspective=int(match[2])) if match else JoinPress(None)
+    if data in (DELETE_YES, DELETE_NO):
+        return RightsPress("delete", data == DELETE_YES)
+    if data == LEAVE_NO:
+        return RightsPress("leave", False)
+    if data.startswith("l:"):
+        match = _LEAVE.match(data)
+        return RightsPress("leave", True, int(match[1])) if match else None
     if data == RESET_CANCEL:
         return ResetPress()
     if data.startswith("adm:"):

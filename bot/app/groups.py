@@ -15,7 +15,7 @@ from typing import Protocol
 import segno
 
 from bot.app import codec
-from bot.app.ports import Clock, Groups, People, Questionnaires, Sessions, Turn
+from bot.app.ports import Clock, Groups, People, Questionnaires, Releases, Sessions, Turn
 from bot.app.records import GroupRecord, SessionRecord, UserRef
 from bot.app.service import SelfCheck
 from bot.ui.texts import Html, Texts
@@ -64,7 +64,7 @@ class GroupPolicy:
     max_groups: int = 20  # groups one person may coordinate (admins are not limited)
 
 
-class GroupStore(Groups, Sessions, People, Protocol):
+class GroupStore(Groups, Sessions, People, Releases, Protocol):
     """The repositories groups and joining read and write."""
 
 
@@ -88,9 +88,6 @@ class GroupDesk:
         self.policy = policy
         self.bot_username = bot_username
         self.clock = clock
-        # Releases per (group, round), oldest first. Held in memory until the storage layer
-        # persists them (issue 13, second part); a restart starts a fresh release history.
-        self._releases: dict[tuple[int, int], list[Release]] = {}
 
     async def coordinates(self, user_id: int) -> bool:
         """Whether the person coordinates at least one group (their menu and help show more)."""
@@ -318,16 +315,25 @@ class GroupDesk:
             )
             for c in await self.storage.completed_checks(group_id, round_number)
         ]
-        history = self._releases.setdefault((group_id, round_number), [])
+        # Stored, never held in memory: a restart must not begin a fresh history, whose first
+        # release could be differenced against what a coordinator saw before it.
+        history = await self.storage.releases(group_id, round_number)
+        now = self.clock()
         release = next_release(
             q,
             history,
             checks,
             self.policy.min_group,
-            self.clock(),
+            now,
             round_closed=closed,
             previous_round=previous_round,
         )
+        if release is not None and not await self.storage.add_release(
+            group_id, round_number, release, now
+        ):
+            # Another coordinator's report stored this number first: show theirs.
+            history = await self.storage.releases(group_id, round_number)
+            release = None
         if release is not None:
             history.append(release)
         return (history[-1] if history else None), checks

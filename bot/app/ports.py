@@ -20,6 +20,7 @@ from bot.app.records import (
     UserRef,
 )
 from bot.ui.views import Reply
+from flows.disclosure import Release
 from flows.questionnaire import Questionnaire
 from flows.session import SessionState
 
@@ -161,6 +162,44 @@ class Groups(Protocol):
     async def consent_pending_join(self, user_id: int) -> None: ...
 
     async def clear_pending_join(self, user_id: int) -> None: ...
+
+
+class Releases(Protocol):
+    """The published releases of each group round, oldest first, kept as they were shown."""
+
+    async def releases(self, group_id: int, round_number: int) -> list[Release]: ...
+
+    async def add_release(
+        self, group_id: int, round_number: int, release: Release, now: datetime
+    ) -> bool: ...
+
+
+class PersonalData(Protocol):
+    """Everything stored about one person: to hand it to them, and to delete all of it."""
+
+    async def personal_data(self, user_id: int) -> dict[str, list[dict[str, Any]]]: ...
+
+    async def delete_person(self, user_id: int, pseudonym: str) -> int: ...
+
+    async def leave_group(self, user_id: int, group_id: int) -> bool: ...
+
+    async def people_ids(self) -> list[int]: ...
+
+
+class RetentionStore(Protocol):
+    """Who has been inactive how long, the notices before deletion, old earlier attempts."""
+
+    async def inactive_people(
+        self, before: datetime, user_id: int | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def claim_retention_notice(
+        self, user_id: int, before: datetime, now: datetime
+    ) -> bool: ...
+
+    async def old_checks(self, before: datetime) -> list[int]: ...
+
+    async def delete_checks(self, session_ids: list[int]) -> None: ...
 
 
 class ReminderStore(Protocol):

@@ -20,7 +20,9 @@ from bot.app import codec
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery, People, Questionnaires, ReminderStore, Sessions, Turn
+from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
+from bot.app.retention import Retention
 from bot.ui.render import percent
 from bot.ui.texts import Texts
 from bot.ui.views import Button, Reply, View
@@ -58,7 +60,10 @@ class Reminders:
         delivery: Delivery,
         policy: ReminderPolicy,
         clock: Clock,
+        retention: Retention | None = None,
     ) -> None:
+        """`retention` runs on every round too, whether reminders are switched on or off."""
+        self.retention = retention
         self.storage = storage
         self.catalog = catalog
         self.t = texts
@@ -73,7 +78,7 @@ class Reminders:
     # lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.policy.enabled and self._task is None:
+        if (self.policy.enabled or self.retention is not None) and self._task is None:
             self._stopping.clear()
             self._task = asyncio.create_task(self.run(), name="reminders")
 
@@ -92,7 +97,10 @@ class Reminders:
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.check()
+                if self.policy.enabled:
+                    await self.check()
+                if self.retention is not None:
+                    await self.retention.sweep()
             except Exception:
                 log.exception("reminder check failed; trying again later")
             with contextlib.suppress(TimeoutError):
@@ -122,7 +130,7 @@ class Reminders:
                 try:
                     sent += await self._remind(session_id, user_id, chat_id, count)
                 except Exception:
-                    log.exception("reminder for chat %s failed", chat_id)
+                    log.exception("reminder for person %s failed", alias(user_id))
         return sent
 
     async def _remind(self, session_id: int, user_id: int, chat_id: int, count: int) -> int:
@@ -153,7 +161,12 @@ class Reminders:
             )
             turn = Turn(Reply(send=[view]), record.id, record.message_id)
             await self.outbox.deliver(self.delivery, chat_id, turn)
-            log.info("reminder %s of %s sent to chat %s", count + 1, self.policy.max_count, chat_id)
+            log.info(
+                "reminder %s of %s sent to person %s",
+                count + 1,
+                self.policy.max_count,
+                alias(user_id),
+            )
             return 1
 
 

@@ -20,8 +20,10 @@ from bot.app.groups import COMMAND_ACTIONS, GroupDesk
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery, Turn
+from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.app.reminders import ReminderPolicy, RemindersStore, reminder_command
+from bot.app.rights import RightsDesk
 from bot.app.service import SelfCheck
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Reply, View
@@ -125,10 +127,12 @@ class Router:
         admin_ids: frozenset[int],
         notify: Delivery,
         clock: Clock,
+        rights: RightsDesk,
     ) -> None:
         """`notify` delivers to any chat: notices to someone other than the person who acted."""
         self.notify = notify
         self.clock = clock
+        self.rights = rights
         self.table = table
         self.locks = locks
         self.outbox = outbox
@@ -148,6 +152,10 @@ class Router:
             "help": self._help,
             "my_id": self._my_id,
             "reminders": self._reminders,
+            "privacy": lambda person, _: self.rights.notice(person),
+            "my_data": lambda person, _: self.rights.my_data(person),
+            "delete": lambda person, _: self._ask_delete(),
+            "leave_group": lambda person, _: self.rights.ask_leave(person),
             "new_group": self._new_group,
             "groups": lambda person, _: self.groups.list_groups(person),
             **{action: self._group_command(code) for action, code in COMMAND_ACTIONS.items()},
@@ -206,6 +214,8 @@ class Router:
             return await self.groups.set_type(person, pressed.group_id, pressed.type_index)
         if isinstance(pressed, codec.JoinPress):
             return await self.groups.press_join(person, pressed)
+        if isinstance(pressed, codec.RightsPress):
+            return await self.rights.press(person, pressed)
         if isinstance(pressed, codec.SelfCheckPress):
             return await self.selfcheck.press(person, pressed.data, press.message_id)
         # No button of this bot, or an admin's button pressed by someone else.
@@ -244,6 +254,9 @@ class Router:
             argument,
         )
 
+    async def _ask_delete(self) -> Turn:
+        return self.rights.ask_delete()
+
     async def _new_group(self, person: UserRef, argument: str) -> Turn:
         return await self.groups.new_group(person, argument, is_admin=self.is_admin(person))
 
@@ -260,7 +273,7 @@ class Router:
         try:
             delivered = await self.outbox.deliver(self.notify, chat_id, turn)
         except Exception as error:  # any transport failure: the admin is told it did not reach
-            log.info("chat %s: notice not delivered (%s)", chat_id, type(error).__name__)
+            log.info("person %s: notice not delivered (%s)", alias(chat_id), type(error).__name__)
             return False
         return not delivered.blocked
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot.app import codec
 from bot.app.ports import Clock, Groups, People, Questionnaires, Sessions, Turn
+from bot.app.pseudonyms import alias
 from bot.app.records import SessionRecord, UserRef, utc_now
 from bot.ui.render import Renderer
 from bot.ui.texts import Html, Texts
@@ -123,7 +124,7 @@ class SelfCheck:
     # updates ------------------------------------------------------------------------------
 
     async def start(self, user: UserRef) -> Turn:
-        log.info("chat %s: start", user.chat_id)
+        log.info("person %s: start", alias(user.user_id))
         await self.storage.touch_user(user, self.clock())
         record, q = await self.session_for(user)
         group = await self.storage.group(record.group_id) if record.group_id else None
@@ -137,7 +138,7 @@ class SelfCheck:
 
     async def command(self, user: UserRef, action: str, help_extra: Html | None = None) -> Turn:
         """menu, progress, results, restart, help; anything else is an unknown command."""
-        log.info("chat %s: command %s", user.chat_id, action)
+        log.info("person %s: command %s", alias(user.user_id), action)
         await self.storage.touch_user(user, self.clock())
         record, q = await self.session_for(user)
         state = record.state
@@ -161,7 +162,7 @@ class SelfCheck:
 
     async def other_input(self, user: UserRef) -> Turn:
         """Text, stickers, photos and the like: a friendly hint and the open question again."""
-        log.info("chat %s: input that is not a button or command", user.chat_id)
+        log.info("person %s: input that is not a button or command", alias(user.user_id))
         record, q = await self.session_for(user)
         question = record.state.position.screen is Screen.QUESTION
         key = "not_a_button" if question else "not_a_button_idle"
@@ -175,7 +176,7 @@ class SelfCheck:
             message_id = None
         decoded = codec.decode(data, q)
         if decoded is None:
-            log.info("chat %s: unknown button data refused", user.chat_id)
+            log.info("person %s: unknown button data refused", alias(user.user_id))
             return self._resync(record, q, message_id, self.t.plain("toast_unknown"))
         if decoded.restart is not None:
             return await self._restart(user, record, q, decoded.restart)
@@ -188,8 +189,8 @@ class SelfCheck:
         assert decoded.event is not None
         outcome = apply(q, record.state, decoded.event)
         log.info(
-            "chat %s: %s%s",
-            user.chat_id,
+            "person %s: %s%s",
+            alias(user.user_id),
             type(decoded.event).__name__,
             f" refused ({outcome.refused})" if outcome.refused else "",
         )

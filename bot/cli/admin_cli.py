@@ -31,13 +31,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tools.add_parser("health", help="exit 0 if the database opens read-only (HEALTHCHECK)")
     reset = tools.add_parser("reset", help="archive a person's current check and start a fresh one")
     reset.add_argument("user", help="Telegram user id or @username")
-    export = tools.add_parser("export", help="all answers as pseudonymous CSV")
+    export = tools.add_parser("export", help="all answers as pseudonymous CSV (or XLSX)")
     export.add_argument(
         "--output",
         "-o",
         default="export.csv",
-        help="file to write (default: ./export.csv; - for stdout)",
+        help="file to write (default: ./export.csv; .xlsx for Excel; - for CSV on stdout)",
     )
+    whois = tools.add_parser("whois", help="the person behind a pseudonym P-… (audited)")
+    whois.add_argument("pseudonym", help="a pseudonym from a log line or the export")
+    backup = tools.add_parser("backup", help="a consistent copy of the database (online backup)")
+    backup.add_argument("file", help="the copy to write (must not exist yet)")
     grant = tools.add_parser("grant-coordinator", help="allow a person to create groups")
     grant.add_argument("user", help="Telegram user id or @username")
 
@@ -75,16 +79,26 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary
     from bot.app.admin import Admin, Person, user_id_of
     from bot.store.catalog import StoredVersions
     from bot.store.storage import Storage
+    from bot.ui.texts import load_texts
 
     storage = await Storage.open(settings.database_path)
     try:
-        admin = Admin(storage, StoredVersions(storage))
+        admin = Admin(storage, StoredVersions(storage), load_texts())
         command = args.admin_command
         if command == "stats":
             print_stats(await admin.stats(CLI), out)
             return 0
         if command == "export":
             return await _export(admin, args.output, out, binary)
+        if command == "whois":
+            found = await admin.whois(CLI, args.pseudonym)
+            if found is None:
+                print(f"no person has the pseudonym {args.pseudonym}", file=sys.stderr)
+                return 1
+            print(found.label, file=out)
+            return 0
+        if command == "backup":
+            return await _backup(storage, Path(args.file), out)
         person = await admin.find(args.user)
         if command == "grant-coordinator":
             user_id = user_id_of(args.user)
@@ -102,6 +116,15 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO, binary
         return await _reset(admin, storage, settings.questionnaire_path, person, out)
     finally:
         await storage.close()
+
+
+async def _backup(storage: Storage, target: Path, out: TextIO) -> int:
+    if target.exists():
+        print(f"{target} exists already; choose a new file", file=sys.stderr)
+        return 1
+    pages = await storage.backup(target)
+    print(f"backup of {pages} pages written to {target}", file=out)
+    return 0
 
 
 async def _reset(
@@ -135,7 +158,9 @@ async def _export(admin: Admin, output: str, out: TextIO, binary: BinaryIO) -> i
         binary.write(export.content)
         binary.flush()
     else:
-        Path(output).write_bytes(export.content)
+        # The file's ending chooses the format: .xlsx for Excel, anything else CSV.
+        xlsx = output.lower().endswith(".xlsx")
+        Path(output).write_bytes(export.xlsx if xlsx else export.content)
         print(f"{export.rows} rows from {export.sessions} sessions written to {output}", file=out)
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.app import pseudonyms
 from bot.app.admin_desk import AdminDesk
 from bot.app.groups import GroupDesk, GroupPolicy
 from bot.app.locks import PersonLocks
@@ -16,6 +17,8 @@ from bot.app.outbox import Outbox
 from bot.app.ports import Clock, Delivery
 from bot.app.records import utc_now
 from bot.app.reminders import ReminderPolicy, Reminders
+from bot.app.retention import Retention, RetentionPolicy
+from bot.app.rights import PrivacyPolicy, RightsDesk
 from bot.app.routing import CommandTable, Router
 from bot.app.service import SelfCheck
 from bot.cli.config import Settings
@@ -37,6 +40,7 @@ class Core:
     groups: GroupDesk
     router: Router
     reminders: Reminders
+    retention: Retention
 
     async def close(self) -> None:
         await self.storage.close()
@@ -52,6 +56,7 @@ async def open_storage(settings: Settings) -> tuple[Storage, Catalog]:
     """Open the database and load the questionnaire (raises `QuestionnaireInvalid`)."""
     storage = await Storage.open(settings.database_path)
     try:
+        pseudonyms.configure(await storage.export_salt())
         catalog = await Catalog.load(storage, settings.questionnaire_path)
     except BaseException:
         await storage.close()
@@ -88,6 +93,13 @@ def build_core(
     )
     admin = AdminDesk(storage, catalog, texts, render, settings.group_creation, clock)
     reminders_policy = reminder_policy(settings)
+    privacy = PrivacyPolicy(
+        settings.privacy_controller,
+        settings.privacy_contact,
+        settings.retention_months,
+        settings.group_min_size,
+    )
+    rights = RightsDesk(storage, catalog, texts, privacy, clock)
     router = Router(
         table,
         locks,
@@ -101,6 +113,19 @@ def build_core(
         settings.admin_ids,
         notify,
         clock,
+        rights,
     )
-    reminders = Reminders(storage, catalog, texts, locks, outbox, notify, reminders_policy, clock)
-    return Core(storage, catalog, texts, table, selfcheck, groups, router, reminders)
+    retention = Retention(
+        storage,
+        rights,
+        texts,
+        locks,
+        outbox,
+        notify,
+        RetentionPolicy(settings.retention_months, settings.retention_notice_days),
+        clock,
+    )
+    reminders = Reminders(
+        storage, catalog, texts, locks, outbox, notify, reminders_policy, clock, retention
+    )
+    return Core(storage, catalog, texts, table, selfcheck, groups, router, reminders, retention)

@@ -60,6 +60,12 @@ class Settings:
     web_listen: str = "127.0.0.1"
     web_port: int = 8080
     web_link_days: int = 14
+    # who is responsible for the data and how to reach them (the privacy notice, /datenschutz)
+    privacy_controller: str | None = None
+    privacy_contact: str | None = None
+    # checks and people inactive longer than this are deleted, with a notice some days before
+    retention_months: int = 24
+    retention_notice_days: int = 28
 
     @property
     def telegram_enabled(self) -> bool:
@@ -108,7 +114,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         **_reminder_settings(env),
         **_webhook_settings(env),
         **_web_settings(env),
+        privacy_controller=_text(env, "PRIVACY_CONTROLLER"),
+        privacy_contact=_text(env, "PRIVACY_CONTACT"),
+        retention_months=_positive_int(env, "RETENTION_MONTHS", 24),
+        retention_notice_days=_positive_int(env, "RETENTION_NOTICE_DAYS", 28),
     )
+
+
+def require_privacy_contact(settings: Settings) -> None:
+    """On Telegram (a token set) the privacy notice must name who is responsible."""
+    if settings.token is not None and not (
+        settings.privacy_controller and settings.privacy_contact
+    ):
+        raise ConfigError(
+            "PRIVACY_CONTROLLER and PRIVACY_CONTACT are required with BOT_TOKEN: the privacy "
+            "notice (/datenschutz) must name who is responsible and how to reach them"
+        )
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    """A free text setting; blank counts as unset."""
+    return " ".join(env.get(name, "").split()) or None
 
 
 def _rate_limit(env: Mapping[str, str]) -> float:

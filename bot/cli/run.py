@@ -10,7 +10,7 @@ import sys
 from urllib.parse import urlsplit
 
 from bot.cli import log_redaction
-from bot.cli.config import ConfigError, Settings, load_settings
+from bot.cli.config import ConfigError, Settings, load_settings, require_privacy_contact
 from bot.cli.instance_lock import InstanceLock
 from bot.store.startup_checks import EXIT_STARTUP, StartupError, retry_network
 from flows.loading import QuestionnaireInvalid
@@ -42,6 +42,11 @@ def startup_settings() -> Settings | None:
 def run() -> int:
     settings = startup_settings()
     if settings is None:
+        return 2
+    try:
+        require_privacy_contact(settings)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     try:
         if settings.token is None:

@@ -19,6 +19,8 @@ from bot.app.ports import StoreBusy
 from bot.store.base import one_row
 from bot.store.groups import GroupRepository
 from bot.store.people import PeopleRepository
+from bot.store.personal import PersonalRepository
+from bot.store.releases import ReleaseRepository
 from bot.store.reminders import ReminderRepository
 from bot.store.reports import ReportRepository
 from bot.store.sessions import SessionRepository
@@ -155,6 +157,22 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sessions ADD COLUMN municipality_type TEXT;
     ALTER TABLE groups ADD COLUMN municipality_type TEXT;
     """,
+    # 8: the releases of group reports per round, as published (JSON of flows.disclosure.Release);
+    #    the notices before retention deletes an inactive person
+    """
+    CREATE TABLE group_releases (
+        group_id INTEGER NOT NULL REFERENCES groups (id),
+        round INTEGER NOT NULL,
+        number INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        stored_at TEXT NOT NULL,
+        PRIMARY KEY (group_id, round, number)
+    ) WITHOUT ROWID;
+    CREATE TABLE retention_notices (
+        user_id INTEGER PRIMARY KEY,
+        noticed_at TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -165,6 +183,8 @@ class Storage(
     GroupRepository,
     ReportRepository,
     ReminderRepository,
+    ReleaseRepository,
+    PersonalRepository,
 ):
     """The database: owns the connection, the one writer and the migrations.
 
@@ -201,6 +221,23 @@ class Storage(
             return storage
 
         return await open_checked(path, connection, prepare)
+
+    async def backup(self, target: Path) -> int:
+        """A consistent copy into `target` with SQLite's online backup API; returns its pages.
+
+        Safe while the bot runs: the copy is one snapshot of committed transactions, made in
+        steps so writers are never blocked for long. Restore: stop the bot, put the copy in
+        place of the database file (and remove its -wal and -shm files), start again.
+        """
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy = await aiosqlite.connect(str(target))
+        try:
+            await self._db.backup(copy, pages=256)
+            async with copy.execute("PRAGMA page_count") as cursor:
+                (pages,) = one_row(await cursor.fetchone())
+        finally:
+            await copy.close()
+        return int(pages)
 
     async def close(self) -> None:
         async with self._write_lock:

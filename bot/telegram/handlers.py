@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from bot.app.ports import StoreBusy, Turn
+from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.app.routing import Command, CommandSpec, Press, Router, Text
 from bot.telegram.messenger import Messenger
@@ -72,7 +73,9 @@ class CommandMenus:
         try:
             await self.bot.set_my_commands(menu, scope=BotCommandScopeChat(person.chat_id))
         except TelegramError as error:
-            log.warning("could not set the command menu of chat %s: %s", person.chat_id, error)
+            log.warning(
+                "could not set the command menu of person %s: %s", alias(person.user_id), error
+            )
             return
         self._set.add(person.chat_id)
 
@@ -99,7 +102,7 @@ class Handlers:
         assert message is not None and message.text is not None
         decoded = decode_command(message.text, context.bot.username)
         if decoded is None:
-            log.info("chat %s: command for another bot ignored", message.chat_id)
+            log.info("person %s: command for another bot ignored", alias(message.chat_id))
             return
         person = user_of(update)
         turn = await self.router.handle(person, decoded, self.messenger)
@@ -135,4 +138,4 @@ class Handlers:
                     update.effective_chat.id, View(html.escape(self.t.plain(key)))
                 )
         except Exception:  # reporting must never raise from the error handler itself
-            log.warning("could not tell chat %s about the error", update.effective_chat.id)
+            log.warning("could not tell person %s about the error", alias(update.effective_chat.id))

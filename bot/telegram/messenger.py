@@ -28,6 +28,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.app.ports import Delivered, Turn
+from bot.app.pseudonyms import alias
 from bot.ui.texts import plain_text
 from bot.ui.views import View, pieces
 
@@ -72,7 +73,7 @@ class Messenger:
         try:
             live = await self._deliver(chat_id, turn, origin, query, origin_has_keyboard)
         except Forbidden:
-            log.info("chat %s blocked the bot; not retrying", chat_id)
+            log.info("person %s blocked the bot; not retrying", alias(chat_id))
             return Delivered(blocked=True)
         return Delivered(live_message_id=live)
 
@@ -171,7 +172,7 @@ class Messenger:
                 lambda: self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
             )
         except BadRequest as error:  # deleted by the person, or too old to edit
-            log.info("chat %s: could not remove old keyboard: %s", chat_id, error.message)
+            log.info("person %s: could not remove old keyboard: %s", alias(chat_id), error.message)
 
     async def _answer(self, query: CallbackQuery, toast: str | None) -> None:
         # Telegram shows a spinner on the button until the query is answered, even if silently.
