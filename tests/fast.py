@@ -14,6 +14,7 @@ webhook) stays in the real-HTTP tests.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable
@@ -64,8 +65,14 @@ class FastWorld:
         self.chats: dict[int, FastChat] = {}
         self._ids = itertools.count(1)
         self.callback_queries: dict[str, PressRecord] = {}
+        # Deliveries here are synchronous: nothing changes while a user waits, so a wait is
+        # a short pause that lets the waiting loop give up on its deadline.
+        self.change_event = asyncio.Event()
 
     # the parts of the local server's interface that `SimulatedUser` reads
+
+    async def wait_change(self, event: asyncio.Event, timeout: float) -> None:
+        await asyncio.sleep(min(timeout, 0.01))
 
     def register_user(self, user: JSON) -> FastChat:
         return self.chats.setdefault(user["id"], FastChat(dict(user)))

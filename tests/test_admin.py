@@ -196,8 +196,9 @@ async def test_export_matches_the_stored_answers_and_neutralises_formulas(
     )
     assert len(table) == len(stored) == 3 + 4 + 2
     assert {(int(r["session_id"]), r["question_id"], r["option_id"]) for r in table} == {
-        (s, q, o or "übersprungen") for s, q, o, _ in stored
+        (s, q, o or "") for s, q, o, _ in stored
     }
+    assert all(r["answer"] == "übersprungen" for r in table if not r["option_id"])
     for user_id in (521, 522, 523):  # never the raw Telegram id, in no cell
         assert all(str(user_id) not in r.values() for r in table)
         assert all(str(user_id) not in r["person"] for r in table)
@@ -205,7 +206,7 @@ async def test_export_matches_the_stored_answers_and_neutralises_formulas(
     assert len(people) == 3
     groups = {r["group"] for r in table}
     assert groups == {"'" + evil, "'+cmd|' /C calc'!A0", ""}
-    skipped = [r for r in table if r["option_id"] == "übersprungen"]
+    skipped = [r for r in table if r["answer"] == "übersprungen"]
     assert len(skipped) == 1 and skipped[0]["points"] == "" and skipped[0]["field_id"] == "alpha"
     assert skipped[0]["answer"] == "übersprungen" and skipped[0]["field_title"]
     assert all(r["question_text"] and r["answer"] for r in table)

@@ -309,10 +309,13 @@ async def answer_questions(user: SimulatedUser, choose: Choice, limit: int | Non
             given += 1
         else:
             onward = [b for b in message.inline_buttons if b["text"].startswith("▶️")]
-            if not onward:
+            if onward:
+                wanted = onward[0]["callback_data"]
+            elif "t:0" in data:  # on one's own, the municipality type comes first: the default
+                wanted = "t:0"
+            else:
                 await user.wait_until_idle()
                 return given
-            wanted = onward[0]["callback_data"]
         before = message.reply_markup
         await user.press_data(message.message_id, wanted)
         await user.wait_for_message(

@@ -54,7 +54,9 @@ async def test_unknown_person_first_contact_by_text_or_old_keyboard_works(
 
     presser = bot.user(502, "Presser")
     record = await presser.press_data(77, "a:3:0:0")  # a keyboard from the lost database
-    assert record.answered and "nicht mehr aktuell" in (record.answer or {})["text"]
+    # A new person is asked for the municipality type first: the old button changes nothing.
+    toast = (record.answer or {})["text"]
+    assert record.answered and ("nicht mehr aktuell" in toast or "Art Ihrer Kommune" in toast)
     assert "Willkommen beim Mini-Selbstcheck" in shown(bot, 502)
 
     assert rows(database, "SELECT user_id FROM users ORDER BY user_id") == [(501,), (502,)]
@@ -117,6 +119,7 @@ async def test_restart_with_nothing_answered_archives_no_empty_round(
 ) -> None:
     person = bot.user(400, "Neu")
     await person.send_command("/start")
+    await person.press("Stadt")  # the municipality type comes first
     await person.send_command("/neustart")
     assert "es gibt nichts neu zu beginnen" in (person.last_text or "")
     assert "Wirklich neu beginnen?" not in shown(bot, 400)
@@ -250,9 +253,9 @@ async def test_finished_field_walk_in_the_console(tmp_path: Path) -> None:
     """The same walk in the terminal: button numbers instead of presses."""
     database = tmp_path / "console.sqlite3"
     settings = load_settings({"DATABASE_PATH": str(database), "QUESTIONNAIRE_PATH": str(MINI)})
-    # Begin, answer alpha's three questions, "Antworten ansehen/ändern" (2), "weiter" (7),
-    # "trifft nicht zu" (4) on question 2.
-    script = io.StringIO("1\n1\n1\n1\n2\n7\n4\nq\n")
+    # Choose the type, begin, answer alpha's three questions, "Antworten ansehen/ändern" (2),
+    # "weiter" (7), "trifft nicht zu" (4) on question 2.
+    script = io.StringIO("1\n1\n1\n1\n1\n2\n7\n4\nq\n")  # first: the municipality type
     out = io.StringIO()
     assert await chat(settings, lines=script, out=out) == 0
     after_change = out.getvalue().rsplit("Gespeichert – Frage 2: trifft nicht zu", 1)[1]
@@ -368,4 +371,5 @@ async def test_group_report_scores_each_check_on_its_own_questionnaire_version(
     assert report.count("Ø 66,7 – auf dem Weg · 3 Selbstchecks") == 3, report
     assert "keine Zahlen" not in report
     assert len(rows(database, "SELECT DISTINCT content_hash FROM sessions")) == 1
-    assert len(rows(database, "SELECT content_hash FROM questionnaire_versions")) == 2
+    # Two file versions, each stored once per municipality type (Stadt, Kreis).
+    assert len(rows(database, "SELECT content_hash FROM questionnaire_versions")) == 4

@@ -55,7 +55,7 @@ async def test_a_report_seen_once_is_shown_unchanged_after_a_restart(database: P
         await join(people[3], token, "Verwaltung")
         await answer_questions(people[3], pattern(3))
         four = await reply_text(coordinator, "/groupreport")
-        assert "Seitdem sind 1 Selbstchecks" in four
+        assert "Seitdem ist 1 Selbstcheck" in four
 
     async with fast_bot(database) as bot:
         after = await reply_text(bot.user(100, "Kim"), "/groupreport")
@@ -222,7 +222,7 @@ async def test_deleting_ones_data_leaves_nothing_of_the_person(database: Path) -
         # The published release stays as it was; the deletion counts as one change.
         after = await reply_text(coordinator, "/groupreport")
         assert shown_figures(after) == shown_figures(first) and "Stand: Bericht 1" in after
-        assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert" in after
+        assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert" in after
         # Three more: the next release is over the others only.
         for seed in (3, 4, 5):
             await join(people[seed], token, "Verwaltung")
@@ -306,7 +306,7 @@ async def test_leaving_a_group_keeps_the_check_and_leaves_future_releases(
         assert "Stadt Musterstadt" not in await reply_text(people[0], "/start")
         after = await reply_text(coordinator, "/groupreport")
         assert shown_figures(after) == shown_figures(first)
-        assert "Seitdem sind 1 Selbstchecks hinzugekommen oder geändert" in after
+        assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert" in after
         overview = await reply_text(coordinator, "/groups")
         assert "beigetreten: 2 · begonnen: 2 · abgeschlossen: 2" in overview
     for (body,) in query(database, "SELECT body FROM group_releases WHERE group_id = ?", group_id):

@@ -168,6 +168,9 @@ class GroupDesk:
             label = self.t.plain("groups_button_report", name=group.name)
             buttons.append(Button(label, codec.group("r", group.id)))
         lines.append(self.t("groups_actions_hint"))
+        if len(groups) == 1:
+            # One group: all its actions at hand (report, close/open, new round, type).
+            return _plain(View("\n\n".join(lines), self._actions(groups[0])))
         return _plain(View("\n\n".join(lines), rows(*buttons)))
 
     async def choose_or_run(self, user: UserRef, action: str) -> Turn:

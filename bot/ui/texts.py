@@ -40,7 +40,9 @@ class _Formatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if "|" in format_spec:
             one, other = format_spec.split("|", 1)
-            return (one if int(value) == 1 else other).replace("#", str(value))
+            # A range such as "43–45" (not yet one number) always takes the plural.
+            singular = isinstance(value, int) and value == 1
+            return (one if singular else other).replace("#", str(value))
         text = format(value, format_spec)
         if self.escape and not isinstance(value, Html):
             return html.escape(text, quote=False)
