@@ -1,7 +1,8 @@
 """Every button's data, encoded and decoded in one place (Telegram allows 1–64 bytes).
 
-This module owns every prefix: the self-check's own buttons, group actions (`g:`), the join
-dialogue (`j:`, `p:`) and the admins' reset confirmation (`adm:`). `parse` turns any data into
+This module owns every prefix: the self-check's own buttons, group actions (`g:`), the workshop
+page's actions (`w:`), the person's own result PDF (`d`), the join dialogue (`j:`, `p:`) and
+the admins' reset confirmation (`adm:`). `parse` turns any data into
 a typed press or None, so forged or oddly formed data (other digits than 0-9, numbers too long
 to be ids) is refused in one place, like any unknown button.
 
@@ -41,12 +42,14 @@ _PATTERN = re.compile(
     r"|b:([0-9]{1,9})|f:([0-9]{1,2})|F:([0-9]{1,2}))$"
 )
 _GROUP = re.compile(r"^g:([rconN]):([0-9]{1,12})$")
+_WORKSHOP = re.compile(r"^w:([lnp]):([0-9]{1,12})$")
 _PERSPECTIVE = re.compile(r"^p:([0-9]{1,2})$")
 _RESET = re.compile(r"^adm:r:([0-9]{1,15}):([0-9]{1,12})$")
 
 JOIN_YES = "j:y"
 JOIN_NO = "j:n"
 RESET_CANCEL = "adm:n"
+RESULT_PDF = "d"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,19 @@ class GroupPress:
 
 
 @dataclass(frozen=True)
+class WorkshopPress:
+    """A coordinator's workshop action on a group: link (`l`), new link (`n`), PDF (`p`)."""
+
+    action: str
+    group_id: int | None  # None: malformed data, refused like any unknown group
+
+
+@dataclass(frozen=True)
+class ResultPdfPress:
+    """ "📄 Ergebnis als PDF": the presser's own result; it never names a session or a user."""
+
+
+@dataclass(frozen=True)
 class JoinPress:
     """Consent to the pending join (`consent` True/False) or the chosen perspective's index."""
 
@@ -80,11 +96,15 @@ class ResetPress:
     session_id: int | None = None
 
 
-Pressed = SelfCheckPress | GroupPress | JoinPress | ResetPress
+Pressed = SelfCheckPress | GroupPress | WorkshopPress | ResultPdfPress | JoinPress | ResetPress
 
 
 def group(action: str, group_id: int) -> str:
     return f"g:{action}:{group_id}"
+
+
+def workshop(action: str, group_id: int) -> str:
+    return f"w:{action}:{group_id}"
 
 
 def perspective(index: int) -> str:
@@ -102,6 +122,11 @@ def parse(data: str | None) -> Pressed | None:
     if data.startswith("g:"):
         match = _GROUP.match(data)
         return GroupPress(match[1], int(match[2])) if match else GroupPress("", None)
+    if data.startswith("w:"):
+        match = _WORKSHOP.match(data)
+        return WorkshopPress(match[1], int(match[2])) if match else WorkshopPress("", None)
+    if data == RESULT_PDF:
+        return ResultPdfPress()
     if data in (JOIN_YES, JOIN_NO):
         return JoinPress(consent=data == JOIN_YES)
     if data.startswith("p:"):

@@ -47,6 +47,7 @@ class GroupRecord:
     created_at: str
     closed_at: str | None
     current_round: int
+    link_generation: int = 0  # workshop links of older generations are revoked
 
     @property
     def is_open(self) -> bool:

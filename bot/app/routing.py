@@ -23,6 +23,7 @@ from bot.app.ports import Clock, Delivery, Turn
 from bot.app.records import UserRef
 from bot.app.reminders import ReminderPolicy, RemindersStore, reminder_command
 from bot.app.service import SelfCheck
+from bot.app.workshop import Workshop
 from bot.ui.texts import Html, Texts
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,11 @@ class Router:
         admin_ids: frozenset[int],
         notify: Delivery,
         clock: Clock,
+        *,
+        workshop: Workshop,
     ) -> None:
         """`notify` delivers to any chat: notices to someone other than the person who acted."""
+        self.workshop = workshop
         self.notify = notify
         self.clock = clock
         self.table = table
@@ -148,6 +152,7 @@ class Router:
             "reminders": self._reminders,
             "new_group": self._new_group,
             "groups": lambda person, _: self.groups.list_groups(person),
+            "workshop": lambda person, argument: self.workshop.command(person, argument),
             **{action: self._group_command(code) for action, code in COMMAND_ACTIONS.items()},
             "reset": lambda person, argument: self.admin.ask_reset(argument),
             "reload": lambda person, _: self.admin.reload(person.user_id),
@@ -200,6 +205,11 @@ class Router:
         pressed = codec.parse(press.data)
         if isinstance(pressed, codec.GroupPress):
             return await self.groups.act(person, pressed.action, pressed.group_id)
+        if isinstance(pressed, codec.WorkshopPress):
+            return await self.workshop.act(person, pressed.action, pressed.group_id)
+        if isinstance(pressed, codec.ResultPdfPress):
+            # The turn is delivered to the presser's own chat: a person's PDF goes nowhere else.
+            return await self.workshop.own_result(person)
         if isinstance(pressed, codec.JoinPress):
             return await self.groups.press_join(person, pressed)
         if isinstance(pressed, codec.SelfCheckPress):

@@ -88,7 +88,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if database.exists() and database.is_dir():
         raise ConfigError(f"DATABASE_PATH points at a folder, not a file: {database}")
     questionnaire = Path(env.get("QUESTIONNAIRE_PATH", "").strip() or DEFAULT_QUESTIONNAIRE)
-    return Settings(
+    settings = Settings(
         token=token,
         base_url=base_url,
         base_file_url=base_file_url,
@@ -107,6 +107,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         **_webhook_settings(env),
         **_web_settings(env),
     )
+    if (
+        settings.webhook_url
+        and settings.web_base_url
+        and settings.web_port == settings.webhook_port
+    ):
+        raise ConfigError(
+            f"WEB_PORT and WEBHOOK_PORT are both {settings.web_port}; the workshop pages and the "
+            "webhook need two different ports"
+        )
+    return settings
 
 
 def _rate_limit(env: Mapping[str, str]) -> float:

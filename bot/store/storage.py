@@ -146,6 +146,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX users_chat ON users (chat_id);
     """,
+    # 6: workshop links: raising a group's generation revokes every older link (/workshop neu)
+    """
+    ALTER TABLE groups ADD COLUMN link_generation INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

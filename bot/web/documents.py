@@ -19,7 +19,7 @@ from flows.scoring import FieldResult
 def workshop_page(data: WorkshopData, renderer: Renderer) -> WorkshopPage:
     """The page model of one round, from the report the source delivered."""
     return workshop_page_model(
-        data.report,
+        data.report,  # type: ignore[arg-type]  # the model reads PublishedReport (branch web2)
         data.questionnaire,
         group_name=data.group_name,
         round=data.round,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from flows.aggregation import GroupReport
+from flows.disclosure import PublishedReport
 from flows.questionnaire import Questionnaire
 
 
@@ -24,14 +24,21 @@ class GroupLink:
 
 @dataclass(frozen=True)
 class WorkshopData:
-    """A round's report with what the page says about it."""
+    """A round's published report with what the page says about it.
+
+    `report`, `own` and `pending` are exactly what the chat report renders:
+    `GroupDesk.published_report(group, viewer_id)` returns (report, pending, own). The page
+    never sees a live aggregation, only the release as its viewer may see it.
+    """
 
     group_name: str
     round: int
-    released: date
+    released: date  # the release's date
     questionnaire: Questionnaire
-    report: GroupReport  # or flows.disclosure.PublishedReport, which has the same shape
+    report: PublishedReport
     previous_round: int | None = None
+    own: bool = False  # the viewer's own check is in the group (not counted for them)
+    pending: int = 0  # checks completed or changed since the release, waiting for the next
 
 
 class WorkshopSource(Protocol):

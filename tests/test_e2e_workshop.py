@@ -1,0 +1,271 @@
+"""The workshop picture end to end, as people use it: the real bot, its web server, a browser.
+
+The bot runs with its web server on 127.0.0.1 against the local Bot API server; a coordinator
+creates a group, five simulated people complete the check over HTTP, and the coordinator asks
+for `/workshop`. The link from the chat is opened in a real headless Chromium: the page must show
+the figures the chat report shows (the same release), withhold what the chat withholds, name
+nobody and load nothing from outside 127.0.0.1. `/workshop neu` revokes the old link (410),
+`/workshop pdf` delivers the same picture as a PDF document, and "📄 Ergebnis als PDF" sends a
+participant their own result, to their chat only. Screenshots go to artifacts/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from fractions import Fraction
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+from playwright.async_api import Browser, async_playwright
+
+from bot.web.texts import load_web_texts
+from tests.harness import running_bot
+from tests.telegram_server import BotApiServer, SimulatedUser
+from tests.test_e2e_groups import (
+    BANDS,
+    FIELDS,
+    answer_questions,
+    band_label,
+    create_group,
+    field_scores,
+    half_up,
+    join,
+    pattern,
+    reply_text,
+    shown_figures,
+)
+from tests.test_web_pdf import assert_pages_not_blank, pdf_text
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WEB = load_web_texts()
+# Three Verwaltung, one Politik, one Zivilgesellschaft: the two singles are too small, and
+# Verwaltung would reveal the other two (complementary suppression).
+PEOPLE = {
+    0: ("Annegret", "Verwaltung"),
+    1: ("Bertold", "Verwaltung"),
+    2: ("Cornelia", "Verwaltung"),
+    3: ("Dietmar", "Politik"),
+    4: ("Eleonore", "Zivilgesellschaft"),
+}
+FIRST_ID = 7_770_001
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def url_buttons(user: SimulatedUser) -> dict[str, dict]:
+    """Label -> button of the newest bot message that has buttons opening a web page."""
+    message = next(
+        m
+        for m in reversed(user.messages)
+        if any("url" in b or "web_app" in b for b in m.inline_buttons)
+    )
+    return {b["text"]: b for b in message.inline_buttons}
+
+
+class Visit:
+    """A browser page that records console errors and every request, refusing outside ones."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.requests: list[str] = []
+
+    async def route(self, route) -> None:
+        url = route.request.url
+        self.requests.append(url)
+        if urlsplit(url).hostname != "127.0.0.1":
+            self.outside.append(url)
+            await route.abort()
+        else:
+            await route.continue_()
+
+
+async def open_page(browser: Browser, url: str, width: int, height: int, shot: str):
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    page = await context.new_page()
+    seen = Visit()
+    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    await context.route("**/*", seen.route)
+    response = await page.goto(url, wait_until="networkidle")
+    assert response is not None and response.status == 200, url
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+    return page, seen
+
+
+async def assert_page_equals_chat(page, report: str) -> None:
+    """Every figure on the page is the chat's; what the chat withholds, the page withholds."""
+    figures = shown_figures(report)
+    assert len(figures) == len(FIELDS)
+    assert await page.locator("[data-figure=completed]").inner_text() == "5"
+    for index, field in enumerate(FIELDS):
+        n, tenths, counts = figures[index]
+        assert n == 5
+        card = page.locator(f"[data-field={field['id']}]")
+        mean = f"{tenths // 10},{tenths % 10}"
+        assert await card.locator("[data-figure=mean]").inner_text() == mean, field["id"]
+        band = band_label(half_up(Fraction(tenths, 10)))
+        assert await card.locator("[data-figure=band]").inner_text() == band
+        shown_counts = card.locator("[data-figure=band-counts]")
+        if counts is None:
+            assert await shown_counts.count() == 0, field["id"]
+        else:
+            text = await shown_counts.inner_text()
+            for (_, _, label), count in zip(BANDS, counts, strict=True):
+                assert f"{label} {count}" in text or f"{label}: {count}" in text, text
+    # No perspective mean anywhere, as in the chat ("Nach Perspektive" is absent there too).
+    assert "Nach Perspektive" not in report
+    assert await page.locator("[data-figure=perspective-mean]").count() == 0
+
+
+async def test_workshop_link_page_pdf_and_own_result(
+    server: BotApiServer, database: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with running_bot(server, database, WEB_BASE_URL=base, WEB_PORT=str(port)) as bot:
+        coordinator = bot.user(100, "Kim")
+        join_token, _, _ = await create_group(coordinator)
+        people = {
+            seed: bot.user(FIRST_ID + seed, name, username=name.lower())
+            for seed, (name, _) in PEOPLE.items()
+        }
+        for seed, (_, perspective) in PEOPLE.items():
+            await join(people[seed], join_token, perspective)
+        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in people))
+        chat_report = await reply_text(coordinator, "/gruppenbericht")
+        assert "5 abgeschlossene Selbstchecks" in chat_report
+
+        # /workshop: the link, a browser button, no Mini App button on plain HTTP.
+        text = await reply_text(coordinator, "/workshop")
+        buttons = url_buttons(coordinator)
+        link = buttons["🌐 Im Browser öffnen"]["url"]
+        assert link.startswith(base + "/w/") and link in text
+        assert not any("web_app" in b for b in buttons.values())
+        assert "📄 Als PDF" in buttons
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_FLAGS
+            )
+            try:
+                for width, height in ((1920, 1080), (390, 844)):
+                    shot = f"e2e-workshop-{width}x{height}.png"
+                    page, seen = await open_page(browser, link, width, height, shot)
+                    await assert_page_equals_chat(page, chat_report)
+                    html = await page.content()
+                    for seed, (name, _) in PEOPLE.items():
+                        assert name not in html and name.lower() not in html
+                        assert str(FIRST_ID + seed) not in html
+                    assert "Kim" not in html
+                    assert seen.errors == [] and seen.outside == []
+                    assert all(urlsplit(u).hostname == "127.0.0.1" for u in seen.requests)
+                    assert any(u.endswith("workshop.css") for u in seen.requests)
+                    await page.context.close()
+            finally:
+                await browser.close()
+
+        # /workshop neu: the old link is revoked, the new one opens the page.
+        await reply_text(coordinator, "/workshop", "neu")
+        renewed = url_buttons(coordinator)["🌐 Im Browser öffnen"]["url"]
+        assert renewed != link
+        async with aiohttp.ClientSession() as client:
+            async with client.get(link) as response:
+                assert response.status == 410
+                assert WEB("error_revoked") in await response.text()
+            async with client.get(renewed) as response:
+                assert response.status == 200
+
+        # /workshop pdf: a document with every field and the chat's figures.
+        await reply_text(coordinator, "/workshop", "pdf")
+        document = coordinator.documents[-1]
+        assert document.file_name == "workshop-runde-1.pdf"
+        pdf = tmp_path / "workshop.pdf"
+        pdf.write_bytes(document.content)
+        (ARTIFACTS / "e2e-workshop.pdf").write_bytes(document.content)
+        text = pdf_text(pdf)
+        for index, field in enumerate(FIELDS):
+            assert field["title"] in text
+            _, tenths, _ = shown_figures(chat_report)[index]
+            assert f"{tenths // 10},{tenths % 10}" in text
+        for name, _ in PEOPLE.values():
+            assert name not in text
+        assert_pages_not_blank(pdf, tmp_path)
+
+        # "📄 Ergebnis als PDF" on a participant's results screen: their own result, to them.
+        person = people[1]
+        documents_before = len(server.calls("sendDocument"))
+        await reply_text(person, "/ergebnis")
+        await person.press("📄 Ergebnis als PDF")
+        await person.wait_for_message(lambda m: m.document is not None)
+        await person.wait_until_idle()
+        (own,) = person.documents
+        assert own.file_name == "selbstcheck-ergebnis.pdf"
+        own_pdf = tmp_path / "own.pdf"
+        own_pdf.write_bytes(own.content)
+        own_text = pdf_text(own_pdf)
+        for field, score in zip(FIELDS, field_scores(1), strict=True):
+            assert field["title"] in own_text
+            assert WEB("own_score", score=score) in own_text
+        others = {s for seed in (0, 2, 3, 4) for s in field_scores(seed)} - set(field_scores(1))
+        assert not any(WEB("own_score", score=s) in own_text for s in others)
+        # Exactly one document was sent since, and to the person who pressed.
+        sent = server.calls("sendDocument")[documents_before:]
+        assert [call.chat_id for call in sent] == [person.chat_id]
+        for seed in (0, 2, 3, 4):
+            assert people[seed].documents == []
+
+
+async def test_a_taken_web_port_ends_start_up_with_one_line(
+    server: BotApiServer, database: Path
+) -> None:
+    from tests.harness import bot_env
+    from tests.process import run_to_exit
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = bot_env(server, database, WEB_BASE_URL="http://127.0.0.1", WEB_PORT=str(port))
+        exited = await run_to_exit(env)
+    assert exited.code != 0
+    assert len(exited.lines) == 1, exited.stderr
+    assert exited.lines[0].startswith("Start-up error: the workshop pages cannot listen on")
+    assert str(port) in exited.lines[0]
+
+
+async def test_web_port_equal_to_webhook_port_is_refused(database: Path) -> None:
+    from tests.process import run_to_exit
+
+    env = {
+        "BOT_TOKEN": "123456:TEST-token-for-the-local-bot-api-server",
+        "DATABASE_PATH": str(database),
+        "WEBHOOK_URL": "https://bot.example/telegram",
+        "WEBHOOK_SECRET": "s" * 40,
+        "WEBHOOK_PORT": "8443",
+        "WEB_BASE_URL": "https://bot.example/selbstcheck",
+        "WEB_PORT": "8443",
+    }
+    exited = await run_to_exit(env)
+    assert exited.code == 2
+    assert exited.lines == [
+        "Configuration error: WEB_PORT and WEBHOOK_PORT are both 8443; the workshop pages and "
+        "the webhook need two different ports"
+    ]
