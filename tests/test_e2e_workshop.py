@@ -231,6 +231,47 @@ async def test_workshop_link_page_pdf_and_own_result(
         assert [call.chat_id for call in sent] == [person.chat_id]
         for seed in (0, 2, 3, 4):
             assert people[seed].documents == []
+    # The web server stopped with the bot.
+    assert not await port_open(port)
+
+
+async def port_open(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
+async def test_web_server_runs_in_webhook_mode_too(server: BotApiServer, database: Path) -> None:
+    """Webhook and workshop pages: two servers in the one event loop, on two ports."""
+    from bot.cli.config import load_settings
+    from bot.telegram.app import serve
+    from tests.harness import wait_for
+    from tests.test_e2e_webhook import webhook_env
+
+    hook, web = free_port(), free_port()
+    env = webhook_env(server, database, hook)
+    env |= {"WEB_BASE_URL": f"http://127.0.0.1:{web}", "WEB_PORT": str(web)}
+    settings = load_settings(env)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop))
+    try:
+        await wait_for(lambda: bool(server.webhook.get("url")) or task.done(), what="setWebhook")
+        assert not task.done(), task
+        coordinator = SimulatedUser(server, 900, first_name="Kim")
+        await create_group(coordinator)
+        await reply_text(coordinator, "/workshop")
+        link = url_buttons(coordinator)["🌐 Im Browser öffnen"]["url"]
+        async with aiohttp.ClientSession() as client, client.get(link) as response:
+            assert response.status == 200
+            assert "Stadt Musterstadt" in await response.text()
+        assert server.calls("getUpdates") == []  # updates came by webhook
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+    assert not await port_open(web)
 
 
 async def test_a_taken_web_port_ends_start_up_with_one_line(
