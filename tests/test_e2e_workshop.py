@@ -36,19 +36,11 @@ from tests.test_e2e_groups import (
     reply_text,
     shown_figures,
 )
+from tests.test_e2e_webhook import free_port, webhook_env
+from tests.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, Visit, visit
 from tests.test_web_pdf import assert_pages_not_blank, pdf_text
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WEB = load_web_texts()
 # Three Verwaltung, one Politik, one Zivilgesellschaft: the two singles are too small, and
 # Verwaltung would reveal the other two (complementary suppression).
@@ -62,12 +54,6 @@ PEOPLE = {
 FIRST_ID = 7_770_001
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def url_buttons(user: SimulatedUser) -> dict[str, dict]:
     """Label -> button of the newest bot message that has buttons opening a web page."""
     message = next(
@@ -78,36 +64,12 @@ def url_buttons(user: SimulatedUser) -> dict[str, dict]:
     return {b["text"]: b for b in message.inline_buttons}
 
 
-class Visit:
-    """A browser page that records console errors and every request, refusing outside ones."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-        self.requests: list[str] = []
-
-    async def route(self, route) -> None:
-        url = route.request.url
-        self.requests.append(url)
-        if urlsplit(url).hostname != "127.0.0.1":
-            self.outside.append(url)
-            await route.abort()
-        else:
-            await route.continue_()
-
-
-async def open_page(browser: Browser, url: str, width: int, height: int, shot: str):
-    context = await browser.new_context(viewport={"width": width, "height": height})
-    page = await context.new_page()
-    seen = Visit()
-    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: seen.errors.append(str(e)))
-    await context.route("**/*", seen.route)
-    response = await page.goto(url, wait_until="networkidle")
-    assert response is not None and response.status == 200, url
+async def open_page(browser: Browser, url: str, width: int, height: int, shot: str) -> Visit:
+    """The page in a fresh browser context (requests recorded, outside ones refused)."""
+    seen = await visit(browser, url, width, height)
     ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
-    return page, seen
+    await seen.page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+    return seen
 
 
 async def assert_page_equals_chat(page, report: str) -> None:
@@ -168,7 +130,8 @@ async def test_workshop_link_page_pdf_and_own_result(
             try:
                 for width, height in ((1920, 1080), (390, 844)):
                     shot = f"e2e-workshop-{width}x{height}.png"
-                    page, seen = await open_page(browser, link, width, height, shot)
+                    seen = await open_page(browser, link, width, height, shot)
+                    page = seen.page
                     await assert_page_equals_chat(page, chat_report)
                     html = await page.content()
                     for seed, (name, _) in PEOPLE.items():
@@ -249,7 +212,6 @@ async def test_web_server_runs_in_webhook_mode_too(server: BotApiServer, databas
     from bot.cli.config import load_settings
     from bot.telegram.app import serve
     from tests.harness import wait_for
-    from tests.test_e2e_webhook import webhook_env
 
     hook, web = free_port(), free_port()
     env = webhook_env(server, database, hook)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from bot.app.routing import Command
 from bot.console import CONSOLE_USER, ConsoleChat
+from bot.web.pages import DeskSource
+from bot.web.source import GroupLink
 from bot.web.tokens import LinkSigner, derive_secret
 from tests.fast import FastUser, fast_bot
 from tests.test_e2e_groups import create_group, query, reply_text
@@ -124,3 +126,28 @@ async def test_console_prints_links_and_saves_documents(database: Path, tmp_path
         assert saved.read_bytes().startswith(b"%PDF")
         info = subprocess.run(["pdfinfo", str(saved)], capture_output=True, text=True, check=True)
         assert "Pages:" in info.stdout
+
+
+async def test_page_source_reads_the_store_and_the_published_release(database: Path) -> None:
+    """DeskSource: the stored generation, the current round only, the chat's release."""
+    async with fast_bot(database, BOT_TOKEN=TOKEN, WEB_BASE_URL=BASE) as bot:
+        coordinator = bot.user(100, "Kim")
+        _, _, group_id = await create_group(coordinator)
+        core = bot.core
+        source = DeskSource(core.storage, core.groups, core.catalog)
+        assert await source.group_link(group_id) == GroupLink(0)
+        await reply_text(coordinator, "/workshop", "neu")
+        # Closing only stops new participants: the page stays for the workshop.
+        await reply_text(coordinator, "/gruppeschliessen")
+        assert await source.group_link(group_id) == GroupLink(1, closed=False)
+        assert await source.group_link(group_id + 1) is None
+        assert await source.page_data(group_id, 2) is None  # no such round (yet)
+        data = await source.page_data(group_id, 1)
+        assert data is not None
+        group = await core.storage.group(group_id)
+        assert group is not None
+        report, pending, own = await core.groups.published_report(group, None)
+        assert (data.report, data.pending, data.own) == (report, pending, own)
+        assert data.group_name == "Stadt Musterstadt" and data.round == 1
+        assert await source.is_coordinator(100, group_id)
+        assert not await source.is_coordinator(200, group_id)

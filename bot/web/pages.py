@@ -109,10 +109,15 @@ class DeskSource:
         self.catalog = catalog
 
     async def group_link(self, group_id: int) -> GroupLink | None:
+        """The group's link generation; None for a group that does not exist.
+
+        A group closed with /gruppeschliessen only takes no new participants: its picture is
+        exactly what the workshop needs, so its page stays open. `/workshop neu` ends access.
+        """
         group = await self.storage.group(group_id)
         if group is None:
             return None
-        return GroupLink(group.link_generation, closed=not group.is_open)
+        return GroupLink(group.link_generation)
 
     async def page_data(self, group_id: int, round: int) -> WorkshopData | None:
         """The current round's release; an earlier round's link finds no page (404)."""
