@@ -21,7 +21,7 @@ import aiohttp
 from playwright.async_api import Browser, async_playwright
 
 from bot.web.texts import load_web_texts
-from tests.harness import running_bot
+from tests.harness import TOKEN, running_bot
 from tests.telegram_server import BotApiServer, SimulatedUser
 from tests.test_e2e_groups import (
     BANDS,
@@ -38,6 +38,7 @@ from tests.test_e2e_groups import (
 )
 from tests.test_e2e_webhook import free_port, webhook_env
 from tests.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, Visit, visit
+from tests.test_web_links import init_data
 from tests.test_web_pdf import assert_pages_not_blank, pdf_text
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -258,7 +259,7 @@ async def test_web_port_equal_to_webhook_port_is_refused(database: Path) -> None
     from tests.process import run_to_exit
 
     env = {
-        "BOT_TOKEN": "123456:TEST-token-for-the-local-bot-api-server",
+        "BOT_TOKEN": TOKEN,
         "DATABASE_PATH": str(database),
         "WEBHOOK_URL": "https://bot.example/telegram",
         "WEBHOOK_SECRET": "s" * 40,
@@ -272,3 +273,31 @@ async def test_web_port_equal_to_webhook_port_is_refused(database: Path) -> None
         "Configuration error: WEB_PORT and WEBHOOK_PORT are both 8443; the workshop pages and "
         "the webhook need two different ports"
     ]
+
+
+async def test_mini_app_button_and_sign_in_through_the_running_bot(
+    server: BotApiServer, database: Path
+) -> None:
+    """Behind HTTPS: Telegram accepts the WebAppInfo button; only a coordinator signs in."""
+    port = free_port()
+    public = "https://selbstcheck.kommune.example/workshop"
+    async with running_bot(server, database, WEB_BASE_URL=public, WEB_PORT=str(port)) as bot:
+        coordinator = bot.user(100, "Kim")
+        _, _, group_id = await create_group(coordinator)
+        await reply_text(coordinator, "/workshop")
+        buttons = url_buttons(coordinator)
+        assert buttons["📱 In Telegram öffnen"]["web_app"] == {"url": f"{public}/app/{group_id}/1"}
+        assert buttons["🌐 Im Browser öffnen"]["url"].startswith(public + "/w/")
+        local = f"http://127.0.0.1:{port}/app/{group_id}/1"
+        async with aiohttp.ClientSession() as client:
+            async with client.get(local) as entry:
+                assert entry.status == 200  # the page that posts initData back
+            for user_id, status in ((100, 303), (555, 403)):
+                form = {"init_data": init_data(user_id, token=TOKEN)}
+                async with client.post(local, data=form, allow_redirects=False) as response:
+                    assert response.status == status
+            async with client.post(
+                local, data={"init_data": init_data(100, token=TOKEN)}
+            ) as followed:
+                assert followed.status == 200
+                assert "Stadt Musterstadt" in await followed.text()

@@ -17,10 +17,10 @@ from bot.web.pages import DeskSource
 from bot.web.source import GroupLink
 from bot.web.tokens import LinkSigner, derive_secret
 from tests.fast import FastUser, fast_bot
+from tests.harness import TOKEN
 from tests.test_e2e_groups import create_group, query, reply_text
 from tests.test_web_pdf import pdf_text
 
-TOKEN = "123456:TEST-token-for-the-local-bot-api-server"
 BASE = "https://selbstcheck.kommune.example/workshop"
 
 
