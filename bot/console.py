@@ -74,12 +74,22 @@ class ConsoleChat:
             path = self.files / view.attachment.filename
             path.write_bytes(view.attachment.content)
             self.out.write(f"[{view.attachment.kind}: {path}]\n")
-        if view.buttons:
+        for row in view.buttons:
+            for link in (b for b in row if b.url is not None):
+                # A terminal opens no web page: the address is for a browser.
+                self.out.write(f"  {link.label}: {link.url}\n")
+        pressable = tuple(
+            kept for row in view.buttons if (kept := tuple(b for b in row if b.url is None))
+        )
+        if pressable:
             message_id = self.next_message_id
             self.next_message_id += 1
-            self.lives[self.person.chat_id if chat_id is None else chat_id] = (message_id, view)
+            self.lives[self.person.chat_id if chat_id is None else chat_id] = (
+                message_id,
+                View(view.text, pressable, view.attachment),
+            )
             number = 1
-            for row in view.buttons:
+            for row in pressable:
                 self.out.write(
                     "   ".join(f"[{number + i}] {b.label}" for i, b in enumerate(row)) + "\n"
                 )

@@ -29,7 +29,7 @@ from bot.app.records import UserRef, utc_now
 from bot.app.routing import Command, Press, Router, Text
 from bot.cli.compose import Core, build_core, open_storage
 from bot.cli.config import load_settings
-from bot.ui.views import View
+from bot.ui.views import Button, View
 from tests.telegram_server import BOT_USER, SimulatedUser, StoredFile, StoredMessage, parse_html
 
 JSON = dict[str, Any]
@@ -56,6 +56,14 @@ class PressRecord:
     @property
     def answered(self) -> bool:
         return self.answer is not None
+
+
+def button_json(button: Button) -> JSON:
+    """A button as the Bot API carries it: callback data, a URL, or a Mini App."""
+    if button.url is not None:
+        key = "web_app" if button.web_app else "url"
+        return {"text": button.label, key: {"url": button.url} if button.web_app else button.url}
+    return {"text": button.label, "callback_data": button.data}
 
 
 class FastWorld:
@@ -117,12 +125,7 @@ class FastWorld:
     def _put(self, chat: FastChat, message_id: int, view: View) -> int:
         visible, entities = parse_html(view.text)
         markup = (
-            {
-                "inline_keyboard": [
-                    [{"text": b.label, "callback_data": b.data} for b in row]
-                    for row in view.buttons
-                ]
-            }
+            {"inline_keyboard": [[button_json(b) for b in row] for row in view.buttons]}
             if view.buttons
             else None
         )

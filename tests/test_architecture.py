@@ -73,7 +73,9 @@ def test_the_transport_and_the_store_each_bring_only_their_own_library() -> None
 def router_for(table: CommandTable) -> Router:
     """Only the table matters for the route check; the use cases are not called."""
     unused = None
-    return Router(table, *[unused] * 8, frozenset(), unused, unused, unused)  # type: ignore[arg-type]
+    return Router(  # type: ignore[arg-type]
+        table, *[unused] * 8, frozenset(), unused, unused, unused, workshop=unused
+    )
 
 
 def test_every_command_has_a_route_and_every_route_a_command() -> None:

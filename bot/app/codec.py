@@ -1,9 +1,10 @@
 """Every button's data, encoded and decoded in one place (Telegram allows 1–64 bytes).
 
-This module owns every prefix: the self-check's own buttons, group actions (`g:`), the join
-dialogue (`j:`, `p:`), a group's municipality type (`gt:`), the person's own type (`t:`), a
-person's data rights (`d:` delete, `l:` leave a group) and the admins' reset confirmation
-(`adm:`). `parse` turns any data into
+This module owns every prefix: the self-check's own buttons, group actions (`g:`), the workshop
+page's actions (`w:`), the person's own result PDF (`d`), the join dialogue (`j:`, `p:`), a
+group's municipality type (`gt:`), the person's own type (`t:`), a person's data rights (`d:`
+delete, `l:` leave a group) and the admins' reset confirmation (`adm:`). `parse` turns any data
+into
 a typed press or None, so forged or oddly formed data (other digits than 0-9, numbers too long
 to be ids) is refused in one place, like any unknown button.
 
@@ -52,6 +53,7 @@ _GROUP = re.compile(r"^g:([rconNt]):([0-9]{1,12})$")
 _GROUP_TYPE = re.compile(r"^gt:([0-9]{1,12}):([0-9]{1,2})$")
 _JOIN = re.compile(r"^j:([yn]):([0-9]{1,12})$")
 _PERSPECTIVE = re.compile(r"^p:([0-9]{1,12}):([0-9]{1,2})$")
+_WORKSHOP = re.compile(r"^w:([lnp]):([0-9]{1,12})$")
 _RESET = re.compile(r"^adm:r:([0-9]{1,15}):([0-9]{1,12})$")
 
 _LEAVE = re.compile(r"^l:y:([0-9]{1,12})$")
@@ -60,6 +62,7 @@ DELETE_YES = "d:y"
 DELETE_NO = "d:n"
 LEAVE_NO = "l:n"
 RESET_CANCEL = "adm:n"
+RESULT_PDF = "d"
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,19 @@ class GroupPress:
 
     action: str
     group_id: int | None  # None: data of a group button that is malformed, refused as such
+
+
+@dataclass(frozen=True)
+class WorkshopPress:
+    """A coordinator's workshop action on a group: link (`l`), new link (`n`), PDF (`p`)."""
+
+    action: str
+    group_id: int | None  # None: malformed data, refused like any unknown group
+
+
+@dataclass(frozen=True)
+class ResultPdfPress:
+    """ "📄 Ergebnis als PDF": the presser's own result; it never names a session or a user."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +135,16 @@ class RightsPress:
     group_id: int | None = None
 
 
-Pressed = SelfCheckPress | GroupPress | GroupTypePress | JoinPress | ResetPress | RightsPress
+Pressed = (
+    SelfCheckPress
+    | GroupPress
+    | GroupTypePress
+    | WorkshopPress
+    | ResultPdfPress
+    | JoinPress
+    | ResetPress
+    | RightsPress
+)
 
 
 def leave(group_id: int) -> str:
@@ -142,6 +167,10 @@ def group_type(group_id: int, index: int) -> str:
     return f"gt:{group_id}:{index}"
 
 
+def workshop(action: str, group_id: int) -> str:
+    return f"w:{action}:{group_id}"
+
+
 def reset(user_id: int, session_id: int) -> str:
     return f"adm:r:{user_id}:{session_id}"
 
@@ -159,6 +188,11 @@ def parse(data: str | None) -> Pressed | None:
     if data.startswith("gt:"):
         match = _GROUP_TYPE.match(data)
         return GroupTypePress(int(match[1]), int(match[2])) if match else GroupTypePress(None)
+    if data.startswith("w:"):
+        match = _WORKSHOP.match(data)
+        return WorkshopPress(match[1], int(match[2])) if match else WorkshopPress("", None)
+    if data == RESULT_PDF:
+        return ResultPdfPress()
     if data.startswith("p:"):
         match = _PERSPECTIVE.match(data)
         return JoinPress(int(match[1]), perspective=int(match[2])) if match else JoinPress(None)

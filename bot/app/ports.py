@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.app.records import (
@@ -20,8 +20,9 @@ from bot.app.records import (
     UserRef,
 )
 from bot.ui.views import Reply
-from flows.disclosure import Release
+from flows.disclosure import PublishedReport, Release
 from flows.questionnaire import Questionnaire
+from flows.scoring import FieldResult
 from flows.session import SessionState
 
 Clock = Callable[[], datetime]
@@ -143,6 +144,8 @@ class Groups(Protocol):
 
     async def start_new_round(self, group_id: int) -> int: ...
 
+    async def renew_link_generation(self, group_id: int) -> int: ...
+
     async def group_counts(self, group_id: int, round_number: int) -> GroupCounts: ...
 
     async def completed_checks(self, group_id: int, round_number: int) -> list[CompletedCheck]: ...
@@ -242,3 +245,39 @@ class Reports(Protocol):
     async def current_answered(self) -> list[tuple[str, set[str]]]: ...
 
     async def export_answers(self) -> list[dict[str, Any]]: ...
+
+
+class WorkshopPages(Protocol):
+    """The web transport's side of /workshop and of a person's result PDF.
+
+    Links point at the web server that runs in the bot's process; documents are rendered from
+    exactly the objects given (the published report, a person's own field results).
+    """
+
+    serves_pages: bool  # False without WEB_BASE_URL: there is no page to link to
+
+    def page_url(self, group_id: int, round_number: int, generation: int) -> str | None:
+        """A new signed link to the round's workshop page; None without WEB_BASE_URL."""
+        ...
+
+    def mini_app_url(self, group_id: int, round_number: int) -> str | None:
+        """The Mini App address of the round; None unless the public address is HTTPS."""
+        ...
+
+    async def workshop_pdf(
+        self,
+        group_name: str,
+        round_number: int,
+        questionnaire: Questionnaire,
+        report: PublishedReport,
+        own: bool,
+        pending: int,
+    ) -> bytes:
+        """The workshop page as PDF, from the release as its viewer may see it."""
+        ...
+
+    async def own_result_pdf(
+        self, results: Sequence[FieldResult], questionnaire: Questionnaire, released: date
+    ) -> bytes:
+        """One person's seven fields as PDF; for that person only."""
+        ...

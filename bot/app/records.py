@@ -51,6 +51,7 @@ class GroupRecord:
     current_round: int
     municipality_type: str | None = None
     """The type every check of the group answers for; None: the questionnaire's default."""
+    link_generation: int = 0  # workshop links of older generations are revoked
 
     @property
     def is_open(self) -> bool:

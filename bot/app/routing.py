@@ -25,6 +25,7 @@ from bot.app.records import UserRef
 from bot.app.reminders import ReminderPolicy, RemindersStore, reminder_command
 from bot.app.rights import RightsDesk
 from bot.app.service import SelfCheck
+from bot.app.workshop import Workshop
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Reply, View
 
@@ -128,8 +129,11 @@ class Router:
         notify: Delivery,
         clock: Clock,
         rights: RightsDesk,
+        *,
+        workshop: Workshop,
     ) -> None:
         """`notify` delivers to any chat: notices to someone other than the person who acted."""
+        self.workshop = workshop
         self.notify = notify
         self.clock = clock
         self.rights = rights
@@ -158,6 +162,7 @@ class Router:
             "leave_group": lambda person, _: self.rights.ask_leave(person),
             "new_group": self._new_group,
             "groups": lambda person, _: self.groups.list_groups(person),
+            "workshop": lambda person, argument: self.workshop.command(person, argument),
             **{action: self._group_command(code) for action, code in COMMAND_ACTIONS.items()},
             "reset": lambda person, argument: self.admin.ask_reset(argument),
             "reload": lambda person, _: self.admin.reload(person.user_id),
@@ -212,6 +217,11 @@ class Router:
             return await self.groups.act(person, pressed.action, pressed.group_id)
         if isinstance(pressed, codec.GroupTypePress):
             return await self.groups.set_type(person, pressed.group_id, pressed.type_index)
+        if isinstance(pressed, codec.WorkshopPress):
+            return await self.workshop.act(person, pressed.action, pressed.group_id)
+        if isinstance(pressed, codec.ResultPdfPress):
+            # The turn is delivered to the presser's own chat: a person's PDF goes nowhere else.
+            return await self.workshop.own_result(person)
         if isinstance(pressed, codec.JoinPress):
             return await self.groups.press_join(person, pressed)
         if isinstance(pressed, codec.RightsPress):

@@ -8,6 +8,7 @@ constructs use cases, and no use case reaches through another object to its inte
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.app import pseudonyms
 from bot.app.admin_desk import AdminDesk
@@ -21,11 +22,17 @@ from bot.app.retention import Retention, RetentionPolicy
 from bot.app.rights import PrivacyPolicy, RightsDesk
 from bot.app.routing import CommandTable, Router
 from bot.app.service import SelfCheck
+from bot.app.workshop import Workshop
 from bot.cli.config import Settings
 from bot.store.catalog import Catalog
+from bot.store.startup_checks import StartupError
 from bot.store.storage import Storage
 from bot.ui.render import Renderer
 from bot.ui.texts import Texts, load_texts
+from bot.web.pages import DeskSource, WebPages, link_signer
+
+if TYPE_CHECKING:
+    from bot.web.server import WorkshopServer
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Core:
     router: Router
     reminders: Reminders
     retention: Retention
+    pages: WebPages
 
     async def close(self) -> None:
         await self.storage.close()
@@ -92,6 +100,10 @@ def build_core(
         clock,
     )
     admin = AdminDesk(storage, catalog, texts, render, settings.group_creation, clock)
+    pages = WebPages(settings.web_base_url, link_signer(settings))
+    workshop = Workshop(
+        storage, catalog, groups, selfcheck, pages, texts, settings.web_link_days, clock
+    )
     reminders_policy = reminder_policy(settings)
     privacy = PrivacyPolicy(
         settings.privacy_controller,
@@ -114,6 +126,7 @@ def build_core(
         notify,
         clock,
         rights,
+        workshop=workshop,
     )
     retention = Retention(
         storage,
@@ -128,4 +141,30 @@ def build_core(
     reminders = Reminders(
         storage, catalog, texts, locks, outbox, notify, reminders_policy, clock, retention
     )
-    return Core(storage, catalog, texts, table, selfcheck, groups, router, reminders, retention)
+    return Core(
+        storage, catalog, texts, table, selfcheck, groups, router, reminders, retention, pages
+    )
+
+
+async def start_web_server(settings: Settings, core: Core) -> WorkshopServer | None:
+    """The workshop pages' server in this process and event loop; None without WEB_BASE_URL.
+
+    A port another program holds ends start-up with one line instead of a traceback.
+    """
+    if not core.pages.serves_pages:
+        return None
+    from bot.web.server import workshop_server  # aiohttp and rendering: only when serving
+
+    source = DeskSource(core.storage, core.groups, core.catalog)
+    server = workshop_server(settings, source, core.pages.signer)
+    if server is None:
+        return None
+    try:
+        await server.start()
+    except OSError as error:
+        raise StartupError(
+            f"the workshop pages cannot listen on {settings.web_listen}:{settings.web_port} "
+            f"({error.strerror or error}); set WEB_PORT to a free port or stop the program "
+            "that uses it"
+        ) from error
+    return server

@@ -95,7 +95,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if database.exists() and database.is_dir():
         raise ConfigError(f"DATABASE_PATH points at a folder, not a file: {database}")
     questionnaire = Path(env.get("QUESTIONNAIRE_PATH", "").strip() or DEFAULT_QUESTIONNAIRE)
-    return Settings(
+    settings = Settings(
         token=token,
         base_url=base_url,
         base_file_url=base_file_url,
@@ -119,6 +119,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         retention_months=_positive_int(env, "RETENTION_MONTHS", 24),
         retention_notice_days=_positive_int(env, "RETENTION_NOTICE_DAYS", 28),
     )
+    if (
+        settings.webhook_url
+        and settings.web_base_url
+        and settings.web_port == settings.webhook_port
+    ):
+        raise ConfigError(
+            f"WEB_PORT and WEBHOOK_PORT are both {settings.web_port}; the workshop pages and the "
+            "webhook need two different ports"
+        )
+    return settings
 
 
 def require_privacy_contact(settings: Settings) -> None:

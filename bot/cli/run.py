@@ -22,6 +22,9 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         stream=sys.stderr,
     )
+    # WeasyPrint warns about every screen-only CSS rule of the workshop page it skips for the
+    # PDF: nothing an operator could act on.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
     proxy_password = urlsplit(settings.https_proxy).password if settings.https_proxy else None
     log_redaction.install(
         (settings.token, settings.webhook_secret, proxy_password), settings.log_calls

@@ -100,6 +100,17 @@ class GroupRepository(Repository):
             (round_number,) = one_row(await cursor.fetchone())
         return int(round_number)
 
+    async def renew_link_generation(self, group_id: int) -> int:
+        """Revoke every workshop link of the group: the new generation is the only valid one."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE groups SET link_generation = link_generation + 1 WHERE id = ? "
+                "RETURNING link_generation",
+                (group_id,),
+            )
+            (generation,) = one_row(await cursor.fetchone())
+        return int(generation)
+
     async def group_counts(self, group_id: int, round_number: int) -> GroupCounts:
         """People who joined, started answering and completed in the given round."""
         async with self._db.execute(

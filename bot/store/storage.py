@@ -173,6 +173,10 @@ MIGRATIONS: tuple[str, ...] = (
         noticed_at TEXT NOT NULL
     );
     """,
+    # 9: workshop links: raising a group's generation revokes every older link (/workshop neu)
+    """
+    ALTER TABLE groups ADD COLUMN link_generation INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -18,7 +18,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app.ports import Clock
 from bot.app.records import utc_now
-from bot.cli.compose import Core, build_core, open_storage
+from bot.cli.compose import Core, build_core, open_storage, start_web_server
 from bot.cli.config import Settings
 from bot.telegram.handlers import CommandMenus, Handlers, bot_commands
 from bot.telegram.messenger import Messenger
@@ -99,7 +99,8 @@ async def serve(settings: Settings, stop: asyncio.Event, clock: Clock | None = N
 
     Shutdown order: the reminder task ends (a reminder being sent is finished), no new updates
     are taken, updates being handled run to completion (`Application.stop` waits for them),
-    and only then is the database closed. `clock` replaces the wall clock (tests).
+    the workshop pages' server stops, and only then is the database closed. `clock` replaces
+    the wall clock (tests).
     """
     storage, catalog = await open_storage(settings)
     try:
@@ -111,18 +112,24 @@ async def serve(settings: Settings, stop: asyncio.Event, clock: Clock | None = N
             )
             menus = CommandMenus(app.bot, core.router)
             Handlers(core.router, messenger, menus, core.texts).register(app)
-            await publish_profile(app, core)
-            await app.start()
+            # The workshop pages share this event loop; a taken port stops start-up here.
+            web = await start_web_server(settings, core)
             try:
-                await _receive_updates(app, settings)
-                core.reminders.start()
-                await stop.wait()
-                log.info("shutting down")
+                await publish_profile(app, core)
+                await app.start()
+                try:
+                    await _receive_updates(app, settings)
+                    core.reminders.start()
+                    await stop.wait()
+                    log.info("shutting down")
+                finally:
+                    await core.reminders.stop()
+                    if app.updater is not None and app.updater.running:
+                        await app.updater.stop()
+                    await app.stop()
             finally:
-                await core.reminders.stop()
-                if app.updater is not None and app.updater.running:
-                    await app.updater.stop()
-                await app.stop()
+                if web is not None:  # pages read the database: stop serving before it closes
+                    await web.stop()
     finally:
         await storage.close()
 

@@ -24,13 +24,14 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     Message,
+    WebAppInfo,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.app.ports import Delivered, Turn
 from bot.app.pseudonyms import alias
 from bot.ui.texts import plain_text
-from bot.ui.views import View, pieces
+from bot.ui.views import Button, View, pieces
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,9 +42,15 @@ NETWORK_ATTEMPTS = 4
 def keyboard(view: View) -> InlineKeyboardMarkup | None:
     if not view.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in view.buttons]
-    )
+    return InlineKeyboardMarkup([[_button(b) for b in row] for row in view.buttons])
+
+
+def _button(button: Button) -> InlineKeyboardButton:
+    if button.url is not None and button.web_app:
+        return InlineKeyboardButton(button.label, web_app=WebAppInfo(button.url))
+    if button.url is not None:
+        return InlineKeyboardButton(button.label, url=button.url)
+    return InlineKeyboardButton(button.label, callback_data=button.data)
 
 
 def shows(message: Message, view: View) -> bool:

@@ -276,9 +276,13 @@ class Renderer:
             parts.append(self.t("results_nothing"))
         views = [View("\n\n".join(parts))]
         views += self.skipped_list(q, state)
+        last = views[-1]
+        buttons = last.buttons
         if not any(view.buttons for view in views):
-            last = views[-1]
-            views[-1] = View(last.text, rows(self._continue_button(q, state), self._menu()))
+            buttons = rows(self._continue_button(q, state), self._menu())
+        # The person's own result as a document; it is only ever sent to the presser.
+        pdf = (self._button("result_button_pdf", codec.RESULT_PDF),)
+        views[-1] = View(last.text, (*buttons, pdf), last.attachment)
         return views
 
     def skipped_list(self, q: Questionnaire, state: SessionState) -> list[View]:

@@ -9,8 +9,15 @@ MESSAGE_LIMIT = 4096
 
 @dataclass(frozen=True)
 class Button:
+    """A button: pressed, it sends `data` (see bot.app.codec); or it opens `url`.
+
+    `web_app` opens the url inside Telegram as a Mini App; other transports show the url.
+    """
+
     label: str
-    data: str
+    data: str = ""
+    url: str | None = None
+    web_app: bool = False
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,14 @@ from bot.web.documents import workshop_page
 from bot.web.initdata import DEFAULT_MAX_AGE_SECONDS, InitDataRefused, verify_init_data
 from bot.web.render import STYLESHEET, Renderer
 from bot.web.source import WorkshopData, WorkshopSource
-from bot.web.tokens import LinkProblem, LinkRefused, LinkSigner, WorkshopLink, derive_secret
+from bot.web.tokens import (
+    LinkProblem,
+    LinkRefused,
+    LinkSigner,
+    WorkshopLink,
+    derive_secret,
+    mini_app_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +113,7 @@ class WorkshopServer:
     @staticmethod
     def mini_app_path(group_id: int, round: int) -> str:
         """The path (after WEB_BASE_URL) for the Mini App button (`WebAppInfo`)."""
-        return f"/app/{group_id}/{round}"
+        return mini_app_path(group_id, round)
 
     # -- application -------------------------------------------------------------------------
 
@@ -265,13 +272,18 @@ def _css_href(request: web.Request) -> str:
     return "../" * (request.path.count("/") - 1) + "static/workshop.css"
 
 
-def workshop_server(settings: Settings, source: WorkshopSource) -> WorkshopServer | None:
-    """The server as configured, or None when no WEB_BASE_URL (or no bot token) is set."""
+def workshop_server(
+    settings: Settings, source: WorkshopSource, signer: LinkSigner | None = None
+) -> WorkshopServer | None:
+    """The server as configured, or None when no WEB_BASE_URL (or no bot token) is set.
+
+    `signer` is the one the bot's links are made with (the same key either way).
+    """
     if settings.web_base_url is None or settings.token is None:
         return None
     return WorkshopServer(
         source,
-        LinkSigner(derive_secret(settings.token), days=settings.web_link_days),
+        signer or LinkSigner(derive_secret(settings.token), days=settings.web_link_days),
         bot_token=settings.token,
         host=settings.web_listen,
         port=settings.web_port,

@@ -49,6 +49,11 @@ class WorkshopLink:
     generation: int
 
 
+def mini_app_path(group_id: int, round: int) -> str:
+    """The path (after WEB_BASE_URL) of a round's Mini App entry, which signs in by initData."""
+    return f"/app/{group_id}/{round}"
+
+
 def derive_secret(bot_token: str) -> bytes:
     """A link-signing key from the bot token, so no extra secret must be configured.
 
