@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +13,15 @@ import pytest
 from bot.app import codec
 from tests.harness import ROOT, InProcessBot, running_bot
 from tests.telegram_server import BotApiServer, SimulatedUser
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Install the browser and PDF tools the web tests need, when missing (as root only)."""
+    if shutil.which("chromium") and shutil.which("pdftotext") and shutil.which("pdftoppm"):
+        return
+    if os.geteuid() == 0:
+        subprocess.run(["bash", str(ROOT / ".ci" / "system-packages")], check=True)
+
 
 # A person on their own first chooses the municipality type; unless a test is about that
 # choice, people take the first declared type (the default in every questionnaire we test).
