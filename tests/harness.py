@@ -112,14 +112,23 @@ class BotProcess:
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
-    async def start(self) -> None:
-        since = len(self.server.calls("getUpdates"))
+    def spawn(self) -> None:
+        """Start the process, its output in `log` (or nowhere), without waiting for it."""
         env = {**os.environ, **self.env}
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=output, stderr=output
         )
+
+    async def start(self) -> None:
+        since = len(self.server.calls("getUpdates"))
+        self.spawn()
         await wait_until_polling(self.server, since)
+
+    async def start_webhook(self) -> None:
+        """Webhook mode never polls: it is up once it has set its webhook."""
+        self.spawn()
+        await wait_for(lambda: bool(self.server.webhook.get("url")), what="setWebhook")
 
     def kill(self) -> None:
         """SIGKILL: no clean-up at all, like a crash or a pulled plug on the process."""

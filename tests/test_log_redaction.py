@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 from bot.cli.log_redaction import REDACTED, Redactor
-from tests.harness import PRIVACY, ROOT, TOKEN, BotProcess, bot_env, wait_for
+from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer, SimulatedUser
 
@@ -80,18 +78,9 @@ async def test_the_token_reaches_the_logs_webhook_secret_at_debug_level(
         WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
     log_file = tmp_path / "bot.log"
-    # Webhook mode does not poll (BotProcess.start waits for that): wait for setWebhook.
-    with log_file.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=output,
-        )
-    bot = BotProcess(server, env, process=process)
+    bot = BotProcess(server, env, log=log_file)
     try:
-        await wait_for(lambda: bool(server.webhook.get("url")), what="setWebhook")
+        await bot.start_webhook()
         assert server.webhook["secret_token"] == WEBHOOK_SECRET
         await converse(server)
     finally:

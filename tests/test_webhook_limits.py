@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.telegram.webhook_guard import MAX_BODY_BYTES
-from tests.harness import ROOT, BotProcess, bot_env, wait_for
+from tests.harness import BotProcess, bot_env
 from tests.telegram_server import BotApiServer, SimulatedUser
 from tests.test_e2e_webhook import SECRET, free_port
 
@@ -77,17 +74,11 @@ async def test_webhook_refuses_large_bodies_before_reading_them(
         LOG_LEVEL="INFO",
     )
     log_file = tmp_path / "bot.log"
-    with log_file.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=output,
-        )
-    bot = BotProcess(server, env, process=process)
+    bot = BotProcess(server, env, log=log_file)
     try:
-        await wait_for(lambda: bool(server.webhook.get("url")), what="setWebhook")
+        await bot.start_webhook()
+        process = bot.process
+        assert process is not None
         await asyncio.sleep(0.3)
         before = peak_rss_mib(process.pid)
         results = await asyncio.gather(*(oversized_post(port, "telegram") for _ in range(PARALLEL)))
