@@ -61,6 +61,10 @@ def test_validate_shipped_file() -> None:
     assert [int(n) for n in match.groups()] == counts
     assert all(100 <= n <= 115 for n in counts)
     assert lines[1] == f"tests/fixtures/mini.yaml: {MINI_SUMMARY}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = "`<file>: " + lines[0].split(": ", 1)[1] + "`"
+    assert example in readme, "README's validate example is stale"
+    assert f"bewerten {min(counts)}–{max(counts)} Aussagen" in readme, "README's count is stale"
 
 
 def test_validate_without_arguments_checks_the_questionnaire_folder() -> None:
