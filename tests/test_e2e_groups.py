@@ -508,6 +508,7 @@ async def test_new_group_gives_deep_link_coordinator_link_and_qr_code(
         "🔒 Schließen",
         "🔁 Neue Runde",
         "🏛 Art der Kommune",
+        "🖼 Workshop-Seite",
     ]
     # Right after creating it, the coordinator is asked for the group's municipality type.
     ask = coordinator.messages[-1]

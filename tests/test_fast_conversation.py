@@ -210,7 +210,9 @@ async def test_groups_per_coordinator_are_limited_and_listed_in_one_message(
         listing = coordinator.messages[before:]
         assert len(listing) == 1
         assert all(f"Gemeinde {n} – Runde 1" in (listing[0].visible_text or "") for n in (1, 2, 3))
-        assert listing[0].button_texts == [f"📊 Bericht: Gemeinde {n}" for n in (1, 2, 3)]
+        assert listing[0].button_texts == [
+            label for n in (1, 2, 3) for label in (f"📊 Bericht: Gemeinde {n}", "⚙️ Weiteres")
+        ]
         await coordinator.press("📊 Bericht: Gemeinde 2")
         assert "Gruppenbericht: Gemeinde 2" in (coordinator.last_text or "")
 

@@ -347,3 +347,39 @@ async def test_forged_links_and_closed_group(bot: FastBot, database: Path) -> No
     assert query(
         database, "SELECT user_id, perspective FROM sessions WHERE group_id = ?", group_id
     ) == [(302, "business")]
+
+
+async def test_several_groups_each_have_all_actions_one_press_away(bot: FastBot) -> None:
+    """With several groups, /gruppen offers each group's report and, under ⚙️, everything else."""
+    coordinator = bot.user(100, "Kim")
+    _, _, first = await create_group(coordinator, "Stadt Nord")
+    _, _, second = await create_group(coordinator, "Stadt Süd")
+
+    overview = await reply_text(coordinator, "/gruppen")
+    assert "Stadt Nord" in overview and "Stadt Süd" in overview and "Unter ⚙️" in overview
+    listing = coordinator.messages[-1]
+    data = [b.get("callback_data") for b in listing.inline_buttons]
+    assert data == [f"g:r:{first}", f"g:a:{first}", f"g:r:{second}", f"g:a:{second}"]
+
+    await coordinator.press_data(listing.message_id, f"g:a:{second}")
+    actions = await coordinator.wait_for_message()
+    assert "Gruppe „Stadt Süd“ – Runde 1, offen für neue Teilnehmende" in text_of(actions)
+    assert {b.get("callback_data") for b in actions.inline_buttons} == {
+        f"g:r:{second}",
+        f"g:c:{second}",
+        f"g:n:{second}",
+        f"g:t:{second}",
+        f"w:l:{second}",
+    }
+    closed = await press_text(coordinator, "🔒 Schließen")
+    assert "Stadt Süd" in closed and "keine neuen Teilnehmenden" in closed
+    overview = await reply_text(coordinator, "/gruppen")
+    assert (
+        "Stadt Nord – Runde 1, offen" in overview and "Stadt Süd – Runde 1, geschlossen" in overview
+    )
+
+    # The ⚙️ button of a group someone else coordinates is refused like any forged button.
+    stranger = bot.user(200, "Fremd")
+    await stranger.press_data(listing.message_id, f"g:a:{first}")
+    refused = await stranger.wait_for_message()
+    assert "Stadt Nord" not in text_of(refused)

@@ -49,7 +49,7 @@ _PATTERN = re.compile(
 )
 _KEEP = re.compile(r"^k:([0-9]{1,9}):([0-9]{1,4})$")
 _TYPE = re.compile(r"^t:([0-9]{1,2})$")
-_GROUP = re.compile(r"^g:([rconNt]):([0-9]{1,12})$")
+_GROUP = re.compile(r"^g:([rconNta]):([0-9]{1,12})$")
 _GROUP_TYPE = re.compile(r"^gt:([0-9]{1,12}):([0-9]{1,2})$")
 _JOIN = re.compile(r"^j:([yn]):([0-9]{1,12})$")
 _PERSPECTIVE = re.compile(r"^p:([0-9]{1,12}):([0-9]{1,2})$")
@@ -74,7 +74,10 @@ class SelfCheckPress:
 
 @dataclass(frozen=True)
 class GroupPress:
-    """A coordinator's action on a group: report, close, open, new round (asked, confirmed)."""
+    """A coordinator's action on a group.
+
+    Report, close, open, new round (asked, confirmed), type, or the list of all its actions.
+    """
 
     action: str
     group_id: int | None  # None: data of a group button that is malformed, refused as such

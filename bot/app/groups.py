@@ -40,7 +40,7 @@ from flows.translation import answers_on
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GROUP_NAME_LIMIT = 80
-ACTIONS = {"r", "c", "o", "n", "N", "t"}
+ACTIONS = {"r", "c", "o", "n", "N", "t", "a"}
 # The coordinators' commands and the group action each one runs.
 COMMAND_ACTIONS = {"group_report": "r", "close_group": "c", "open_group": "o", "new_round": "n"}
 
@@ -166,12 +166,20 @@ class GroupDesk:
             )
             lines.append(text)
             label = self.t.plain("groups_button_report", name=group.name)
-            buttons.append(Button(label, codec.group("r", group.id)))
-        lines.append(self.t("groups_actions_hint"))
+            more = self.t.plain("groups_button_actions")
+            buttons.append(
+                (
+                    Button(label, codec.group("r", group.id)),
+                    Button(more, codec.group("a", group.id)),
+                )
+            )
         if len(groups) == 1:
-            # One group: all its actions at hand (report, close/open, new round, type).
+            # One group: all its actions at hand (report, close/open, new round, type, workshop).
+            lines.append(self.t("groups_actions_hint"))
             return _plain(View("\n\n".join(lines), self._actions(groups[0])))
-        return _plain(View("\n\n".join(lines), rows(*buttons)))
+        # Several: the report of each at hand, every other action one press further ("⚙️").
+        lines.append(self.t("groups_actions_hint_several"))
+        return _plain(View("\n\n".join(lines), tuple(buttons)))
 
     async def choose_or_run(self, user: UserRef, action: str) -> Turn:
         """Commands like /groupreport: run directly for one group, else offer a choice."""
@@ -203,6 +211,12 @@ class GroupDesk:
             return _plain(View(self.t("group_opened_done", name=group.name)))
         if action == "t":
             return _plain(self._type_choice(group, self.t("group_type_change")))
+        if action == "a":
+            state = self.t.plain("group_state_open" if group.is_open else "group_state_closed")
+            text = self.t(
+                "group_actions_of", name=group.name, round=group.current_round, state=state
+            )
+            return _plain(View(text, self._actions(group)))
         if action == "n":
             text = self.t("group_round_confirm", name=group.name, round=group.current_round)
             button = Button(self.t.plain("group_button_round_confirm"), codec.group("N", group.id))
@@ -350,7 +364,10 @@ class GroupDesk:
         return (
             (Button(self.t.plain("group_button_report"), codec.group("r", group.id)),),
             (toggle, Button(self.t.plain("group_button_round"), codec.group("n", group.id))),
-            (Button(self.t.plain("group_button_type"), codec.group("t", group.id)),),
+            (
+                Button(self.t.plain("group_button_type"), codec.group("t", group.id)),
+                Button(self.t.plain("group_button_workshop"), codec.workshop("l", group.id)),
+            ),
         )
 
     # joining ------------------------------------------------------------------------------
