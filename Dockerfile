@@ -18,8 +18,11 @@ ENV PYTHONUNBUFFERED=1 \
 # An unprivileged account with a fixed numeric id (so Kubernetes' runAsNonRoot can verify it),
 # and the data folder it owns. The code and the virtual environment stay owned by root.
 # WeasyPrint (the workshop PDFs) renders text with Pango; DejaVu has every German character.
+# The fontconfig package builds the system font cache at install time; the unprivileged account
+# has no home, so its own font cache goes to /tmp (XDG_CACHE_HOME below) – without one, every PDF
+# printed "Fontconfig error: No writable cache directories".
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 app \
@@ -50,7 +53,8 @@ RUN pip install --no-cache-dir --no-deps --editable /app \
  && python -m compileall -q /app/bot /app/flows \
  && python -m bot validate
 
-ENV DATABASE_PATH=/data/selbstcheck.sqlite3
+ENV DATABASE_PATH=/data/selbstcheck.sqlite3 \
+    XDG_CACHE_HOME=/tmp/cache
 VOLUME /data
 
 USER 10001:10001
