@@ -348,7 +348,9 @@ class Attacker:
                 pairs.append((x, [x], now, then, True))
         for key, questions, now, then, skips in pairs:
 
-            def value(c: Check) -> tuple[int, int]:
+            def value(
+                c: Check, questions: list[str] = questions, skips: bool = skips
+            ) -> tuple[int, int]:
                 if skips:
                     return (int(c.answers.get(questions[0], "") is None), 1)
                 return self._points(c, questions)
