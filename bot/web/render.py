@@ -81,8 +81,36 @@ class Renderer:
         return self._pdf(html)
 
     def _workshop_charts(self, page: WorkshopPage, *, narrow: bool) -> dict[str, Markup | None]:
+        """The overview chart, and one per shown subtheme profile ("profile-<field id>")."""
         if not page.shown:
             return {"wide": None, "narrow": None}
+        charts = self._overview_charts(page, narrow=narrow)
+        for profile in page.profiles:
+            if not profile.shown:
+                continue
+            rows = [
+                ChartRow(
+                    s.title,
+                    s.mean,
+                    self.t.number(s.mean) if s.mean is not None else None,
+                    self.t("profile_withheld"),
+                )
+                for s in profile.subthemes
+            ]
+            common = {
+                "axis_label": self.t("chart_profile_axis"),
+                "title": self.t("profile_title", title=profile.title),
+                "chart_id": f"profile-{profile.field_id}",
+            }
+            key = f"profile-{profile.field_id}"
+            if narrow:
+                charts[key] = bar_chart(rows, page.bands, layout=WIDE, **common)
+                charts[key + "-narrow"] = bar_chart(rows, page.bands, layout=NARROW, **common)
+            else:
+                charts[key] = _as_image(bar_chart(rows, page.bands, layout=PRINT, **common))
+        return charts
+
+    def _overview_charts(self, page: WorkshopPage, *, narrow: bool) -> dict[str, Markup | None]:
         rows = [
             ChartRow(
                 f"{f.number}. {f.title}",
