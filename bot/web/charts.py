@@ -54,6 +54,7 @@ class Layout:
 WIDE = Layout("wide", 11.0, 0.42, 11.0, False)
 NARROW = Layout("narrow", 4.0, 0.95, 12.0, True)
 PRINT = Layout("print", 7.4, 0.5, 9.5, False)
+PRINT_COMPACT = Layout("print", 7.4, 0.36, 9.5, False)  # nine subthemes on a third of a page
 
 
 def bar_chart(

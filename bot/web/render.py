@@ -15,7 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from bot.web.charts import NARROW, PRINT, WIDE, ChartRow, bar_chart
+from bot.web.charts import NARROW, PRINT, PRINT_COMPACT, WIDE, ChartRow, bar_chart
 from bot.web.model import OwnResultPage, WorkshopPage
 from bot.web.texts import WebTexts, load_web_texts
 
@@ -107,7 +107,7 @@ class Renderer:
                 charts[key] = bar_chart(rows, page.bands, layout=WIDE, **common)
                 charts[key + "-narrow"] = bar_chart(rows, page.bands, layout=NARROW, **common)
             else:
-                charts[key] = _as_image(bar_chart(rows, page.bands, layout=PRINT, **common))
+                charts[key] = _as_image(bar_chart(rows, page.bands, layout=PRINT_COMPACT, **common))
         return charts
 
     def _overview_charts(self, page: WorkshopPage, *, narrow: bool) -> dict[str, Markup | None]:
