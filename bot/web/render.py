@@ -81,7 +81,10 @@ class Renderer:
         return self._pdf(html)
 
     def _workshop_charts(self, page: WorkshopPage, *, narrow: bool) -> dict[str, Markup | None]:
-        """The overview chart, and one per shown subtheme profile ("profile-<field id>")."""
+        """The overview chart, and one per shown subtheme profile ("profile-<field id>").
+
+        `narrow`: for the browser, with the overview also in the phone layout.
+        """
         if not page.shown:
             return {"wide": None, "narrow": None}
         charts = self._overview_charts(page, narrow=narrow)
@@ -104,8 +107,9 @@ class Renderer:
             }
             key = f"profile-{profile.field_id}"
             if narrow:
+                # On a phone the list under the chart (every figure with its band) stands in
+                # for it: a narrow chart would cost a fifth of a second more for each page.
                 charts[key] = bar_chart(rows, page.bands, layout=WIDE, **common)
-                charts[key + "-narrow"] = bar_chart(rows, page.bands, layout=NARROW, **common)
             else:
                 charts[key] = _as_image(bar_chart(rows, page.bands, layout=PRINT_COMPACT, **common))
         return charts
