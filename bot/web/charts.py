@@ -52,12 +52,15 @@ class Layout:
     height_per_row: float
     font_size: float
     labels_above: bool
+    band_wrap: int | None = None  # characters per line of a band's label over its zone
 
 
 WIDE = Layout("wide", 11.0, 0.42, 11.0, False)
-NARROW = Layout("narrow", 4.0, 0.95, 12.0, True)
-PRINT = Layout("print", 7.4, 0.5, 9.5, False)
-PRINT_COMPACT = Layout("print", 7.4, 0.36, 9.5, False)  # nine subthemes on a third of a page
+# On a phone a band is about an inch wide: its label breaks between words.
+NARROW = Layout("narrow", 4.0, 0.95, 12.0, True, band_wrap=8)
+# On A4 the field names take half the width: "gut aufgestellt" is wider than its zone.
+PRINT = Layout("print", 7.4, 0.5, 9.5, False, band_wrap=11)
+PRINT_COMPACT = Layout("print", 7.4, 0.36, 9.5, False, band_wrap=11)  # nine subthemes
 
 
 @lru_cache(maxsize=64)
@@ -137,13 +140,16 @@ def _draw(
     ys = list(range(n - 1, -1, -1))  # first field at the top
     edges = [b.low for b in bands] + [100]
     for (low, high), band, (grey, hatch) in zip(pairwise(edges), bands, _ZONE_STYLES, strict=False):
-        axes.axvspan(low, high, facecolor=grey, hatch=hatch, edgecolor="#8a8a8a", linewidth=0)
+        axes.axvspan(low, high, facecolor=grey, linewidth=0)
+        if hatch:
+            # The pattern on its own, transparent between the marks: where a PDF viewer joins
+            # two pattern tiles, the zone's grey shows instead of a white seam.
+            axes.axvspan(low, high, fill=False, hatch=hatch, edgecolor="#8a8a8a", linewidth=0)
         axes.text(
             (low + high) / 2,
             1.01,
-            # On a phone a band is about an inch wide: its label breaks between words.
-            textwrap.fill(band.label, 8, break_long_words=False)
-            if layout.labels_above
+            textwrap.fill(band.label, layout.band_wrap, break_long_words=False)
+            if layout.band_wrap
             else band.label,
             transform=axes.get_xaxis_transform(),
             ha="center",
