@@ -63,18 +63,6 @@ PRINT = Layout("print", 7.4, 0.5, 9.5, False, band_wrap=11)
 PRINT_COMPACT = Layout("print", 7.4, 0.36, 9.5, False, band_wrap=11)  # nine subthemes
 
 
-@lru_cache(maxsize=64)
-def _cached_chart(
-    rows: tuple[ChartRow, ...],
-    bands: tuple[BandView, ...],
-    axis_label: str,
-    title: str,
-    layout: Layout,
-    chart_id: str,
-) -> Markup:
-    return _chart(rows, bands, axis_label=axis_label, title=title, layout=layout, chart_id=chart_id)
-
-
 def bar_chart(
     rows: Sequence[ChartRow],
     bands: Sequence[BandView],
@@ -89,22 +77,22 @@ def bar_chart(
     Cached: a release never changes, so every visit of its page (a projector reloading, the
     Mini App, the PDF) draws the same charts; matplotlib takes a fifth of a second for each.
     """
-    return _cached_chart(tuple(rows), tuple(bands), axis_label, title, layout, chart_id)
+    return _chart(tuple(rows), tuple(bands), axis_label, title, layout, chart_id)
 
 
 def clear_chart_cache() -> None:
     """For measurements of a cold render (`bench.web`)."""
-    _cached_chart.cache_clear()
+    _chart.cache_clear()
 
 
+@lru_cache(maxsize=64)
 def _chart(
-    rows: Sequence[ChartRow],
-    bands: Sequence[BandView],
-    *,
+    rows: tuple[ChartRow, ...],
+    bands: tuple[BandView, ...],
     axis_label: str,
     title: str,
-    layout: Layout = WIDE,
-    chart_id: str = "chart",
+    layout: Layout,
+    chart_id: str,
 ) -> Markup:
     with (
         _LOCK,
