@@ -786,3 +786,19 @@ def test_subthemes_and_skips_survive_the_attacker_on_a_real_group() -> None:
     assert {"subtheme+own", "subtheme-statements+own", "skips+own", "differencing"} <= attacks
     assert attacker.seen[-1][0].field("access").subthemes[0].mean is not None
     assert attacker.seen[-1][0].unclear
+
+
+def test_a_release_stored_before_subtheme_profiles_reads_back_without_them() -> None:
+    """Stored releases are shown again unchanged: one from before has no profile, no list."""
+    import json
+
+    group = checks_of(FULL, *[("administration", pattern(FULL, s)) for s in range(7)])
+    release = next_release(FULL, [], group, 3, T0)
+    assert release.report.field("access").subthemes
+    stored = json.loads(release.model_dump_json())
+    del stored["report"]["unclear"]
+    for f in stored["report"]["fields"]:
+        del f["subthemes"]
+    old = Release.model_validate_json(json.dumps(stored))
+    assert old.report.unclear == () and old.report.field("access").subthemes == ()
+    assert old.report.field("access").mean == release.report.field("access").mean
