@@ -26,6 +26,12 @@ Every group figure a person sees (the chat report, the workshop page, the PDF) i
   — or all but one of them — are unanimous.
 - The viewer: a coordinator who took part knows their own answers. A figure is shown to a
   viewer only if at least `k` checks besides the viewer's own are in it (`for_viewer`).
+- A field's subtheme profile (`PublishedSubtheme`): each subtheme's mean agreement over all
+  its answers, from `QUESTION_FACTOR`·k checks with an answer there, audited together with the
+  subtheme's statements and earlier releases as one family of answer sums, cut into cells of
+  single answers (`_subtheme_family`): subtheme minus statement must not pin anyone either.
+- What to clarify (`PublishedUnclear`): the statements most often skipped, in order only, never
+  with a count; each skipped by at least k of at least 2k, audited as if its count were public.
 
 The published types are plain, immutable pydantic models, so a release can be stored as JSON and
 shown again unchanged (`Release.model_dump_json()` / `Release.model_validate_json()`):
@@ -34,13 +40,16 @@ shown again unchanged (`Release.model_dump_json()` / `Release.model_validate_jso
   `published_at`, `completed` (checks in the release), `min_group` (k), `missing` (checks still
   needed before any figure appears), `perspective_counts` (only perspectives with at least k
   people), `unnamed` (people in smaller or no perspectives, together), `perspective_notes` (why a
-  perspective is not shown, once per report), `fields`, `divergent`, `priorities`.
+  perspective is not shown, once per report), `fields`, `divergent`, `priorities`, `unclear`.
 - `PublishedField(field_id, title, n, mean, band, band_counts, by_perspective, change,
-  withheld_reason)` — `mean`/`band` None = withheld, `withheld_reason` says why; `band_counts`
-  None = the distribution is withheld while the mean is shown (it would pin a score).
+  withheld_reason, subthemes)` — `mean`/`band` None = withheld, `withheld_reason` says why;
+  `band_counts` None = the distribution is withheld while the mean is shown (it would pin a
+  score).
 - `PublishedPerspective(perspective_id, label, n, mean, withheld_reason)`.
 - `PublishedQuestion(question_id, field_id, text, suggestion, n, mean)` — mean on 0–100.
 - `BandCount(band_id, label, count)`.
+- `PublishedSubtheme(subtheme_id, title, n, mean, band, withheld_reason)`,
+  `PublishedUnclear(question_id, field_id, text)`.
 
 Withheld reasons are codes (`Reason`); renderings turn them into sentences from their locale.
 """
