@@ -695,7 +695,7 @@ async def section_group(
     cfg: Config, q: Any, history: data.History | None, workdir: Path, report: Report
 ) -> None:
     from bot.cli.config import load_settings
-    from flows.aggregation import group_report
+    from flows.disclosure import Check, next_release
 
     say(f"\n## Group report for {cfg.group_size:,} completed participants\n")
     if history is not None:
@@ -728,18 +728,16 @@ async def section_group(
         began = time.perf_counter()
         checks = await core.storage.completed_checks(group.group_id, record.current_round)
         fetch = time.perf_counter() - began
-        from flows.aggregation import Participant
-
-        participants = [Participant(c.perspective, c.answers) for c in checks]
+        participants = [Check(c.perspective, c.answers, c.session_id) for c in checks]
         began = time.perf_counter()
-        group_report(core.catalog.active, participants, min_group=3)
+        next_release(core.catalog.active, [], participants, 3, datetime.now(UTC))
         compute = time.perf_counter() - began
     finally:
         await core.close()
     median = statistics.median(totals)
     say(
         f"report_views: {', '.join(f'{t:.3f} s' for t in totals)} (median {median:.3f} s); "
-        f"storage.completed_checks {fetch:.3f} s, flows.aggregation.group_report {compute:.3f} s; "
+        f"storage.completed_checks {fetch:.3f} s, flows.disclosure.next_release {compute:.3f} s; "
         f"{len(views)} message(s), {sum(len(v.text) for v in views):,} characters; "
         f"{len(checks)} checks read\n"
     )

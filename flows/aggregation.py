@@ -1,15 +1,12 @@
-"""The coordinator's group report: several completed self-checks of one municipality, combined.
+"""Exact group statistics: the numbers `flows.disclosure` publishes from, and nothing else.
 
-The report opens a workshop where administration, politics, civil society and business discuss
-their results together, so it must never expose what one person answered. This module computes
-the exact group statistics; what of them may be *published* (to whom, in which release, in which
-form) is decided only by `flows.disclosure`, which every rendering goes through. Even here no
-exact extreme (minimum, maximum) and no per-question spread leaves the module: those invert small
-groups (3·mean − min − max is the third score; mean and spread of three answers give all three).
-Every figure rests on at least `min_group` participants; below that only counts are shown. A
-perspective's mean is also withheld when showing it would let the remaining participants' mean be
-worked out by subtracting it from the field's mean (e.g. three from the administration and one
-from politics).
+The coordinator's group report opens a workshop where administration, politics, civil society
+and business discuss their results together, so it must never expose what one person
+answered. This module only computes exactly — field scores per participant, which
+perspectives could stand next to a field's mean, each statement's mean and variance, rounding —
+and holds no report of its own: what may be *published* (to whom, in which release, in which
+form) is decided only by `flows.disclosure`, whose `PublishedReport` every rendering shows.
+There is one computation of the group's figures, and it is that one.
 
 All figures are computed exactly (fractions) and rounded once, half up, to one decimal, so the
 same answers always give the same report and nothing depends on float noise.
@@ -23,16 +20,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TypeVar
 
-from flows.questionnaire import Band, Question, Questionnaire
+from flows.questionnaire import Question, Questionnaire
 from flows.scoring import assess_field
 
 P = TypeVar("P", bound="Participant")
-
-DEFAULT_MIN_GROUP = 3
-"""Smallest group whose figures may be shown; smaller groups would point at individuals."""
-
-DEFAULT_TOP = 5
-"""How many questions the divergent and priority lists hold: enough for one workshop session."""
 
 
 @dataclass(frozen=True)
@@ -41,116 +32,6 @@ class Participant:
 
     perspective: str | None
     answers: Mapping[str, str | None]
-
-
-@dataclass(frozen=True)
-class PerspectiveScore:
-    """One perspective's view of a field; `mean` is None whenever showing it could identify."""
-
-    perspective_id: str
-    label: str
-    n: int
-    mean: float | None
-
-
-@dataclass(frozen=True)
-class FieldSummary:
-    """The group's picture of one field; every figure is None while too few took part."""
-
-    field_id: str
-    title: str
-    n: int
-    mean: float | None
-    band: Band | None
-    band_counts: tuple[tuple[str, int], ...] | None
-    by_perspective: tuple[PerspectiveScore, ...]
-    change: float | None
-    missing: int
-
-    @property
-    def shown(self) -> bool:
-        return self.mean is not None
-
-
-@dataclass(frozen=True)
-class QuestionStat:
-    """How the group answered one statement, on the 0–100 scale of the field scores."""
-
-    question_id: str
-    field_id: str
-    text: str
-    suggestion: str
-    n: int
-    mean: float
-
-
-@dataclass(frozen=True)
-class GroupReport:
-    """Everything the coordinator may show the workshop; `missing` > 0 means nothing yet."""
-
-    completed: int
-    min_group: int
-    missing: int
-    fields: tuple[FieldSummary, ...]
-    divergent: tuple[QuestionStat, ...]
-    priorities: tuple[QuestionStat, ...]
-    perspectives: tuple[str, ...]
-
-    @property
-    def shown(self) -> bool:
-        return self.missing == 0
-
-    def field(self, field_id: str) -> FieldSummary:
-        return next(f for f in self.fields if f.field_id == field_id)
-
-
-def group_report(
-    q: Questionnaire,
-    participants: Sequence[Participant],
-    *,
-    min_group: int = DEFAULT_MIN_GROUP,
-    previous: Sequence[Participant] | None = None,
-    top: int = DEFAULT_TOP,
-) -> GroupReport:
-    """Combine the participants' answers into figures that never single anyone out.
-
-    `previous` is the same municipality's earlier round; a field's `change` is the difference of
-    the two shown means (so it always matches the figures people see side by side).
-    """
-    if min_group < 1:
-        raise ValueError(f"min_group must be at least 1, got {min_group}")
-    if top < 0:
-        raise ValueError(f"top must not be negative, got {top}")
-    perspectives = _perspectives_present(q, participants)
-    previous_tenths = (
-        {f.id: _field_mean_tenths(q, f.id, previous, min_group) for f in q.fields}
-        if previous is not None
-        else {}
-    )
-    fields = tuple(
-        _field_summary(q, f.id, participants, perspectives, min_group, previous_tenths.get(f.id))
-        for f in q.fields
-    )
-    stats = question_stats(q, participants, min_group)
-    divergent, priorities = rank_questions(stats)
-    return GroupReport(
-        completed=len(participants),
-        min_group=min_group,
-        missing=max(0, min_group - len(participants)),
-        fields=fields,
-        divergent=tuple(s.public() for s in divergent[:top]),
-        priorities=tuple(s.public() for s in priorities[:top]),
-        perspectives=perspectives,
-    )
-
-
-# -- fields ----------------------------------------------------------------------------------
-
-
-def _perspectives_present(q: Questionnaire, participants: Sequence[Participant]) -> tuple[str, ...]:
-    """Known perspective ids in questionnaire order; unknown or None ones get no column."""
-    present = {p.perspective for p in participants}
-    return tuple(p.id for p in q.perspectives if p.id in present)
 
 
 def scored_participants(
@@ -168,80 +49,6 @@ def scored_participants(
 def known_perspective(q: Questionnaire, participant: Participant) -> str | None:
     """The participant's perspective if the questionnaire has it; unknown ones get no column."""
     return participant.perspective if q.perspective(participant.perspective) else None
-
-
-def _field_scores(
-    q: Questionnaire, field_id: str, participants: Sequence[Participant]
-) -> list[tuple[str | None, int]]:
-    """(perspective, score) for everyone with enough answers in the field to have a score."""
-    return [(known_perspective(q, p), s) for p, s in scored_participants(q, field_id, participants)]
-
-
-def band_counts(q: Questionnaire, scores: Sequence[int]) -> tuple[tuple[str, int], ...]:
-    """How many scores fall into each band, in the questionnaire's band order."""
-    counts = dict.fromkeys((b.id for b in q.bands), 0)
-    for score in scores:
-        counts[q.band_for(score).id] += 1
-    return tuple(counts.items())
-
-
-def _field_mean_tenths(
-    q: Questionnaire, field_id: str, participants: Sequence[Participant], min_group: int
-) -> int | None:
-    """A field's shown mean in tenths, or None when it would not be shown."""
-    if len(participants) < min_group:
-        return None
-    scores = [score for _, score in _field_scores(q, field_id, participants)]
-    if len(scores) < min_group:
-        return None
-    return tenths(Fraction(sum(scores), len(scores)))
-
-
-def _field_summary(
-    q: Questionnaire,
-    field_id: str,
-    participants: Sequence[Participant],
-    perspectives: tuple[str, ...],
-    min_group: int,
-    previous_tenths: int | None,
-) -> FieldSummary:
-    scored = _field_scores(q, field_id, participants)
-    n = len(scored)
-    groups = {pid: [s for p, s in scored if p == pid] for pid in perspectives}
-    shown = len(participants) >= min_group and n >= min_group
-    mean = band = counts = change = None
-    visible: set[str] = set()
-    if shown:
-        exact = Fraction(sum(s for _, s in scored), n)
-        mean_tenths = tenths(exact)
-        mean = mean_tenths / 10
-        band = q.band_for(half_up(exact))
-        counts = band_counts(q, [s for _, s in scored])
-        if previous_tenths is not None:
-            change = (mean_tenths - previous_tenths) / 10
-        visible = visible_perspectives(perspectives, groups, n, min_group)
-    by_perspective = tuple(
-        PerspectiveScore(
-            perspective_id=pid,
-            label=_label(q, pid),
-            n=len(groups[pid]),
-            mean=tenths(Fraction(sum(groups[pid]), len(groups[pid]))) / 10
-            if pid in visible
-            else None,
-        )
-        for pid in perspectives
-    )
-    return FieldSummary(
-        field_id=field_id,
-        title=q.field(field_id).title,
-        n=n,
-        mean=mean,
-        band=band,
-        band_counts=counts,
-        by_perspective=by_perspective,
-        change=change,
-        missing=max(0, min_group - n),
-    )
 
 
 def visible_perspectives(
@@ -262,11 +69,6 @@ def visible_perspectives(
     return set(visible)
 
 
-def _label(q: Questionnaire, perspective_id: str) -> str:
-    perspective = q.perspective(perspective_id)
-    return perspective.label if perspective else perspective_id
-
-
 # -- questions -------------------------------------------------------------------------------
 
 
@@ -279,16 +81,6 @@ class ExactQuestionStat:
     n: int
     mean: Fraction
     variance: Fraction
-
-    def public(self) -> QuestionStat:
-        return QuestionStat(
-            question_id=self.question.id,
-            field_id=self.question.field,
-            text=self.question.text,
-            suggestion=self.question.suggestion,
-            n=self.n,
-            mean=tenths(self.mean) / 10,
-        )
 
 
 def rank_questions(
@@ -307,22 +99,6 @@ def answer_points(q: Questionnaire, question: Question, participant: Participant
     """Points above the scale's lowest for a participant's answer; None if skipped or unknown."""
     option = q.scale.option(participant.answers.get(question.id) or "")
     return None if option is None else option.points - q.scale.min_points
-
-
-def question_stats(
-    q: Questionnaire, participants: Sequence[Participant], min_group: int
-) -> list[ExactQuestionStat]:
-    """Exact mean and population variance (0–100 scale) of questions answered by enough people."""
-    if len(participants) < min_group:
-        return []
-    stats = []
-    for order, question in enumerate(q.questions):
-        steps = [
-            points for p in participants if (points := answer_points(q, question, p)) is not None
-        ]
-        if len(steps) >= min_group:
-            stats.append(exact_question_stat(q, order, question, steps))
-    return stats
 
 
 def exact_question_stat(

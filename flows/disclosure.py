@@ -26,6 +26,12 @@ Every group figure a person sees (the chat report, the workshop page, the PDF) i
   — or all but one of them — are unanimous.
 - The viewer: a coordinator who took part knows their own answers. A figure is shown to a
   viewer only if at least `k` checks besides the viewer's own are in it (`for_viewer`).
+- A field's subtheme profile (`PublishedSubtheme`): each subtheme's mean agreement over all
+  its answers, from `QUESTION_FACTOR`·k checks with an answer there, audited together with the
+  subtheme's statements and earlier releases as one family of answer sums, cut into cells of
+  single answers (`_subtheme_family`): subtheme minus statement must not pin anyone either.
+- What to clarify (`PublishedUnclear`): the statements most often skipped, in order only, never
+  with a count; each skipped by at least k of at least 2k, audited as if its count were public.
 
 The published types are plain, immutable pydantic models, so a release can be stored as JSON and
 shown again unchanged (`Release.model_dump_json()` / `Release.model_validate_json()`):
@@ -34,13 +40,16 @@ shown again unchanged (`Release.model_dump_json()` / `Release.model_validate_jso
   `published_at`, `completed` (checks in the release), `min_group` (k), `missing` (checks still
   needed before any figure appears), `perspective_counts` (only perspectives with at least k
   people), `unnamed` (people in smaller or no perspectives, together), `perspective_notes` (why a
-  perspective is not shown, once per report), `fields`, `divergent`, `priorities`.
+  perspective is not shown, once per report), `fields`, `divergent`, `priorities`, `unclear`.
 - `PublishedField(field_id, title, n, mean, band, band_counts, by_perspective, change,
-  withheld_reason)` — `mean`/`band` None = withheld, `withheld_reason` says why; `band_counts`
-  None = the distribution is withheld while the mean is shown (it would pin a score).
+  withheld_reason, subthemes)` — `mean`/`band` None = withheld, `withheld_reason` says why;
+  `band_counts` None = the distribution is withheld while the mean is shown (it would pin a
+  score).
 - `PublishedPerspective(perspective_id, label, n, mean, withheld_reason)`.
 - `PublishedQuestion(question_id, field_id, text, suggestion, n, mean)` — mean on 0–100.
 - `BandCount(band_id, label, count)`.
+- `PublishedSubtheme(subtheme_id, title, n, mean, band, withheld_reason)`,
+  `PublishedUnclear(question_id, field_id, text)`.
 
 Withheld reasons are codes (`Reason`); renderings turn them into sentences from their locale.
 """
@@ -49,11 +58,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,6 +80,9 @@ from flows.aggregation import (
     visible_perspectives,
 )
 from flows.questionnaire import Band, Questionnaire
+from flows.scoring import SKIPPED
+
+H = TypeVar("H", bound=Hashable)
 
 QUESTION_FACTOR = 2
 """Per-question figures need this many times `k` answers: one answer moves them far more."""
@@ -113,6 +126,27 @@ class PublishedPerspective(Frozen):
     withheld_reason: Reason | None
 
 
+class PublishedSubtheme(Frozen):
+    """One subtheme of a field (Bildung, Sprache, ...): the group's mean agreement (0–100)
+    over every answer given to the subtheme's statements; `mean` None = withheld."""
+
+    subtheme_id: str
+    title: str
+    n: int  # checks with at least one answer in the subtheme
+    mean: float | None
+    band: Band | None
+    withheld_reason: Reason | None
+
+
+class PublishedUnclear(Frozen):
+    """A statement many skipped ("weiß nicht"): to clarify in the workshop. Listed most skipped
+    first, never with a count (see `_publish_unclear`)."""
+
+    question_id: str
+    field_id: str
+    text: str
+
+
 class PublishedField(Frozen):
     field_id: str
     title: str
@@ -123,6 +157,8 @@ class PublishedField(Frozen):
     by_perspective: tuple[PublishedPerspective, ...]
     change: float | None
     withheld_reason: Reason | None
+    subthemes: tuple[PublishedSubtheme, ...] = ()  # () for fields without subthemes; older
+    # releases, stored before subtheme profiles existed, read back with none
 
 
 class PublishedQuestion(Frozen):
@@ -161,6 +197,7 @@ class PublishedReport(Frozen):
     fields: tuple[PublishedField, ...]
     divergent: tuple[PublishedQuestion, ...]
     priorities: tuple[PublishedQuestion, ...]
+    unclear: tuple[PublishedUnclear, ...] = ()  # most often skipped first; none in older releases
 
     @property
     def shown(self) -> bool:
@@ -260,11 +297,19 @@ def build_release(
     members: dict[str, tuple[str, ...]] = {}
     band_members: dict[str, tuple[str, ...]] = {}
     tokens = _tokens(q, checks)
+    points = _answer_points(q, checks, tokens)
+    divergent, priorities = _publish_questions(q, checks, points, k, previous, members)
+    statements = {s.question_id for s in (*divergent, *priorities)}
     fields = tuple(
-        _publish_field(q, f.id, checks, tokens, k, previous, previous_round, members, band_members)
+        _publish_field(
+            q, f.id, checks, tokens, k, previous, previous_round, members, band_members
+        ).model_copy(
+            update={
+                "subthemes": _publish_subthemes(q, f.id, points, statements, k, previous, members)
+            }
+        )
         for f in q.fields
     )
-    divergent, priorities = _publish_questions(q, checks, tokens, k, previous, members)
     counts = Counter(known_perspective(q, c) for c in checks)
     named = tuple(
         PerspectiveCount(perspective_id=p.id, label=p.label, n=counts[p.id])
@@ -283,6 +328,7 @@ def build_release(
         fields=fields,
         divergent=divergent,
         priorities=priorities,
+        unclear=_publish_unclear(q, checks, tokens, k, previous, members),
     )
     return Release(
         number=len(previous) + 1,
@@ -373,7 +419,9 @@ def for_viewer(q: Questionnaire, release: Release, viewer: int | None) -> Publis
             fields.append(field)
             continue
         if len(whole) - 1 < k:
-            fields.append(_withheld_field(q, field.field_id, field.n, (), Reason.TOO_FEW))
+            # The subthemes stay: each rests on 2k checks, so on k besides the viewer's own.
+            withheld = _withheld_field(q, field.field_id, field.n, (), Reason.TOO_FEW)
+            fields.append(withheld.model_copy(update={"subthemes": field.subthemes}))
             continue
         groups = {
             p.perspective_id: set(release.members.get(f"{field.field_id}/{p.perspective_id}", ()))
@@ -616,27 +664,45 @@ def _label(q: Questionnaire, perspective_id: str) -> str:
 # -- questions -------------------------------------------------------------------------------
 
 
-def _publish_questions(
-    q: Questionnaire,
-    checks: Sequence[Check],
-    tokens: Mapping[int, Mapping[str, str]],
-    k: int,
-    previous: Sequence[Release],
-    members: dict[str, tuple[str, ...]],
-) -> tuple[tuple[PublishedQuestion, ...], tuple[PublishedQuestion, ...]]:
-    """The top discussion points and priorities among questions whose mean may be published."""
-    needed = QUESTION_FACTOR * k
-    if len(checks) < needed:
-        return (), ()
-    span = q.scale.max_points - q.scale.min_points
-    eligible: list[ExactQuestionStat] = []
-    answered: dict[str, frozenset[str]] = {}
-    for order, question in enumerate(q.questions):
-        value = {
+Points = Mapping[str, Mapping[str, int]]
+"""question id -> check token -> points above the scale's lowest, for every answer given."""
+
+
+def _answer_points(
+    q: Questionnaire, checks: Sequence[Check], tokens: Mapping[int, Mapping[str, str]]
+) -> dict[str, dict[str, int]]:
+    """Every answer of the release as `Points`: skipped and "entfällt" give none."""
+    return {
+        question.id: {
             tokens[c.check_id][question.field]: points
             for c in checks
             if (points := answer_points(q, question, c)) is not None
         }
+        for question in q.questions
+    }
+
+
+def _publish_questions(
+    q: Questionnaire,
+    checks: Sequence[Check],
+    points: Points,
+    k: int,
+    previous: Sequence[Release],
+    members: dict[str, tuple[str, ...]],
+) -> tuple[tuple[PublishedQuestion, ...], tuple[PublishedQuestion, ...]]:
+    """The top discussion points and priorities among questions whose mean may be published.
+
+    A statement of a subtheme whose figure an earlier release published over the same answers
+    is left out when the two together would pin someone's answers (`_subtheme_family`):
+    subtheme sum minus statement sum is the sum of the subtheme's other answers.
+    """
+    needed = QUESTION_FACTOR * k
+    if len(checks) < needed:
+        return (), ()
+    span = q.scale.max_points - q.scale.min_points
+    eligible: dict[str, ExactQuestionStat] = {}
+    for order, question in enumerate(q.questions):
+        value = points[question.id]
         n = len(value)
         if n < needed:
             continue
@@ -644,13 +710,28 @@ def _publish_questions(
         history = [r.members[key] for r in previous if key in r.members]
         if _audit(history, [frozenset(value)], value, 0, span, k, QUESTION_PROTECTION):
             continue
-        eligible.append(exact_question_stat(q, order, question, list(value.values())))
-        answered[question.id] = frozenset(value)
-    divergent, priorities = rank_questions(eligible)
+        eligible[question.id] = exact_question_stat(q, order, question, list(value.values()))
+    while True:
+        divergent, priorities = rank_questions(list(eligible.values()))
+        divergent, priorities = divergent[:TOP], priorities[:TOP]
+        chosen = {s.question.id for s in (*divergent, *priorities)}
+        clashing = {
+            question_id
+            for field in q.fields
+            for subtheme in field.subthemes
+            if _subtheme_family(q, field.id, subtheme.id, points, chosen, k, previous, None)
+            for question_id in chosen
+            if q.question(question_id).subtheme == subtheme.id
+            and q.question(question_id).field == field.id
+        }
+        if not clashing:
+            break
+        for question_id in clashing:
+            del eligible[question_id]
+    for question_id in chosen:
+        members[f"q:{question_id}"] = tuple(sorted(points[question_id]))
 
     def publish(stats: Sequence[ExactQuestionStat]) -> tuple[PublishedQuestion, ...]:
-        for stat in stats:
-            members[f"q:{stat.question.id}"] = tuple(sorted(answered[stat.question.id]))
         return tuple(
             PublishedQuestion(
                 question_id=s.question.id,
@@ -663,13 +744,201 @@ def _publish_questions(
             for s in stats
         )
 
-    return publish(divergent[:TOP]), publish(priorities[:TOP])
+    return publish(divergent), publish(priorities)
+
+
+# -- subthemes and what to clarify -----------------------------------------------------------
+
+
+def _subtheme_key(field_id: str, subtheme_id: str) -> str:
+    return f"s:{field_id}/{subtheme_id}"
+
+
+def _publish_subthemes(
+    q: Questionnaire,
+    field_id: str,
+    points: Points,
+    statements: set[str],
+    k: int,
+    previous: Sequence[Release],
+    members: dict[str, tuple[str, ...]],
+) -> tuple[PublishedSubtheme, ...]:
+    """A field's profile by subtheme: each subtheme's mean agreement over all its answers.
+
+    The figure is the sum of answer points over every answer to the subtheme's statements,
+    divided by their number: a sum of single answers, as a statement's figure is, so one rule
+    covers both. Rules: `QUESTION_FACTOR`·k checks with an answer there (a subtheme has two to
+    five statements, so one person moves it almost as much as a statement); and the audit of
+    the whole family (`_subtheme_family`): this figure with every earlier one of the subtheme
+    and every statement of it published in the round, cut into cells of single answers; each
+    cell must come from k people and must not pin anyone's answers there to fewer than one
+    answer's range (`span` points), for an outsider and for a member who knows their own.
+    """
+    span = q.scale.max_points - q.scale.min_points
+    profile = []
+    for subtheme in q.field(field_id).subthemes:
+        questions = [x for x in q.field_questions(field_id) if x.subtheme == subtheme.id]
+        if not questions:
+            continue  # nothing of it applies to this municipality type
+        people = {t for x in questions for t in points[x.id]}
+        n = len(people)
+        reason: Reason | None = None
+        if n < QUESTION_FACTOR * k:
+            reason = Reason.TOO_FEW
+        else:
+            reason = _subtheme_family(
+                q, field_id, subtheme.id, points, statements, k, previous, people
+            )
+        if reason is not None:
+            profile.append(
+                PublishedSubtheme(
+                    subtheme_id=subtheme.id,
+                    title=subtheme.title,
+                    n=n,
+                    mean=None,
+                    band=None,
+                    withheld_reason=reason,
+                )
+            )
+            continue
+        members[_subtheme_key(field_id, subtheme.id)] = tuple(sorted(people))
+        total = sum(sum(points[x.id].values()) for x in questions)
+        answers = sum(len(points[x.id]) for x in questions)
+        exact = Fraction(100 * total, answers * span)
+        profile.append(
+            PublishedSubtheme(
+                subtheme_id=subtheme.id,
+                title=subtheme.title,
+                n=n,
+                mean=tenths(exact) / 10,
+                band=q.band_for(half_up(exact)),
+                withheld_reason=None,
+            )
+        )
+    return tuple(profile)
+
+
+Answer = tuple[str, str]
+"""One answer as the audit of a subtheme sees it: (check token, question id)."""
+
+
+def _subtheme_family(
+    q: Questionnaire,
+    field_id: str,
+    subtheme_id: str,
+    points: Points,
+    statements: set[str],
+    k: int,
+    previous: Sequence[Release],
+    candidate: set[str] | None,
+) -> Reason | None:
+    """None if the subtheme's published sums (with `candidate`, its new figure's checks, if
+    given) together pin nobody's answers; else the reason.
+
+    The family: every earlier release's figure of the subtheme and of its statements, this
+    release's statements among `statements`, and the candidate. All are sums of single
+    answers; an attacker adds and subtracts them, so the audit cuts them into cells of
+    answers (`cells`). A stale check (changed or removed since) is one unknown per figure.
+    Without a subtheme figure in the family, its statements are disjoint sums, each audited
+    on its own already.
+    """
+    questions = [x.id for x in q.field_questions(field_id) if x.subtheme == subtheme_id]
+    key = _subtheme_key(field_id, subtheme_id)
+    current = {t for x in questions for t in points[x]}
+
+    def answers_of(tokens: Iterable[str]) -> frozenset[Answer]:
+        found: set[Answer] = set()
+        for token in tokens:
+            if token in current:
+                found.update((token, x) for x in questions if token in points[x])
+            else:
+                found.add((token, "*"))
+        return frozenset(found)
+
+    history: list[frozenset[Answer]] = []
+    for release in previous:
+        if key in release.members:
+            history.append(answers_of(release.members[key]))
+        history += [
+            frozenset((t, x) for t in release.members[f"q:{x}"])
+            for x in questions
+            if f"q:{x}" in release.members
+        ]
+    figures = list(history)
+    figures += [frozenset((t, x) for t in points[x]) for x in questions if x in statements]
+    if candidate is not None:
+        figures.append(answers_of(candidate))
+    elif not any(key in r.members for r in previous):
+        return None
+    span = q.scale.max_points - q.scale.min_points
+    for cell in cells(figures):
+        people: dict[str, int] = Counter(token for token, _ in cell)
+        if len(people) < k:
+            return Reason.DIFFERENCING if history else Reason.COMPLEMENT
+        if any(x == "*" or token not in points[x] for token, x in cell):
+            continue  # mixes unknowns: only the count rule applies
+        totals: dict[str, int] = Counter()
+        for token, x in cell:
+            totals[token] += points[x][token]
+        ranges = {token: (0, span * count) for token, count in people.items()}
+        categories = Counter(ranges.values())
+        total = sum(totals.values())
+        if _narrowest(total, categories) < span:
+            return Reason.EXTREME
+        for token in _extremes(totals, totals, key=lambda t: str(ranges[t])):
+            rest = Counter(categories)
+            rest[ranges[token]] -= 1
+            if _narrowest(total - totals[token], rest) < span:
+                return Reason.EXTREME
+    return None
+
+
+def _publish_unclear(
+    q: Questionnaire,
+    checks: Sequence[Check],
+    tokens: Mapping[int, Mapping[str, str]],
+    k: int,
+    previous: Sequence[Release],
+    members: dict[str, tuple[str, ...]],
+) -> tuple[PublishedUnclear, ...]:
+    """The statements skipped most often ("zu klären"), most skipped first, without counts.
+
+    A skip is a yes/no per person, so a count is a sum of such values and treated exactly like
+    a published sum (the attacker is assumed to know it, although only the order is shown): a
+    statement is listed only when it was asked in at least `QUESTION_FACTOR`·k checks, at
+    least k of them skipped it, and the cell audit against earlier releases finds no cell
+    below k and nobody whose skip follows (everyone, or everyone but one, skipped or answered).
+    """
+    if len(checks) < QUESTION_FACTOR * k:
+        return ()
+    candidates: list[tuple[int, int, str, frozenset[str]]] = []
+    for order, question in enumerate(q.questions):
+        skipped = {
+            tokens[c.check_id][question.field]: int(c.answers[question.id] is SKIPPED)
+            for c in checks
+            if question.id in c.answers
+        }
+        count = sum(skipped.values())
+        if len(skipped) < QUESTION_FACTOR * k or count < k:
+            continue
+        key = f"z:{question.id}"
+        history = [r.members[key] for r in previous if key in r.members]
+        if _audit(history, [frozenset(skipped)], skipped, 0, 1, k, 1):
+            continue
+        candidates.append((-count, order, question.id, frozenset(skipped)))
+    chosen = sorted(candidates, key=lambda c: c[:2])[:TOP]
+    for _, _, question_id, asked in chosen:
+        members[f"z:{question_id}"] = tuple(sorted(asked))
+    return tuple(
+        PublishedUnclear(question_id=x, field_id=q.question(x).field, text=q.question(x).text)
+        for _, _, x, _ in chosen
+    )
 
 
 # -- the audit -------------------------------------------------------------------------------
 
 
-def cells(groups: Iterable[Iterable[str]]) -> list[frozenset[str]]:
+def cells(groups: Iterable[Iterable[H]]) -> list[frozenset[H]]:
     """The finest pieces that sums over `groups` can be cut into by adding and subtracting.
 
     Two people are in the same cell when they are counted in exactly the same published groups;
@@ -677,11 +946,11 @@ def cells(groups: Iterable[Iterable[str]]) -> list[frozenset[str]]:
     is that person's own value.
     """
     listed = [frozenset(g) for g in groups]
-    signature: dict[str, list[int]] = {}
+    signature: dict[H, list[int]] = {}
     for index, group in enumerate(listed):
         for token in group:
             signature.setdefault(token, []).append(index)
-    pieces: dict[tuple[int, ...], set[str]] = {}
+    pieces: dict[tuple[int, ...], set[H]] = {}
     for token, where in signature.items():
         pieces.setdefault(tuple(where), set()).add(token)
     return [frozenset(p) for p in pieces.values()]

@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.aggregation import Participant, group_report, half_up, tenths
+from flows.aggregation import Participant, half_up, tenths
 from flows.disclosure import (
     Check,
     PublishedReport,
@@ -127,9 +127,12 @@ class Attacker:
             assert stat.n == len(people)
             sums = possible_sums(stat.mean, stat.n, 3, scale=Fraction(100, 3))
             self._conclude("question", stat.question_id, people, sums, {}, 0, 3, stat.question_id)
+        self._subthemes(report, truth)
+        self._unclear(report, truth)
         if len(self.seen) >= 2:
             for old, old_truth in self.seen[:-1]:
                 self._difference(old, old_truth, report, truth)
+                self._difference_answers(old, old_truth, report, truth)
 
     def _value(self, check: Check, key: str) -> int | None:
         if key in {f.id for f in self.q.fields}:
@@ -242,6 +245,126 @@ class Attacker:
             people = {i: new_truth[i] for i in added}
             self._conclude("differencing", f.field_id, people, sums, counts, 0, 100, f.field_id)
 
+    # -- subthemes and skips: sums of single answers ----------------------------------------
+
+    def subtheme_questions(self, field_id: str, subtheme_id: str) -> list[str]:
+        return [x.id for x in self.q.field_questions(field_id) if x.subtheme == subtheme_id]
+
+    def _ranged(
+        self,
+        attack: str,
+        key: str,
+        values: Mapping[int, tuple[int, int]],
+        sums: Sequence[int],
+    ) -> None:
+        """Possible values per person from a sum over people with their own ranges.
+
+        `values` maps a person to (true value, highest possible value); the lowest is 0.
+        """
+        values = {i: v for i, v in values.items() if v[1] > 0}  # no answers: nothing to learn
+        if self.viewer in values:  # subtract one's own answers
+            own, _ = values.pop(self.viewer)
+            sums = [s - own for s in sums]
+            attack += "+own"
+        for i, (true, top) in values.items():
+            others = [(0, high) for j, (_, high) in values.items() if j != i]
+            found = possible_values(sums, others, (0, top))
+            self.findings.append(Finding(attack, i, key, found))
+            assert true in found, (attack, key, true, found)
+
+    def _points(self, check: Check, questions: Sequence[str]) -> tuple[int, int]:
+        """(points, highest possible points) of one person's answers to `questions`."""
+        got = [POINTS[a] for x in questions if (a := check.answers.get(x)) in POINTS]
+        return sum(got), 3 * len(got)
+
+    def _subthemes(self, report: PublishedReport, truth: dict[int, Check]) -> None:
+        """Inversion of each subtheme's mean, and subtheme minus its published statements."""
+        statements = {s.question_id: s for s in (*report.divergent, *report.priorities)}
+        for f in report.fields:
+            for sub in f.subthemes:
+                if sub.mean is None:
+                    continue
+                questions = self.subtheme_questions(f.field_id, sub.subtheme_id)
+                people = {i: self._points(c, questions) for i, c in truth.items()}
+                people = {i: v for i, v in people.items() if v[1] > 0}
+                assert sub.n == len(people)
+                answers = sum(top for _, top in people.values()) // 3
+                sums = possible_sums(sub.mean, answers, 3, scale=Fraction(100, 3))
+                key = f"{f.field_id}/{sub.subtheme_id}"
+                self._ranged("subtheme", key, people, sums)
+                shown = [x for x in questions if x in statements]
+                if not shown:
+                    continue
+                # The rest: subtheme sum minus each published statement's sum.
+                rest_questions = [x for x in questions if x not in shown]
+                rest = {i: self._points(c, rest_questions) for i, c in truth.items()}
+                rest = {i: v for i, v in rest.items() if v[1] > 0}  # others: nothing to learn
+                if not rest:
+                    continue
+                for x in shown:
+                    stat = statements[x]
+                    inner = possible_sums(stat.mean, stat.n, 3, scale=Fraction(100, 3))
+                    sums = sorted({s - t for s in sums for t in inner})
+                self._ranged("subtheme-statements", key, rest, sums)
+
+    def _unclear(self, report: PublishedReport, truth: dict[int, Check]) -> None:
+        """Worst case: the attacker knows how many skipped each listed statement."""
+        for item in report.unclear:
+            asked = {i: c for i, c in truth.items() if item.question_id in c.answers}
+            skipped = {i: (int(c.answers[item.question_id] is None), 1) for i, c in asked.items()}
+            count = sum(v for v, _ in skipped.values())
+            assert count >= report.min_group and len(asked) >= 2 * report.min_group
+            self._ranged("skips", item.question_id, skipped, [count])
+
+    def _difference_answers(
+        self,
+        old: PublishedReport,
+        old_truth: dict[int, Check],
+        new: PublishedReport,
+        new_truth: dict[int, Check],
+    ) -> None:
+        """Subtract an earlier release's subtheme sums and skip counts from this one's."""
+        pairs: list[tuple[str, list[str], list[int], list[int], bool]] = []
+        for f in new.fields:
+            before = {s.subtheme_id: s for s in old.field(f.field_id).subthemes}
+            for sub in f.subthemes:
+                earlier = before.get(sub.subtheme_id)
+                if sub.mean is None or earlier is None or earlier.mean is None:
+                    continue
+                questions = self.subtheme_questions(f.field_id, sub.subtheme_id)
+                n_new = sum(self._points(c, questions)[1] for c in new_truth.values()) // 3
+                n_old = sum(self._points(c, questions)[1] for c in old_truth.values()) // 3
+                third = Fraction(100, 3)
+                now = possible_sums(sub.mean, n_new, 3, scale=third)
+                then = possible_sums(earlier.mean, n_old, 3, scale=third)
+                key = f"{f.field_id}/{sub.subtheme_id}"
+                pairs.append((key, questions, now, then, False))
+        listed = {u.question_id for u in old.unclear}
+        for item in new.unclear:
+            if item.question_id in listed:
+                x = item.question_id
+                now = [sum(c.answers.get(x, "") is None for c in new_truth.values())]
+                then = [sum(c.answers.get(x, "") is None for c in old_truth.values())]
+                pairs.append((x, [x], now, then, True))
+        for key, questions, now, then, skips in pairs:
+
+            def value(
+                c: Check, questions: list[str] = questions, skips: bool = skips
+            ) -> tuple[int, int]:
+                if skips:
+                    return (int(c.answers.get(questions[0], "") is None), 1)
+                return self._points(c, questions)
+
+            if not set(old_truth) <= set(new_truth):
+                continue
+            if any(value(old_truth[i]) != value(new_truth[i]) for i in old_truth):
+                continue  # the difference mixes unknown changes
+            added = {i: value(c) for i, c in new_truth.items() if i not in old_truth}
+            if not added:
+                continue
+            sums = sorted({s - t for s in now for t in then})
+            self._ranged("differencing", key, added, sums)
+
     def exposed(self) -> list[Finding]:
         return [f for f in self.findings if len(f.values) <= 1]
 
@@ -338,24 +461,28 @@ def pattern(q: Questionnaire, shift: int) -> dict[str, str | None]:
     return {x.id: options[(i * (shift + 1) + shift) % 4] for i, x in enumerate(q.questions)}
 
 
+def shown_mean(q: Questionnaire, group: Sequence[Participant], field_id: str) -> float:
+    """The mean as the old live report showed it: every score, rounded once to one decimal."""
+    scores = [score(q, p.answers, field_id) for p in group]
+    return tenths(Fraction(sum(scores), len(scores))) / 10
+
+
 def test_attacks_succeed_against_the_old_report_and_fail_against_releases() -> None:
     """The old chat report showed mean, lowest and highest score, recomputed live."""
     group = [Participant("administration", pattern(FULL, s)) for s in range(4)]
     for f in FULL.fields:
         scores = [score(FULL, p.answers, f.id) for p in group[:3]]
-        old = group_report(FULL, group[:3]).field(f.id)
+        old = shown_mean(FULL, group[:3], f.id)
         low, high = min(scores), max(scores)  # what "Spanne low–high" showed
         # 3·mean − min − max is the third person's exact score.
-        middle = round(3 * old.mean - low - high)
+        middle = round(3 * old - low - high)
         assert sorted(scores) == [low, middle, high], f.id
         # The attacker's general inversion agrees: knowing min and max, one value is left.
-        found = possible_values(
-            possible_sums(old.mean, 3, 100), [(low, low), (high, high)], (0, 100)
-        )
+        found = possible_values(possible_sums(old, 3, 100), [(low, low), (high, high)], (0, 100))
         assert found == {middle}
         # Live recomputation after a fourth completed: 4·mean₄ − 3·mean₃ is the fourth's score.
-        after = group_report(FULL, group).field(f.id)
-        assert round(4 * after.mean - 3 * old.mean) == score(FULL, group[3].answers, f.id)
+        after = shown_mean(FULL, group, f.id)
+        assert round(4 * after - 3 * old) == score(FULL, group[3].answers, f.id)
 
     # The same people through releases: a fourth check makes no new release, and the first
     # release's band counts and mean leave every score open.
@@ -368,7 +495,7 @@ def test_attacks_succeed_against_the_old_report_and_fail_against_releases() -> N
     assert attacker.findings and attacker.exposed() == []
     assert all(f.band_counts is None for f in first.report.fields)  # never below 4
     for f in first.report.fields:
-        assert f.mean == group_report(FULL, group[:3]).field(f.field_id).mean
+        assert f.mean == shown_mean(FULL, group[:3], f.field_id)
 
 
 # -- the rules, one by one -------------------------------------------------------------------
@@ -533,3 +660,145 @@ def test_the_attacker_subtracts_its_own_answers_when_allowed(
     monkeypatch.setattr(sys.modules[__name__], "for_viewer", lambda _q, release, _v: release.report)
     exposed = play(MINI, 3, True, events).exposed()
     assert {(f.attack, f.check_id) for f in exposed} >= {("inversion+own", 2), ("inversion+own", 3)}
+
+
+# -- subtheme profile and "zu klären" ----------------------------------------------------------
+
+MIXED = ["full", "mostly", "partly", "none", "mostly", "partly"]
+
+
+def varied(person: int, **fixed: str | None) -> dict[str, str | None]:
+    """Answers that differ between people (so no figure is extreme), except `fixed` ones."""
+    answers: dict[str, str | None] = {
+        x.id: MIXED[(person + i) % len(MIXED)] for i, x in enumerate(MINI.questions)
+    }
+    answers.update({key.replace("_", "."): value for key, value in fixed.items()})
+    return answers
+
+
+def test_the_attacker_subtracts_statements_from_their_subtheme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Everyone answered one statement of a subtheme "trifft nicht zu" and the other varied:
+    subtheme sum minus the published other statement's sum is everyone's zero."""
+    import flows.disclosure as disclosure
+
+    events: list[tuple] = [
+        ("complete", (None, varied(s, beta_daycare="none"))) for s in range(6)
+    ] + [("look",)]
+    attacker = play(MINI, 3, False, events)
+    assert attacker.exposed() == []
+    release = next_release(
+        MINI, [], [Check(None, varied(s, beta_daycare="none"), s) for s in range(6)], 3, T0
+    )
+    education = release.report.field("beta").subthemes[0]
+    shown = {s.question_id for s in (*release.report.divergent, *release.report.priorities)}
+    assert "beta.school" in shown and "beta.daycare" not in shown  # unanimous: never alone
+    assert (education.mean, education.withheld_reason) == (None, Reason.EXTREME)
+    # The housing subtheme (both statements varied) is published, with its band.
+    housing = release.report.field("beta").subthemes[1]
+    assert housing.mean is not None and housing.band is not None and housing.n == 6
+    monkeypatch.setattr(disclosure, "_subtheme_family", lambda *_: None)
+    exposed = play(MINI, 3, False, events).exposed()
+    assert {(f.attack, f.key) for f in exposed} == {("subtheme-statements", "beta/education")}
+    assert len({f.check_id for f in exposed}) == 6
+
+
+def test_subthemes_need_twice_k_checks_with_an_answer() -> None:
+    five = [Check(None, varied(s), s) for s in range(5)]
+    release = next_release(MINI, [], five, 3, T0)
+    assert all(
+        (s.mean, s.withheld_reason) == (None, Reason.TOO_FEW)
+        for s in release.report.field("beta").subthemes
+    )
+    # Two of six skipped the whole housing subtheme: four answers are too few.
+    six = [*five, Check(None, varied(5), 5)]
+    six[0] = Check(None, varied(0, beta_flats=None, beta_advice=None), 0)
+    six[1] = Check(None, varied(1, beta_flats=None, beta_advice=None), 1)
+    report = next_release(MINI, [], six, 3, T0).report
+    education, housing = report.field("beta").subthemes
+    assert education.mean is not None and (housing.n, housing.mean) == (4, None)
+    assert report.field("alpha").subthemes == ()  # a field without subthemes has no profile
+
+
+def test_unclear_lists_only_what_k_skipped_most_first_without_counts() -> None:
+    skips = {0: ["alpha.one", "beta.flats"], 1: ["alpha.one", "beta.flats"]}
+    skips |= {2: ["alpha.one", "beta.flats"], 3: ["alpha.one"], 4: ["gamma.clubs"]}
+    group = [
+        Check(None, varied(s, **{x.replace(".", "_"): None for x in skips.get(s, [])}), s)
+        for s in range(7)
+    ]
+    report = next_release(MINI, [], group, 3, T0).report
+    # alpha.one 4 skips, beta.flats 3, gamma.clubs 1 (fewer than k: not listed).
+    assert [u.question_id for u in report.unclear] == ["alpha.one", "beta.flats"]
+    assert not {"n", "count"} & set(type(report.unclear[0]).model_fields)
+    assert report.unclear[0].text == MINI.question("alpha.one").text
+    # Fewer than 2k checks: no list at all.
+    assert next_release(MINI, [], group[:5], 3, T0).report.unclear == ()
+
+
+def test_the_attacker_reads_skips_off_a_weaker_control(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everyone skipped one statement; then three newcomers all skipped another."""
+    import flows.disclosure as disclosure
+
+    events: list[tuple] = [
+        ("complete", (None, varied(s, gamma_council=None, alpha_two=None if s < 3 else "full")))
+        for s in range(6)
+    ]
+    events += [("look",)]
+    events += [("complete", (None, varied(s, alpha_two=None))) for s in range(6, 9)]
+    events += [("look",)]
+    attacker = play(MINI, 3, False, events)
+    assert attacker.exposed() == []
+    assert {f.attack for f in attacker.findings} >= {"skips", "differencing"}
+    audit = disclosure._audit
+    monkeypatch.setattr(
+        disclosure,
+        "_audit",
+        lambda history, candidate, value, low, high, *rest: (
+            None if high == 1 else audit(history, candidate, value, low, high, *rest)
+        ),
+    )
+    exposed = play(MINI, 3, False, events).exposed()
+    assert {(f.attack, f.key) for f in exposed} == {
+        ("skips", "gamma.council"),
+        ("differencing", "gamma.council"),
+        ("differencing", "alpha.two"),
+    }
+
+
+def test_subthemes_and_skips_survive_the_attacker_on_a_real_group() -> None:
+    """Twelve mixed checks on the real questionnaire, in two releases, a member looking."""
+    rng = __import__("random").Random(5)
+    options = [*POINTS, None, None]
+
+    def person(i: int) -> tuple[str | None, dict[str, str | None]]:
+        return (
+            FULL.perspectives[i % 3].id,
+            {x.id: rng.choice(options) for x in FULL.questions},
+        )
+
+    events: list[tuple] = [("complete", person(i)) for i in range(8)] + [("look",)]
+    events += [("complete", person(i)) for i in range(8, 12)] + [("look",)]
+    attacker = play(FULL, 3, True, events)
+    assert attacker.exposed() == []
+    attacks = {f.attack for f in attacker.findings}
+    assert {"subtheme+own", "subtheme-statements+own", "skips+own", "differencing"} <= attacks
+    assert attacker.seen[-1][0].field("access").subthemes[0].mean is not None
+    assert attacker.seen[-1][0].unclear
+
+
+def test_a_release_stored_before_subtheme_profiles_reads_back_without_them() -> None:
+    """Stored releases are shown again unchanged: one from before has no profile, no list."""
+    import json
+
+    group = checks_of(FULL, *[("administration", pattern(FULL, s)) for s in range(7)])
+    release = next_release(FULL, [], group, 3, T0)
+    assert release.report.field("access").subthemes
+    stored = json.loads(release.model_dump_json())
+    del stored["report"]["unclear"]
+    for f in stored["report"]["fields"]:
+        del f["subthemes"]
+    old = Release.model_validate_json(json.dumps(stored))
+    assert old.report.unclear == () and old.report.field("access").subthemes == ()
+    assert old.report.field("access").mean == release.report.field("access").mean

@@ -9,7 +9,8 @@ Telegram side of groups (QR photo upload, forged links over HTTP) stays in `test
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,14 @@ from tests.test_e2e_groups import (
     FIRST_FIELD_SIZE,
     LINK,
     NAME,
+    POINTS,
+    QUESTIONS,
     TOTAL,
     answer_questions,
     assert_field_shown,
     attack,
     band_label,
+    choice,
     create_group,
     expected_fields,
     forged_press,
@@ -383,3 +387,67 @@ async def test_several_groups_each_have_all_actions_one_press_away(bot: FastBot)
     await stranger.press_data(listing.message_id, f"g:a:{first}")
     refused = await stranger.wait_for_message()
     assert "Stadt Nord" not in text_of(refused)
+
+
+def clarify_pattern(seed: int) -> Callable[[int], int | None]:
+    """The usual answers, but the first four people skip every seventh statement."""
+
+    def choose(k: int) -> int | None:
+        return None if k % 7 == 3 and seed < 4 else choice(seed, k)
+
+    return choose
+
+
+async def test_group_report_shows_the_subtheme_profile_and_what_to_clarify(
+    bot: FastBot,
+) -> None:
+    coordinator = bot.user(100, "Kim")
+    join_token, _, group_id = await create_group(coordinator)
+    seeds = list(range(7))
+    people = [bot.user(301 + seed, f"P{seed}") for seed in seeds]
+    for seed, person in zip(seeds, people, strict=True):
+        await join(person, join_token, ["Verwaltung", "Politik", "Wirtschaft"][seed % 3])
+    await asyncio.gather(
+        *(answer_questions(p, clarify_pattern(s)) for s, p in zip(seeds, people, strict=True))
+    )
+    text = await reply_text(coordinator, "/groupreport")
+    group = await bot.core.storage.group(group_id)
+    assert group is not None
+    report, _, _ = await bot.core.groups.published_report(group, 100)
+
+    # The profile of "Fairer Zugang und Teilhabe", each shown mean recomputed here from the
+    # answers: all points given in the subtheme over the most they could have been.
+    access = report.field("access")
+    assert [s.title for s in access.subthemes] == [
+        s["title"] for s in next(f for f in FIELDS if f["id"] == "access")["subthemes"]
+    ]
+    block = text.split("Fairer Zugang und Teilhabe nach Themen", 1)[1].split("\n\n", 1)[0]
+    shown = 0
+    for subtheme in access.subthemes:
+        numbers = [k for k, x in enumerate(QUESTIONS) if x.get("subtheme") == subtheme.subtheme_id]
+        given = [
+            POINTS[option]
+            for seed in seeds
+            for k in numbers
+            if (option := clarify_pattern(seed)(k)) is not None
+        ]
+        if subtheme.mean is None:
+            assert f"• {subtheme.title}: nicht ausgewiesen" in block
+            continue
+        shown += 1
+        exact = Fraction(100 * sum(given), 3 * len(given))
+        mean = german(exact)
+        assert f"• {subtheme.title}: Ø {mean} – {band_label(half_up(exact))}" in block
+    assert shown >= 5
+
+    # "Zu klären": the statements at least three skipped, most skipped first, never a count.
+    skips = {k: sum(clarify_pattern(seed)(k) is None for seed in seeds) for k in range(TOTAL)}
+    listed = [
+        next(k for k, x in enumerate(QUESTIONS) if x["id"] == u.question_id) for u in report.unclear
+    ]
+    assert len(listed) == 5 and all(skips[k] >= 3 for k in listed)
+    assert [skips[k] for k in listed] == sorted((skips[k] for k in listed), reverse=True)
+    assert max(skips[k] for k in listed) == max(skips.values())
+    clarify = text.split("Zu klären", 1)[1].split("\n\n", 1)[0]
+    assert [line[2:] for line in clarify.splitlines()[1:6]] == [u.text for u in report.unclear]
+    assert "mindestens 3 Personen übersprungen" in clarify

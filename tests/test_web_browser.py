@@ -262,3 +262,72 @@ def _quote(value: str) -> str:
     from urllib.parse import quote
 
     return quote(value, safe="")
+
+
+async def test_subtheme_profile_and_what_to_clarify_as_published(served, browser) -> None:
+    server, results = served
+    report = results[SIXTOWN].report
+    access = report.field("access")
+    assert any(s.mean is not None for s in access.subthemes) and report.unclear
+    url = base(server) + server.link_path(SIXTOWN, 1, 0)
+    for width, height in ((1920, 1080), (390, 844)):
+        seen = await visit(browser, url, width, height)
+        page = seen.page
+        profile = page.locator("[data-profile=access]")
+        assert await profile.locator("h2").inner_text() == "Fairer Zugang und Teilhabe nach Themen"
+        for subtheme in access.subthemes:
+            item = profile.locator(f'[data-subtheme="{subtheme.title}"]')
+            if subtheme.mean is None:
+                assert await item.locator("[data-figure=subtheme-mean]").count() == 0
+                assert await item.locator("[data-figure=subtheme-withheld]").count() == 1
+                continue
+            assert subtheme.band is not None
+            mean = await item.locator("[data-figure=subtheme-mean]").inner_text()
+            assert mean == T.number(subtheme.mean)
+            band = await item.locator("[data-figure=subtheme-band]").inner_text()
+            assert band == subtheme.band.label
+        # The profile's chart plots the same means; on a phone the list stands in for it.
+        charts = profile.locator("svg.chart")
+        assert await charts.count() == 1
+        assert await charts.is_visible() == (width > 760)
+        chart_text = await charts.text_content() or ""
+        for subtheme in access.subthemes:
+            if subtheme.mean is not None:
+                assert T.number(subtheme.mean) in chart_text
+        if any(s.mean is None for s in access.subthemes):
+            assert await profile.locator("[data-note=subthemes]").count() >= 1
+        # "Zu klären": the published statements in the published order, and no count.
+        assert await texts(page, "[data-unclear] .statement") == [u.text for u in report.unclear]
+        rule = await page.locator("[data-note=unclear]").inner_text()
+        assert "mindestens 3 Personen übersprungen" in rule
+        for item in await texts(page, "[data-unclear]"):
+            assert not re.search(r"\d+ ?(Personen|mal|×)", item)
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"page scrolls sideways at {width}px"
+        await page.screenshot(
+            path=ARTIFACTS / f"workshop-profile-{width}x{height}.png", full_page=True
+        )
+        assert seen.errors == [] and seen.outside == []
+        await page.context.close()
+
+
+async def test_small_groups_show_no_subtheme_figure_and_no_list(served, browser) -> None:
+    server, results = served
+    five = results[MUSTERSTADT].report
+    assert all(s.mean is None for s in five.field("access").subthemes) and not five.unclear
+    seen = await visit(browser, base(server) + server.link_path(MUSTERSTADT, 2, 0), 1920, 1080)
+    profile = seen.page.locator("[data-profile=access]")
+    assert await profile.locator("[data-figure=subtheme-mean], svg").count() == 0
+    note = await profile.locator("[data-note=subthemes]").inner_text()
+    assert "erst ausgewertet, wenn mindestens 6 Selbstchecks dort Antworten enthalten" in note
+    assert await seen.page.locator("[data-unclear]").count() == 0
+    assert (
+        "erst ab 6 abgeschlossenen Selbstchecks"
+        in await seen.page.locator("[data-note=unclear]").inner_text()
+    )
+    await seen.page.context.close()
+    seen = await visit(browser, base(server) + server.link_path(TINY, 1, 0), 390, 844)
+    assert await seen.page.locator("[data-profile], [data-unclear]").count() == 0
+    await seen.page.context.close()

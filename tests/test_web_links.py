@@ -7,8 +7,10 @@ running `WorkshopServer`: each refusal has its status and a German page, never a
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -16,11 +18,13 @@ from yarl import URL
 
 from bot.cli.config import ConfigError, load_settings
 from bot.web.initdata import InitDataRefused, sign_init_data, verify_init_data
+from bot.web.pages import DeskSource
 from bot.web.server import WorkshopServer, workshop_server
 from bot.web.tokens import LinkProblem, LinkRefused, LinkSigner, WorkshopLink, derive_secret
+from tests.fast import fast_bot
+from tests.test_e2e_groups import create_group, press_text, reply_text
 from tests.web_data import (
     BOT_TOKEN,
-    CLOSED,
     COORDINATOR,
     MUSTERSTADT,
     OTHER_COORDINATOR,
@@ -31,6 +35,7 @@ from tests.web_data import (
 )
 
 SECRET = derive_secret(BOT_TOKEN)
+LINK_TOKEN = re.compile(r"/w/([A-Za-z0-9_\-.]+)")
 DAY = 86_400
 
 
@@ -148,7 +153,7 @@ async def test_valid_link_opens_page_and_pdf(served) -> None:
         assert (await response.read()).startswith(b"%PDF")
 
 
-async def test_expired_revoked_tampered_unknown_closed_links(served) -> None:
+async def test_expired_revoked_tampered_unknown_and_earlier_round_links(served) -> None:
     server, source, client = served
     expired = LinkSigner(SECRET, clock=lambda: time.time() - 15 * DAY).make(
         WorkshopLink(MUSTERSTADT, 2, 0)
@@ -185,9 +190,11 @@ async def test_expired_revoked_tampered_unknown_closed_links(served) -> None:
     assert status == 404
     assert_german_refusal(body, "Dieser Link ist ungültig")
 
-    status, body = await fetch(client, server.link_path(CLOSED, 1, 0))
-    assert status == 403
-    assert_german_refusal(body, "Diese Gruppe ist geschlossen")
+    # Musterstadt is in round 2: a round-1 link says so, and what to do.
+    status, body = await fetch(client, server.link_path(MUSTERSTADT, 1, 1))
+    assert status == 410
+    assert_german_refusal(body, "Dieser Link gehört zu Runde 1. Inzwischen hat die Gruppe Runde 2")
+    assert "erhält im Bot jederzeit einen neuen Link" in body
 
     status, body = await fetch(client, "/nichts/hier")
     assert status == 404
@@ -222,10 +229,10 @@ async def test_mini_app_sign_in(served) -> None:
             assert_german_refusal(await response.text(), words)
 
     async with client.post(
-        f"/app/{CLOSED}/1", data={"init_data": init_data(COORDINATOR)}, allow_redirects=False
+        f"/app/{MUSTERSTADT}/1", data={"init_data": init_data(COORDINATOR)}, allow_redirects=False
     ) as response:
-        assert response.status == 403
-        assert_german_refusal(await response.text(), "geschlossen")
+        assert response.status == 410
+        assert_german_refusal(await response.text(), "gehört zu Runde 1")
 
 
 def test_server_is_built_from_the_settings_only_with_a_base_url() -> None:
@@ -286,3 +293,47 @@ def test_web_settings_are_checked() -> None:
     ):
         with pytest.raises(ConfigError):
             load_settings(bad)
+
+
+async def test_a_closed_group_keeps_its_page_and_a_new_round_ends_the_old_link(
+    database: Path,
+) -> None:
+    """Closing a group only stops new participants (reversible, checks may still finish): the
+    workshop picture is what the coordinator closes it for, so its link keeps working. A new
+    round ends the old round's links with a German page that says why and what to do."""
+    base = "https://selbstcheck.kommune.example/workshop"
+    async with fast_bot(database, BOT_TOKEN=BOT_TOKEN, WEB_BASE_URL=base) as bot:
+        coordinator = bot.user(100, "Kim")
+        await create_group(coordinator)
+        link = await reply_text(coordinator, "/workshop")
+        path = "/w/" + LINK_TOKEN.findall(link)[0]
+        core = bot.core
+        server = WorkshopServer(
+            DeskSource(core.storage, core.groups, core.catalog),
+            LinkSigner(SECRET),
+            bot_token=BOT_TOKEN,
+            port=0,
+        )
+        await server.start()
+        try:
+            async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as client:
+                closed = await reply_text(coordinator, "/gruppeschliessen")
+                assert "nimmt keine neuen Teilnehmenden mehr auf" in closed
+                status, body = await fetch(client, path)
+                assert status == 200 and "Stadt Musterstadt" in body
+                async with client.get(path + ".pdf") as response:
+                    assert response.status == 200
+                    assert (await response.read()).startswith(b"%PDF")
+                await reply_text(coordinator, "/neuerunde")
+                await press_text(coordinator, "Ja, neue Runde starten")
+                for suffix in ("", ".pdf"):
+                    status, body = await fetch(client, path + suffix)
+                    assert status == 410
+                    assert_german_refusal(body, "Dieser Link gehört zu Runde 1")
+                    assert "Inzwischen hat die Gruppe Runde 2 begonnen" in body
+                    assert "erhält im Bot jederzeit einen neuen Link" in body
+                fresh = await reply_text(coordinator, "/workshop")
+                status, body = await fetch(client, "/w/" + LINK_TOKEN.findall(fresh)[0])
+                assert status == 200 and "Runde" in body
+        finally:
+            await server.stop()

@@ -266,3 +266,44 @@ def test_a_chat_sentence_with_markup_is_refused() -> None:
         texts.chat("report_bold")
     with pytest.raises(KeyError):
         texts.chat("other")
+
+
+def test_subtheme_profile_and_unclear_are_the_published_ones() -> None:
+    report = RESULTS[SIXTOWN].report
+    page = page_for(report, round=1)
+    (profile,) = page.profiles
+    access = report.field("access")
+    assert (profile.field_id, profile.title, profile.number) == ("access", access.title, 3)
+    assert [(s.title, s.mean, s.band_label) for s in profile.subthemes] == [
+        (s.title, s.mean, s.band.label if s.band else None) for s in access.subthemes
+    ]
+    assert profile.shown
+    withheld_kinds = {s.withheld_reason for s in access.subthemes} - {None}
+    expected_notes = []
+    if Reason.TOO_FEW in withheld_kinds:
+        expected_notes.append(format_plain(CHAT["report_subthemes_too_few"], min_group=6))
+    if withheld_kinds - {Reason.TOO_FEW}:
+        expected_notes.append(CHAT["report_subthemes_protected"])
+    assert list(profile.notes) == expected_notes
+    assert [u.text for u in page.unclear] == [u.text for u in report.unclear]
+    assert page.unclear_note == format_plain(CHAT["report_unclear_rule"], min_group=3)
+    html = html_of(page)
+    shown = [s for s in access.subthemes if s.mean is not None]
+    assert html.count('data-figure="subtheme-mean"') == len(shown)
+    for s in shown:
+        assert f'<b data-figure="subtheme-mean">{T.number(s.mean)}</b>' in html
+    assert T("legend_subthemes") in html and T("legend_unclear") in html
+    assert html.count("data-unclear") == len(report.unclear)
+
+
+def test_small_groups_have_no_subtheme_figure_and_no_list() -> None:
+    five = page_for(RESULTS[MUSTERSTADT])
+    (profile,) = five.profiles
+    assert not profile.shown and all(s.mean is None for s in profile.subthemes)
+    assert profile.notes == (format_plain(CHAT["report_subthemes_too_few"], min_group=6),)
+    assert five.unclear == ()
+    assert five.unclear_note == format_plain(CHAT["report_unclear_hidden"], min_group=6)
+    html = html_of(five)
+    assert 'data-figure="subtheme-mean"' not in html and T("legend_subthemes") not in html
+    two = page_for(RESULTS[TINY], round=1)
+    assert two.profiles == () and two.unclear == () and two.unclear_note is None

@@ -200,3 +200,42 @@ async def test_participant_pdf_holds_only_their_own_answers(tmp_path: Path) -> N
         assert " ".join(QUESTIONNAIRE.question(question_id).text.split()) not in text
     assert "Stadt Musterstadt" not in text
     assert_pages_not_blank(pdf, tmp_path)
+
+
+async def test_pdf_shows_the_subtheme_profile_and_what_to_clarify(served, tmp_path: Path) -> None:
+    server, results, client = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = await download(client, server.link_path(SIXTOWN, 1, 0), ARTIFACTS / "workshop-six.pdf")
+    text = pdf_text(pdf)
+    report = results[SIXTOWN].report
+    assert "Fairer Zugang und Teilhabe nach Themen" in text
+    shown = 0
+    for subtheme in report.field("access").subthemes:
+        if subtheme.mean is None:
+            continue
+        shown += 1
+        assert subtheme.band is not None
+        # the list under the chart: title, mean, band
+        line = f"{subtheme.title} {T.number(subtheme.mean)} {subtheme.band.label}"
+        assert line in text, line
+    assert shown >= 5
+    clarify = text.split("Zu klären", 1)[1]
+    position = 0
+    for item in report.unclear:
+        found = clarify.find(" ".join(item.text.split()), position)
+        assert found >= position, item.text
+        position = found
+    assert "mindestens 3 Personen übersprungen" in clarify
+    assert assert_pages_not_blank(pdf, tmp_path) >= 3
+
+
+async def test_pdf_of_five_shows_no_subtheme_figure(served, tmp_path: Path) -> None:
+    server, results, client = served
+    pdf = await download(client, server.link_path(MUSTERSTADT, 2, 0), tmp_path / "five.pdf")
+    text = pdf_text(pdf)
+    profile = text.split("Fairer Zugang und Teilhabe nach Themen", 1)[1].split("Zu klären", 1)[0]
+    assert "erst ausgewertet, wenn mindestens 6 Selbstchecks dort Antworten enthalten" in profile
+    for subtheme in results[MUSTERSTADT].report.field("access").subthemes:
+        assert subtheme.mean is None
+    assert not re.search(r"\d+,\d", profile)
+    assert "Welche Aussagen oft übersprungen wurden, zeigt der Bericht erst ab 6" in text

@@ -135,11 +135,11 @@ async def test_page_source_reads_the_store_and_the_published_release(database: P
         _, _, group_id = await create_group(coordinator)
         core = bot.core
         source = DeskSource(core.storage, core.groups, core.catalog)
-        assert await source.group_link(group_id) == GroupLink(0)
+        assert await source.group_link(group_id) == GroupLink(0, 1)
         await reply_text(coordinator, "/workshop", "neu")
         # Closing only stops new participants: the page stays for the workshop.
         await reply_text(coordinator, "/gruppeschliessen")
-        assert await source.group_link(group_id) == GroupLink(1, closed=False)
+        assert await source.group_link(group_id) == GroupLink(1, 1)
         assert await source.group_link(group_id + 1) is None
         assert await source.page_data(group_id, 2) is None  # no such round (yet)
         data = await source.page_data(group_id, 1)

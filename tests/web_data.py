@@ -131,7 +131,6 @@ def published(
 class Group:
     name: str
     generation: int = 0
-    closed: bool = False
     coordinators: set[int] = field(default_factory=set)
     rounds: dict[int, WorkshopData] = field(default_factory=dict)
 
@@ -148,7 +147,7 @@ class FakeSource:
 
     async def group_link(self, group_id: int) -> GroupLink | None:
         group = self.groups.get(group_id)
-        return GroupLink(group.generation, group.closed) if group else None
+        return GroupLink(group.generation, max(group.rounds, default=1)) if group else None
 
     async def page_data(self, group_id: int, round: int) -> WorkshopData | None:
         group = self.groups.get(group_id)
@@ -170,18 +169,17 @@ def round_data(name: str, round: int, result: Published) -> WorkshopData:
     )
 
 
-MUSTERSTADT, SIXTOWN, TINY, CLOSED = 1, 2, 3, 4
+MUSTERSTADT, SIXTOWN, TINY = 1, 2, 3
 COORDINATOR, OTHER_COORDINATOR, STRANGER = 1001, 1002, 1003
 
 
 def fake_source() -> tuple[FakeSource, dict[int, Published]]:
-    """Four groups, each report as the chat would show it to a coordinator who did not take part:
+    """Three groups, each report as the chat would show it to a coordinator who did not take part:
 
     - Musterstadt, round 2: 5 checks released (Verwaltung 3, Politik 2), 2 more completed
       since (waiting for the next release), changes against round 1's final release;
     - Sechsdorf: 6 checks (Verwaltung 3, Politik 3): perspectives and statements published;
     - Markt Klein: 2 checks, no release yet;
-    - Amt Zu: closed.
     """
     source = FakeSource()
     results: dict[int, Published] = {}
@@ -197,6 +195,4 @@ def fake_source() -> tuple[FakeSource, dict[int, Published]]:
     for group_id, (name, round, coordinators) in groups.items():
         data = round_data(name, round, results[group_id])
         source.add(group_id, Group(name, coordinators=coordinators, rounds={round: data}))
-    closed = round_data("Amt Zu", 1, published([FIVE]))
-    source.add(CLOSED, Group("Amt Zu", closed=True, coordinators={COORDINATOR}, rounds={1: closed}))
     return source, results

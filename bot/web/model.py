@@ -81,6 +81,39 @@ class FieldView:
 
 
 @dataclass(frozen=True)
+class SubthemeView:
+    """One subtheme's published mean agreement; `mean` None means withheld."""
+
+    title: str
+    mean: float | None
+    band_id: str | None
+    band_label: str | None
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """A field's profile by subtheme (Fairer Zugang und Teilhabe), as the release published it.
+
+    `shown` False: no subtheme has a figure yet, and `notes` says why in one sentence.
+    """
+
+    number: int
+    field_id: str
+    title: str
+    subthemes: tuple[SubthemeView, ...]
+    shown: bool
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnclearView:
+    """A statement many skipped: its text and field, never a count."""
+
+    field_title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class StatementView:
     """A statement to discuss, with its published mean agreement and its suggestion."""
 
@@ -109,6 +142,9 @@ class WorkshopPage:
     discussion: tuple[StatementView, ...]
     priorities: tuple[StatementView, ...]
     statements_note: str | None  # why no statement is evaluated yet
+    profiles: tuple[ProfileView, ...]  # fields with subthemes
+    unclear: tuple[UnclearView, ...]  # most often skipped first
+    unclear_note: str | None  # the rule under the list, or why there is none
     previous_round: int | None  # the round the changes compare with
     legend: tuple[str, ...]
 
@@ -172,6 +208,15 @@ def workshop_page_model(
         discussion=tuple(_statement(s, titles) for s in report.divergent),
         priorities=tuple(_statement(s, titles) for s in report.priorities),
         statements_note=statements_note,
+        profiles=tuple(
+            _profile(t, number, field, k)
+            for number, field in enumerate(report.fields, start=1)
+            if field.subthemes
+        )
+        if report.shown
+        else (),
+        unclear=tuple(UnclearView(titles.get(u.field_id, ""), u.text) for u in report.unclear),
+        unclear_note=_unclear_note(t, report) if report.shown else None,
         previous_round=round - 1 if any(f.change is not None for f in shown_fields) else None,
         legend=(),
     )
@@ -219,6 +264,42 @@ def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, own: bo
     )
 
 
+def _profile(t: WebTexts, number: int, field: PublishedField, k: int) -> ProfileView:
+    """The subtheme profile with the chat's sentences for what it withholds."""
+    reasons = {s.withheld_reason for s in field.subthemes if s.withheld_reason is not None}
+    notes = []
+    if Reason.TOO_FEW in reasons:
+        notes.append(t.chat("report_subthemes_too_few", min_group=QUESTION_FACTOR * k))
+    if reasons - {Reason.TOO_FEW}:
+        notes.append(t.chat("report_subthemes_protected"))
+    return ProfileView(
+        number=number,
+        field_id=field.field_id,
+        title=field.title,
+        subthemes=tuple(
+            SubthemeView(
+                s.title,
+                s.mean,
+                s.band.id if s.band and s.mean is not None else None,
+                s.band.label if s.band and s.mean is not None else None,
+            )
+            for s in field.subthemes
+        ),
+        shown=any(s.mean is not None for s in field.subthemes),
+        notes=tuple(notes),
+    )
+
+
+def _unclear_note(t: WebTexts, report: PublishedReport) -> str:
+    """The list's rule (k skips, no counts), or why there is no list, in the chat's words."""
+    needed = QUESTION_FACTOR * report.min_group
+    if report.completed < needed:
+        return t.chat("report_unclear_hidden", min_group=needed)
+    if not report.unclear:
+        return t.chat("report_unclear_none", min_group=report.min_group)
+    return t.chat("report_unclear_rule", min_group=report.min_group)
+
+
 def _perspective_note(t: WebTexts, note: PerspectiveNote, k: int) -> str:
     """Why one perspective has no column, once per report, in the chat's words."""
     if note.reason is Reason.COMPLEMENT:
@@ -256,6 +337,10 @@ def _with_legend(t: WebTexts, page: WorkshopPage) -> WorkshopPage:
         lines.append(t("legend_withheld"))
     if page.discussion or page.priorities:
         lines.append(t("legend_lists"))
+    if any(p.shown for p in page.profiles):
+        lines.append(t("legend_subthemes"))
+    if page.unclear:
+        lines.append(t("legend_unclear"))
     return replace(page, legend=tuple(lines))
 
 

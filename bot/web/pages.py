@@ -106,15 +106,16 @@ class DeskSource:
         self.catalog = catalog
 
     async def group_link(self, group_id: int) -> GroupLink | None:
-        """The group's link generation; None for a group that does not exist.
+        """The group's link generation and round; None for a group that does not exist.
 
         A group closed with /gruppeschliessen only takes no new participants: its picture is
-        exactly what the workshop needs, so its page stays open. `/workshop neu` ends access.
+        exactly what the workshop needs, so its page stays open (see `GroupLink`). `/workshop
+        neu` ends access to every older link, a new round to the old round's links.
         """
         group = await self.storage.group(group_id)
         if group is None:
             return None
-        return GroupLink(group.link_generation)
+        return GroupLink(group.link_generation, group.current_round)
 
     async def page_data(self, group_id: int, round: int) -> WorkshopData | None:
         """The current round's release; an earlier round's link finds no page (404)."""

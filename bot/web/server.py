@@ -6,7 +6,8 @@ Routes (all relative, so the server works behind a reverse proxy under any path 
 - GET  /app/<group>/<round> Mini App entry: posts Telegram's initData back to the server
 - POST /app/<group>/<round> checks initData and the coordinator, then redirects to a fresh link
 - GET  /static/workshop.css the page's stylesheet
-Every refusal is a German page with the fitting status (403, 404, 410), every failure a German
+Every refusal is a German page with the fitting status (403, 404, 410: revoked, expired, or
+the round is over), every failure a German
 500 page; no stack trace or token ever reaches a browser or the access log. Rendering runs in a
 worker thread, at most two at a time, so a PDF never stalls the bot's replies.
 """
@@ -202,10 +203,11 @@ class WorkshopServer:
         state = await self.source.group_link(link.group_id)
         if state is None:
             raise Refusal(404, "error_not_found")
-        if state.closed:
-            raise Refusal(403, "error_closed")
         if link.generation != state.generation:
             raise Refusal(*_LINK_REFUSALS[LinkProblem.REVOKED])
+        if link.round < state.current_round:
+            # A new round has begun: its page shows the new round, the old one is over.
+            raise Refusal(410, "error_round_over", round=link.round, current=state.current_round)
         return link
 
     async def _data(self, group_id: int, round: int) -> WorkshopData:
@@ -253,8 +255,8 @@ class WorkshopServer:
             raise Refusal(404, "error_not_found")
         if not await self.source.is_coordinator(user.user_id, group_id):
             raise Refusal(403, "error_forbidden")
-        if state.closed:
-            raise Refusal(403, "error_closed")
+        if round < state.current_round:
+            raise Refusal(410, "error_round_over", round=round, current=state.current_round)
         await self._data(group_id, round)
         token = self.signer.make(WorkshopLink(group_id, round, state.generation))
         # Relative to /app/<group>/<round>: correct behind any path prefix.

@@ -15,10 +15,16 @@ from flows.questionnaire import Questionnaire
 
 @dataclass(frozen=True)
 class GroupLink:
-    """A group's link state: `generation` is raised to revoke every older link."""
+    """A group's link state: `generation` is raised to revoke every older link.
+
+    There is no "closed" state here on purpose: closing a group (/gruppeschliessen) only stops
+    new participants — it is reversible, started checks may still be completed, and it is what
+    a coordinator does right before the workshop the page is for. A link ends when it is
+    revoked (`/workshop neu`), expires, or its round is over (`current_round` moved on).
+    """
 
     generation: int
-    closed: bool = False  # True: the group's workshop page is no longer available
+    current_round: int
 
 
 @dataclass(frozen=True)
