@@ -16,7 +16,13 @@ from tests.telegram_server import BotApiServer, SimulatedUser
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Install the browser and PDF tools the web tests need, when missing (as root only)."""
+    """Install the browser and PDF tools the web tests need, when missing (as root only).
+
+    Under pytest-xdist this runs in the controller before any worker starts; the workers
+    (which have `workerinput`) skip it, so the tools are installed once.
+    """
+    if hasattr(session.config, "workerinput"):
+        return
     if shutil.which("chromium") and shutil.which("pdftotext") and shutil.which("pdftoppm"):
         return
     if os.geteuid() == 0:

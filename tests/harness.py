@@ -137,9 +137,12 @@ class BotProcess:
             self.process.wait(10)
             self.process = None
 
-    def terminate(self) -> int:
+    async def terminate(self) -> int:
+        """SIGTERM, then the exit code. Waits in a thread: the local Bot API server runs in this
+        event loop and must go on answering the bot's last calls while it shuts down (blocking
+        here held its pending long poll until the bot's own HTTP timeout, 5 s)."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(20)
+        code = await asyncio.to_thread(self.process.wait, 20)
         self.process = None
         return code

@@ -104,7 +104,7 @@ async def test_two_admins_resetting_each_other_do_not_deadlock(
             "SELECT user_id, count(*) FROM sessions WHERE archived_at IS NOT NULL GROUP BY user_id",
         )
         assert archived == [(900, 1), (901, 1)]
-        assert bot.terminate() == 0  # SIGTERM completes: nothing is stuck
+        assert await bot.terminate() == 0  # SIGTERM completes: nothing is stuck
     finally:
         bot.kill()
 

@@ -226,7 +226,7 @@ async def test_sigkill_loses_no_acknowledged_answer(
     log = tmp_path / "bot.log"
     bot = BotProcess(server, bot_env(server, database), log=log)
     user_ids = list(range(9001, 9021))
-    respondents = [Respondent(SimulatedUser(server, uid), uid, patience=4.0) for uid in user_ids]
+    respondents = [Respondent(SimulatedUser(server, uid), uid, patience=2.0) for uid in user_ids]
     unfinished_at_kill: list[int] = []
     work: asyncio.Future[list[BaseException | None]] | None = None
     await bot.start()
@@ -240,7 +240,7 @@ async def test_sigkill_loses_no_acknowledged_answer(
             await bot.start()
         errors = await work
         assert errors == [None] * len(respondents), (errors, log.read_text()[-3000:])
-        assert bot.terminate() == 0
+        assert await bot.terminate() == 0
     finally:
         if work is not None and not work.done():
             work.cancel()

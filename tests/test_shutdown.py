@@ -5,7 +5,6 @@ Runs the exact `python -m bot` an operator starts, against the fake Bot API serv
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ async def test_sigterm_finishes_the_running_update_and_closes_the_database(
             what="the answer to be in flight",
         )
         started = time.monotonic()
-        code = await asyncio.to_thread(bot.terminate)
+        code = await bot.terminate()
         elapsed = time.monotonic() - started
     finally:
         if bot.process is not None:
