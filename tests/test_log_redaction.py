@@ -7,7 +7,6 @@ every spelling of the token and the secret, and for what a person typed and answ
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import sys
@@ -56,7 +55,7 @@ async def test_the_token_reaches_the_logs_at_debug_level(
     try:
         await converse(server)
     finally:
-        assert await asyncio.to_thread(bot.terminate) == 0
+        assert await bot.terminate() == 0
     log = log_file.read_text(errors="replace")
     assert " DEBUG " in log and "Traceback" not in log  # it did log at DEBUG, without errors
     assert_no_secrets(log)
@@ -84,7 +83,7 @@ async def test_the_token_reaches_the_logs_webhook_secret_at_debug_level(
         assert server.webhook["secret_token"] == WEBHOOK_SECRET
         await converse(server)
     finally:
-        assert await asyncio.to_thread(bot.terminate) == 0
+        assert await bot.terminate() == 0
     log = log_file.read_text(errors="replace")
     assert " DEBUG " in log and "Traceback" not in log
     assert_no_secrets(log)
@@ -135,7 +134,7 @@ async def test_the_token_reaches_the_logs_even_with_every_call_logged(
     try:
         await converse(server)
     finally:
-        assert await asyncio.to_thread(bot.terminate) == 0
+        assert await bot.terminate() == 0
     log = log_file.read_text(errors="replace")
     assert_no_secrets(log)
     assert f"/bot{REDACTED}/getMe" in log  # the URL was logged, with the token replaced

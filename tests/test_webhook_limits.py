@@ -89,7 +89,7 @@ async def test_webhook_refuses_large_bodies_before_reading_them(
         welcome = await person.wait_for_message(lambda m: "Willkommen" in m.visible_text)
         assert welcome is not None
     finally:
-        code = await asyncio.to_thread(bot.terminate)
+        code = await bot.terminate()
     log = log_file.read_text(errors="replace")
     for status, sent in results:
         assert status == "HTTP/1.1 400 Bad Request", (status, sent)
