@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -37,6 +35,7 @@ import segno
 import yaml
 
 from tests.harness import InProcessBot
+from tests.stored import query
 from tests.telegram_server import SimulatedUser, StoredMessage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -367,24 +366,6 @@ async def join(user: SimulatedUser, token: str, perspective: str) -> str:
     perspective_text = await press_text(user, "✅ Einverstanden, teilnehmen")
     assert "Aus welcher Perspektive" in perspective_text
     return await press_text(user, perspective)
-
-
-def query(database: Path, sql: str, *args: object) -> list[tuple]:
-    with closing(sqlite3.connect(database)) as db:
-        return db.execute(sql, args).fetchall()
-
-
-def sessions(database: Path, user_id: int) -> list[tuple]:
-    """(id, group_id, group_round, perspective, completed?, archived_reason, answer count)."""
-    return query(
-        database,
-        """
-        SELECT s.id, s.group_id, s.group_round, s.perspective, s.completed_at IS NOT NULL,
-               s.archived_reason, (SELECT count(*) FROM answers a WHERE a.session_id = s.id)
-        FROM sessions s WHERE s.user_id = ? ORDER BY s.id
-        """,
-        user_id,
-    )
 
 
 # -- PNG / QR ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.fast import FastBot, fast_bot
+from tests.stored import query, sessions
 from tests.test_e2e_groups import (
     BANDS,
     FIELDS,
@@ -45,9 +46,7 @@ from tests.test_e2e_groups import (
     join,
     pattern,
     press_text,
-    query,
     reply_text,
-    sessions,
     shown_figures,
     text_of,
 )
