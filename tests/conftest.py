@@ -29,6 +29,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         subprocess.run(["bash", str(ROOT / ".ci" / "system-packages")], check=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The few `long` tests first (otherwise in file order): started early, they run beside the
+    many short ones on the other worker instead of being the last ones left."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 # A person on their own first chooses the municipality type; unless a test is about that
 # choice, people take the first declared type (the default in every questionnaire we test).
 SimulatedUser.default_choice = staticmethod(  # type: ignore[assignment]

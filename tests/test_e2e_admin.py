@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.harness import ROOT, running_bot
@@ -184,6 +185,7 @@ def cli(database: Path, questionnaire: Path, *args: str) -> subprocess.Completed
     )
 
 
+@pytest.mark.long
 async def test_cli_works_on_the_database_file(
     server: BotApiServer, database: Path, questionnaire: Path, tmp_path: Path
 ) -> None:

@@ -213,6 +213,7 @@ async def answer_first_fields(
 # -- SIGKILL -----------------------------------------------------------------------------------
 
 
+@pytest.mark.long
 async def test_sigkill_loses_no_acknowledged_answer(
     server: BotApiServer, database: Path, tmp_path: Path
 ) -> None:
@@ -264,6 +265,7 @@ def unexpected_errors(caplog: pytest.LogCaptureFixture, allowed: tuple[type, ...
     return problems
 
 
+@pytest.mark.long
 async def test_server_faults_are_survived(
     server: BotApiServer, database: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -295,6 +297,7 @@ async def test_server_faults_are_survived(
     check_database(database, server, user_ids)
 
 
+@pytest.mark.long
 async def test_impatient_person_and_429_keep_retry_after(
     bot: InProcessBot, server: BotApiServer
 ) -> None:
