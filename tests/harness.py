@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,13 @@ PRIVACY = {
     "PRIVACY_CONTROLLER": "Stadt Musterstadt, Rathausplatz 1, 12345 Musterstadt",
     "PRIVACY_CONTACT": "datenschutz@musterstadt.example",
 }
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the kernel's choice), for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def bot_env(server: BotApiServer, database: Path, **extra: str) -> dict[str, str]:

@@ -8,13 +8,12 @@ every spelling of the token and the secret, and for what a person typed and answ
 from __future__ import annotations
 
 import logging
-import socket
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 from bot.cli.log_redaction import REDACTED, Redactor
-from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env
+from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env, free_port
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer, SimulatedUser
 
@@ -26,12 +25,6 @@ NAME = "Ottilie-Quellenberg"
 def assert_no_secrets(log: str) -> None:
     for secret in (TOKEN, quote(TOKEN, safe=""), SECRET_HALF, WEBHOOK_SECRET):
         assert secret not in log, f"{secret!r} in the log"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def converse(server: BotApiServer) -> None:
