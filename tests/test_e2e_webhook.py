@@ -16,15 +16,15 @@ from tests.telegram_server import BotApiServer, SimulatedUser
 SECRET = "geheim_Token-123-long-enough-for-the-bot-0123"
 
 
-def webhook_env(server: BotApiServer, database: Path, port: int) -> dict[str, str]:
-    return bot_env(
-        server,
-        database,
-        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-        WEBHOOK_LISTEN="127.0.0.1",
-        WEBHOOK_PORT=str(port),
-        WEBHOOK_SECRET=SECRET,
-    )
+def webhook_env(server: BotApiServer, database: Path, port: int, **extra: str) -> dict[str, str]:
+    """The bot in webhook mode on `port`; `extra` adds settings or replaces these."""
+    webhook = {
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+        "WEBHOOK_SECRET": SECRET,
+    }
+    return bot_env(server, database, **(webhook | extra))
 
 
 async def test_webhook_delivers_updates_and_rejects_a_wrong_secret(

@@ -16,6 +16,7 @@ from bot.cli.log_redaction import REDACTED, Redactor
 from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env, free_port
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer, SimulatedUser
+from tests.test_e2e_webhook import webhook_env
 
 SECRET_HALF = TOKEN.partition(":")[2]
 WEBHOOK_SECRET = "Webhook_secret-for-the-log-test-0123456789"
@@ -61,14 +62,7 @@ async def test_the_token_reaches_the_logs_webhook_secret_at_debug_level(
     server: BotApiServer, database: Path, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = bot_env(
-        server,
-        database,
-        LOG_LEVEL="DEBUG",
-        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-        WEBHOOK_PORT=str(port),
-        WEBHOOK_SECRET=WEBHOOK_SECRET,
-    )
+    env = webhook_env(server, database, port, LOG_LEVEL="DEBUG", WEBHOOK_SECRET=WEBHOOK_SECRET)
     log_file = tmp_path / "bot.log"
     bot = BotProcess(server, env, log=log_file)
     try:
