@@ -23,11 +23,10 @@ from tests.test_e2e_admin import (
     audit,
     begin,
     env,
-    join,
-    new_group,
     press,
     say,
 )
+from tests.test_e2e_groups import create_group, join
 
 
 async def test_reload_of_a_broken_file_keeps_the_running_questionnaire(
@@ -119,8 +118,8 @@ async def test_stats_show_the_right_numbers(database: Path, questionnaire: Path)
         await answer(restarted, 1)
         await say(restarted, "/neustart")
         await press(restarted, "Ja, neu beginnen")
-        await new_group(admin, "Gemeinde A")
-        await new_group(admin, "Gemeinde B")
+        await create_group(admin, "Gemeinde A")
+        await create_group(admin, "Gemeinde B")
         await say(admin, "/closegroup")  # two groups: asks which one
         await press(admin, "Gemeinde B")
         # `idle` was last here 10 days ago, `restarted` 40 days ago.
@@ -146,8 +145,8 @@ async def test_export_matches_the_stored_answers_and_neutralises_formulas(
         admin = bot.user(ADMIN)
         first, second, alone = bot.user(521), bot.user(522), bot.user(523)
         assert "keine Antworten" in await say(admin, "/export")
-        await join(first, await new_group(admin, evil), "Politik")
-        await join(second, await new_group(admin, "+cmd|' /C calc'!A0"))
+        await join(first, (await create_group(admin, evil))[0], "Politik")
+        await join(second, (await create_group(admin, "+cmd|' /C calc'!A0"))[0], "Verwaltung")
         await press(first, "Los geht’s")
         await press(second, "Los geht’s")
         await begin(alone)

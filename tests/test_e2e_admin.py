@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from tests.harness import ROOT, running_bot
 from tests.stored import query
 from tests.telegram_server import BotApiServer, SimulatedUser
+from tests.test_e2e_groups import create_group, join
 
 ADMIN = 900
 MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
@@ -63,21 +64,6 @@ async def answer(user: SimulatedUser, count: int, option: str = "trifft voll zu"
             await press(user, re.compile(r"^▶️ Weiter: "))
 
 
-async def new_group(admin: SimulatedUser, name: str) -> str:
-    """The admin creates a group; returns its join token."""
-    text = await say(admin, "/newgroup", name)
-    assert "angelegt" in text, text
-    match = re.search(r"start=([A-Za-z0-9_-]+)", text)
-    assert match is not None, text
-    return match[1]
-
-
-async def join(user: SimulatedUser, token: str, perspective: str = "Verwaltung") -> None:
-    await say(user, "/start", token)
-    await press(user, "Einverstanden")
-    await press(user, perspective)
-
-
 # reset -------------------------------------------------------------------------------------
 
 
@@ -87,7 +73,7 @@ async def test_admin_resets_a_person_who_is_told_and_starts_over(
     async with running_bot(server, database, **env(questionnaire)) as bot:
         admin = bot.user(ADMIN, "Ada")
         person = bot.user(501, "Kim", username="Kim_Muster")
-        token = await new_group(admin, "Stadt Musterstadt")
+        token, _, _ = await create_group(admin, "Stadt Musterstadt")
         await join(person, token, "Politik")
         await press(person, "Los geht’s")
         await answer(person, 2)
