@@ -16,11 +16,23 @@ from tests.telegram_server import BotApiServer, SimulatedUser
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Install the browser and PDF tools the web tests need, when missing (as root only)."""
+    """Install the browser and PDF tools the web tests need, when missing (as root only).
+
+    Under pytest-xdist this runs in the controller before any worker starts; the workers
+    (which have `workerinput`) skip it, so the tools are installed once.
+    """
+    if hasattr(session.config, "workerinput"):
+        return
     if shutil.which("chromium") and shutil.which("pdftotext") and shutil.which("pdftoppm"):
         return
     if os.geteuid() == 0:
         subprocess.run(["bash", str(ROOT / ".ci" / "system-packages")], check=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The few `long` tests first (otherwise in file order): started early, they run beside the
+    many short ones on the other worker instead of being the last ones left."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 # A person on their own first chooses the municipality type; unless a test is about that

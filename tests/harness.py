@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,13 @@ PRIVACY = {
     "PRIVACY_CONTROLLER": "Stadt Musterstadt, Rathausplatz 1, 12345 Musterstadt",
     "PRIVACY_CONTACT": "datenschutz@musterstadt.example",
 }
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the kernel's choice), for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def bot_env(server: BotApiServer, database: Path, **extra: str) -> dict[str, str]:
@@ -137,9 +145,12 @@ class BotProcess:
             self.process.wait(10)
             self.process = None
 
-    def terminate(self) -> int:
+    async def terminate(self) -> int:
+        """SIGTERM, then the exit code. Waits in a thread: the local Bot API server runs in this
+        event loop and must go on answering the bot's last calls while it shuts down (blocking
+        here held its pending long poll until the bot's own HTTP timeout, 5 s)."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(20)
+        code = await asyncio.to_thread(self.process.wait, 20)
         self.process = None
         return code

@@ -6,7 +6,6 @@ import asyncio
 import io
 import os
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from bot.console import chat
 from bot.store.content import DEFAULT_QUESTIONNAIRE
 from flows.loading import parse_questionnaire
 from tests.harness import ROOT
+from tests.stored import query
 
 TOTAL = len(parse_questionnaire(DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8")).questions)
 
@@ -32,11 +32,8 @@ async def test_console_completes_whole_check_and_stores_every_answer(tmp_path: P
     assert "Es ist kein BOT_TOKEN gesetzt" in text
     assert "Ihr Ergebnis" in text
     assert text.count("gut aufgestellt") >= 7
-    with sqlite3.connect(database) as db:
-        (answers,) = db.execute("SELECT count(*) FROM answers WHERE option_id = 'full'").fetchone()
-        (completed,) = db.execute(
-            "SELECT count(*) FROM sessions WHERE completed_at IS NOT NULL"
-        ).fetchone()
+    [(answers,)] = query(database, "SELECT count(*) FROM answers WHERE option_id = 'full'")
+    [(completed,)] = query(database, "SELECT count(*) FROM sessions WHERE completed_at IS NOT NULL")
     assert answers == TOTAL
     assert completed == 1
 
@@ -101,6 +98,4 @@ async def test_ctrl_c_does_not_quit_the_console_chat(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert output.rstrip().endswith("Bis bald – Ihre Antworten sind gespeichert."), output[-500:]
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
-    with sqlite3.connect(database) as db:
-        answers = db.execute("SELECT option_id FROM answers").fetchall()
-    assert answers == [("full",)]
+    assert query(database, "SELECT option_id FROM answers") == [("full",)]

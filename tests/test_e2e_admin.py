@@ -6,15 +6,17 @@ import csv
 import io
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.harness import ROOT, running_bot
+from tests.stored import query
 from tests.telegram_server import BotApiServer, SimulatedUser
+from tests.test_e2e_groups import create_group, join
 
 ADMIN = 900
 MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
@@ -25,14 +27,9 @@ def env(questionnaire: Path, **extra: str) -> dict[str, str]:
     return {"ADMIN_IDS": str(ADMIN), "QUESTIONNAIRE_PATH": str(questionnaire), **extra}
 
 
-def rows(database: Path, query: str, *params: object) -> list[tuple]:
-    with sqlite3.connect(database) as db:
-        return db.execute(query, params).fetchall()
-
-
 def audit(database: Path) -> list[tuple[str, str, str | None]]:
     return [
-        tuple(r) for r in rows(database, "SELECT who, action, target FROM audit_log ORDER BY id")
+        tuple(r) for r in query(database, "SELECT who, action, target FROM audit_log ORDER BY id")
     ]
 
 
@@ -67,21 +64,6 @@ async def answer(user: SimulatedUser, count: int, option: str = "trifft voll zu"
             await press(user, re.compile(r"^▶️ Weiter: "))
 
 
-async def new_group(admin: SimulatedUser, name: str) -> str:
-    """The admin creates a group; returns its join token."""
-    text = await say(admin, "/newgroup", name)
-    assert "angelegt" in text, text
-    match = re.search(r"start=([A-Za-z0-9_-]+)", text)
-    assert match is not None, text
-    return match[1]
-
-
-async def join(user: SimulatedUser, token: str, perspective: str = "Verwaltung") -> None:
-    await say(user, "/start", token)
-    await press(user, "Einverstanden")
-    await press(user, perspective)
-
-
 # reset -------------------------------------------------------------------------------------
 
 
@@ -91,7 +73,7 @@ async def test_admin_resets_a_person_who_is_told_and_starts_over(
     async with running_bot(server, database, **env(questionnaire)) as bot:
         admin = bot.user(ADMIN, "Ada")
         person = bot.user(501, "Kim", username="Kim_Muster")
-        token = await new_group(admin, "Stadt Musterstadt")
+        token, _, _ = await create_group(admin, "Stadt Musterstadt")
         await join(person, token, "Politik")
         await press(person, "Los geht’s")
         await answer(person, 2)
@@ -105,7 +87,7 @@ async def test_admin_resets_a_person_who_is_told_and_starts_over(
         assert "Selbstcheck neu starten?" in confirm
         assert "3 Aussagen bearbeitet" in confirm
         assert "Stadt Musterstadt" in confirm
-        assert rows(database, "SELECT count(*) FROM sessions WHERE user_id = 501") == [(1,)]
+        assert query(database, "SELECT count(*) FROM sessions WHERE user_id = 501") == [(1,)]
 
         person.mark_seen()
         await press(admin, "Ja, neu starten")
@@ -124,7 +106,7 @@ async def test_admin_resets_a_person_who_is_told_and_starts_over(
         assert "Ihre bisherige Antwort" not in (person.last_text or "")
         await answer(person, 1, "trifft nicht zu")
 
-    sessions = rows(
+    sessions = query(
         database,
         "SELECT id, archived_reason, group_id, group_round, perspective FROM sessions "
         "WHERE user_id = 501 ORDER BY id",
@@ -135,11 +117,11 @@ async def test_admin_resets_a_person_who_is_told_and_starts_over(
     )
     assert reason == "admin_reset" and current is None
     assert (group2, round2, perspective2) == (group, round_, perspective) == (1, 1, "politics")
-    kept = rows(
+    kept = query(
         database, "SELECT question_id, option_id FROM answers WHERE session_id = ? ORDER BY 1", old
     )
     assert kept == [("alpha.one", "full"), ("alpha.three", None), ("alpha.two", "full")]
-    assert rows(
+    assert query(
         database, "SELECT question_id, option_id FROM answers WHERE session_id = ?", new
     ) == [("alpha.one", "none")]
     assert ("900", "reset", "501") in audit(database)
@@ -189,6 +171,7 @@ def cli(database: Path, questionnaire: Path, *args: str) -> subprocess.Completed
     )
 
 
+@pytest.mark.long
 async def test_cli_works_on_the_database_file(
     server: BotApiServer, database: Path, questionnaire: Path, tmp_path: Path
 ) -> None:
@@ -222,14 +205,14 @@ async def test_cli_works_on_the_database_file(
     reset = cli(database, questionnaire, "reset", "@LU_X")
     assert reset.returncode == 0, reset.stderr
     assert "restarted" in reset.stdout
-    sessions = rows(
+    sessions = query(
         database, "SELECT archived_reason FROM sessions WHERE user_id = 541 ORDER BY id"
     )
     assert sessions == [("admin_reset",), (None,)]
 
     grant = cli(database, questionnaire, "grant-coordinator", "541")
     assert grant.returncode == 0, grant.stderr
-    assert rows(database, "SELECT user_id, granted_by FROM coordinator_grants") == [(541, 0)]
+    assert query(database, "SELECT user_id, granted_by FROM coordinator_grants") == [(541, 0)]
     assert audit(database) == [
         ("cli", "stats", None),
         ("cli", "export", None),
@@ -242,7 +225,7 @@ async def test_cli_works_on_the_database_file(
     async with running_bot(server, database, **env(questionnaire)) as bot:
         person = bot.user(541, "Lu", username="lu_x")
         assert "Willkommen beim" in await say(person, "/start")
-    assert rows(database, "SELECT count(*) FROM answers") == [(4,)]
+    assert query(database, "SELECT count(*) FROM answers") == [(4,)]
 
 
 async def test_cli_refuses_a_missing_database(tmp_path: Path, questionnaire: Path) -> None:

@@ -2,16 +2,14 @@
 
 Every test drives the real bot over real HTTP against the local Bot API server and checks two
 things: what the person sees in the chat, and what the bot stored in its SQLite file (read
-with the plain sqlite3 module, as an operator or an export would).
+with a separate connection through `tests/stored.py`, as an operator or an export would).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
 import yaml
@@ -21,6 +19,7 @@ from bot.ui.texts import LOCALE_DIR
 from flows.loading import parse_questionnaire
 from flows.scoring import assess_all
 from tests.harness import BotProcess, InProcessBot, bot_env, wait_for
+from tests.stored import Row, rows
 from tests.telegram_server import BotApiServer, CallbackRecord, SimulatedUser, StoredMessage
 
 Q = parse_questionnaire(DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8"))
@@ -40,25 +39,19 @@ TOAST_SKIPPED = TEXTS["toast_skipped"]
 # -- reading the database ------------------------------------------------------------------
 
 
-def query(database: Path, sql: str, *args: object) -> list[sqlite3.Row]:
-    with closing(sqlite3.connect(database)) as db:
-        db.row_factory = sqlite3.Row
-        return db.execute(sql, args).fetchall()
-
-
-def current_session(database: Path, user_id: int) -> sqlite3.Row:
-    rows = query(
+def current_session(database: Path, user_id: int) -> Row:
+    current = rows(
         database, "SELECT * FROM sessions WHERE user_id = ? AND archived_at IS NULL", user_id
     )
-    assert len(rows) == 1, f"expected one current session for {user_id}, got {len(rows)}"
-    return rows[0]
+    assert len(current) == 1, f"expected one current session for {user_id}, got {len(current)}"
+    return current[0]
 
 
 def stored_answers(database: Path, session_id: int) -> dict[str, str | None]:
-    rows = query(
+    stored = rows(
         database, "SELECT question_id, option_id FROM answers WHERE session_id = ?", session_id
     )
-    return {row["question_id"]: row["option_id"] for row in rows}
+    return {row["question_id"]: row["option_id"] for row in stored}
 
 
 def answers_of(database: Path, user_id: int) -> dict[str, str | None]:
@@ -421,8 +414,7 @@ async def test_going_back_and_changing_answers(
     assert_question(message, q5)
     stored = answers_of(database, user.chat_id)
     assert stored == {q1: "full", q2: "full", q3: "none", q4: "partly"}
-    rows = query(database, "SELECT count(*) AS n FROM answers")
-    assert rows[0]["n"] == 4
+    assert rows(database, "SELECT count(*) AS n FROM answers")[0]["n"] == 4
 
     # Back from the first question of a field leads to the menu.
     for _ in range(4):
@@ -705,14 +697,14 @@ async def test_commands_menu_progress_results_and_restart(
     assert "▶️ Los geht’s" in welcome.button_texts
     assert any("neue Runde" in text_of(m) for m in user.messages)
 
-    archived = query(database, "SELECT * FROM sessions WHERE id = ?", old["id"])[0]
+    archived = rows(database, "SELECT * FROM sessions WHERE id = ?", old["id"])[0]
     assert archived["archived_at"] is not None
     assert archived["archived_reason"] == "restart"
     assert stored_answers(database, old["id"]) == expected
     fresh = current_session(database, user.chat_id)
     assert fresh["id"] != old["id"]
     assert stored_answers(database, fresh["id"]) == {}
-    assert len(query(database, "SELECT id FROM sessions WHERE user_id = ?", user.chat_id)) == 2
+    assert len(rows(database, "SELECT id FROM sessions WHERE user_id = ?", user.chat_id)) == 2
 
     # The fresh session starts at the very first question.
     _, message = await press_in_place(user, "▶️ Los geht’s")

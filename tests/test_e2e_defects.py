@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 import time
 from pathlib import Path
 
@@ -18,15 +17,11 @@ import pytest
 
 from bot.cli.config import ConfigError, load_settings
 from tests.harness import ROOT, BotProcess, bot_env, running_bot, wait_for
+from tests.stored import query
 from tests.telegram_server import BotApiServer, SimulatedUser
 
 MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
 BOT_USERNAME = "selbstcheck_test_bot"  # what the local server's getMe answers
-
-
-def rows(database: Path, query: str, *params: object) -> list[tuple]:
-    with sqlite3.connect(database) as db:
-        return db.execute(query, params).fetchall()
 
 
 async def say(user: SimulatedUser, command: str, payload: str = "") -> str:
@@ -99,12 +94,12 @@ async def test_two_admins_resetting_each_other_do_not_deadlock(
             await admin.wait_until_idle()
             texts = [m.visible_text or "" for m in admin.messages]
             assert any("neu gestartet" in t or "zurückgesetzt" in t for t in texts), texts
-        archived = rows(
+        archived = query(
             database,
             "SELECT user_id, count(*) FROM sessions WHERE archived_at IS NOT NULL GROUP BY user_id",
         )
         assert archived == [(900, 1), (901, 1)]
-        assert bot.terminate() == 0  # SIGTERM completes: nothing is stuck
+        assert await bot.terminate() == 0  # SIGTERM completes: nothing is stuck
     finally:
         bot.kill()
 
@@ -185,7 +180,7 @@ async def test_edited_messages_and_commands_for_another_bot_are_ignored(
         assert len(user.messages) == count, [m.visible_text for m in user.messages[count:]]
         # Addressed to this bot by name, the command is answered as usual.
         assert "So funktioniert der Selbstcheck" in await say(user, f"/hilfe@{BOT_USERNAME}")
-        assert rows(database, "SELECT count(*) FROM sessions WHERE user_id = 7201") == [(1,)]
+        assert query(database, "SELECT count(*) FROM sessions WHERE user_id = 7201") == [(1,)]
 
 
 # 5. oddly parsing callback data and ids ----------------------------------------------------
@@ -215,7 +210,7 @@ async def test_odd_callback_data_and_overlong_ids_are_refused_without_error(
         answer = await say(admin, "/coordinator", "99999999999999999999")
         assert "kenne ich keine Person" in answer
     assert errors(caplog) == []
-    assert rows(database, "SELECT count(*) FROM coordinator_grants") == [(0,)]
+    assert query(database, "SELECT count(*) FROM coordinator_grants") == [(0,)]
 
 
 # 6. stale presses and 4xx ------------------------------------------------------------------

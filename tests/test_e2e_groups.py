@@ -22,14 +22,11 @@ a field-dependent answer on every third question so the fields land in different
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
-import sqlite3
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -38,6 +35,7 @@ import segno
 import yaml
 
 from tests.harness import InProcessBot
+from tests.stored import query
 from tests.telegram_server import SimulatedUser, StoredMessage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -370,24 +368,6 @@ async def join(user: SimulatedUser, token: str, perspective: str) -> str:
     return await press_text(user, perspective)
 
 
-def query(database: Path, sql: str, *args: object) -> list[tuple]:
-    with closing(sqlite3.connect(database)) as db:
-        return db.execute(sql, args).fetchall()
-
-
-def sessions(database: Path, user_id: int) -> list[tuple]:
-    """(id, group_id, group_round, perspective, completed?, archived_reason, answer count)."""
-    return query(
-        database,
-        """
-        SELECT s.id, s.group_id, s.group_round, s.perspective, s.completed_at IS NOT NULL,
-               s.archived_reason, (SELECT count(*) FROM answers a WHERE a.session_id = s.id)
-        FROM sessions s WHERE s.user_id = ? ORDER BY s.id
-        """,
-        user_id,
-    )
-
-
 # -- PNG / QR ----------------------------------------------------------------------------------
 
 
@@ -530,135 +510,6 @@ async def test_new_group_gives_deep_link_coordinator_link_and_qr_code(
     # A second group gets fresh tokens.
     again = await reply_text(coordinator, "/newgroup", "Gemeinde Beispielheim")
     assert not {join_token, coordinator_token} & set(LINK.findall(again))
-
-
-def score_with(seed: int, changes: dict[int, int]) -> list[int]:
-    """The participant's field scores with some answers (question number -> option) replaced."""
-    scores = []
-    for field in FIELDS:
-        points = [
-            POINTS[option]
-            for k, question in enumerate(QUESTIONS)
-            if question["field"] == field["id"]
-            and (option := changes.get(k, choice(seed, k))) is not None
-        ]
-        scores.append(half_up(Fraction(100 * sum(points), MAX_POINTS * len(points))))
-    return scores
-
-
-async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
-    bot: InProcessBot, database: Path
-) -> None:
-    """3, 4, 5 and 6 completed checks, a co-coordinator who took part, a lone perspective."""
-    coordinator = bot.user(100, "Kim")
-    join_token, coordinator_token, _ = await create_group(coordinator)
-    colleague = bot.user(150, "Co")  # coordinates and takes part (seed 3)
-    await reply_text(colleague, "/start", coordinator_token)
-    people = {seed: bot.user(301 + seed, f"P{seed}") for seed in (0, 1, 2, 4, 5)}
-    people[3] = colleague
-    perspective = {0: "Verwaltung", 1: "Verwaltung", 2: "Verwaltung", 3: "Verwaltung"}
-    perspective |= {4: "Politik", 5: "Verwaltung"}
-
-    async def complete(*seeds: int) -> None:
-        for seed in seeds:
-            await join(people[seed], join_token, perspective[seed])
-        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in seeds))
-
-    await complete(0, 1, 2)
-    three = await reply_text(coordinator, "/groupreport")
-    assert len(shown_figures(three)) == len(FIELDS)
-    assert "3 abgeschlossene Selbstchecks · Verwaltung 3" in three
-    assert "Stand: Bericht 1 vom " in three and "Seitdem" not in three
-    for line in expected_fields([0, 1, 2]):
-        assert_field_shown(three, line)
-        # Everyone is Verwaltung, so its column is the field mean and reveals nothing more.
-        assert f"Nach Perspektive: Verwaltung {german(line.mean)}" in three
-    # With three, band counts would say everyone's band; so the distribution is not shown.
-    assert three.count("Verteilung: hier nicht ausgewiesen") == len(FIELDS)
-
-    # A fourth (the co-coordinator) and a fifth (the only Politik) change nothing yet: the
-    # difference of two reports would be one person's exact score.
-    await complete(3)
-    four = await reply_text(coordinator, "/groupreport")
-    assert shown_figures(four) == shown_figures(three)
-    assert "Stand: Bericht 1 vom " in four
-    assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert worden" in four
-    assert shown_figures(await reply_text(colleague, "/groupreport")) == shown_figures(three)
-    await complete(4)
-    five = await reply_text(coordinator, "/groupreport")
-    assert shown_figures(five) == shown_figures(three)
-    assert "Seitdem sind 2 Selbstchecks" in five and "Politik" not in five
-
-    # The sixth makes three new: the second release.
-    await complete(5)
-    six = await reply_text(coordinator, "/groupreport")
-    assert "Stand: Bericht 2 vom " in six and "Seitdem" not in six
-    assert "6 abgeschlossene Selbstchecks · Verwaltung 5, weitere Perspektiven 1" in six
-    for line in expected_fields([0, 1, 2, 3, 4, 5]):
-        assert_field_shown(six, line)
-    # The lone Politik is never shown; nor Verwaltung, which would reveal that one person.
-    assert "Nach Perspektive" not in six
-    assert "Politik wird nicht einzeln ausgewiesen, weil weniger als 3 Personen" in six
-    assert (
-        "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die eine übrige "
-        "Person möglich wären." in six
-    )
-    divergent, priorities = expected_question_lists([0, 1, 2, 3, 4, 5])
-    assert priorities and "\n".join(priorities) in six
-    assert not divergent or "\n".join(divergent) in six
-    assert "Streuung" not in six and "Spanne" not in six
-
-    # The attacks on everything the coordinator saw, and on what the co-coordinator saw
-    # (knowing their own answers): every score keeps more than one possible value.
-    seen = [three, six]
-    members = [[0, 1, 2], [0, 1, 2, 3, 4, 5]]
-    learned = attack(seen, members)
-    assert {name for name, _, _ in learned} == {"inversion", "differencing"}
-    assert all(len(found) > 1 for _, _, found in learned), [x for x in learned if len(x[2]) <= 1]
-    own = await reply_text(colleague, "/groupreport")
-    assert shown_figures(own) == shown_figures(six)
-    learned = attack([three, own], members, known=[3])
-    assert all(len(found) > 1 for _, _, found in learned)
-    assert {seed for _, seed, _ in learned} == {0, 1, 2, 4, 5}
-    # The lone Politik's score in particular: from the differencing of the two reports alone
-    # it is one of several possible values in every field.
-    assert all(len(found) > 1 for name, seed, found in learned if seed == 4)
-
-
-async def test_answer_changed_after_completion_waits_for_the_next_release(
-    bot: InProcessBot, database: Path
-) -> None:
-    """Live figures would move by exactly one person's change; the release stays as it was."""
-    coordinator = bot.user(100, "Kim")
-    join_token, _, _ = await create_group(coordinator)
-    people = {seed: bot.user(601 + seed, f"P{seed}") for seed in range(3)}
-    for person in people.values():
-        await join(person, join_token, "Verwaltung")
-    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in people))
-    before = await reply_text(coordinator, "/groupreport")
-    assert len(shown_figures(before)) == len(FIELDS)
-
-    # P1 reopens the first field from the menu and changes its first answer.
-    changer = people[1]
-    await reply_text(changer, "/menu")
-    await press_text(changer, re.compile(r"^✅ 1\. "))
-    await press_text(changer, "✏️ Antworten ansehen/ändern")
-    first = QUESTIONS[0]["id"]
-    sql = (
-        "SELECT a.option_id FROM answers a JOIN sessions s ON s.id = a.session_id "
-        "WHERE a.question_id = ? AND s.user_id = ?"
-    )
-    old = query(database, sql, first, changer.chat_id)
-    new_choice = 3 if choice(1, 0) != 3 else 0
-    assert await answer_questions(changer, lambda _: new_choice, limit=1) == 1
-    stored = query(database, sql, first, changer.chat_id)
-    assert stored == [(SOURCE["scale"]["options"][new_choice]["id"],)] and stored != old
-    assert field_scores(1)[0] != score_with(1, {0: new_choice})[0]  # the field score moved
-
-    after = await reply_text(coordinator, "/groupreport")
-    assert shown_figures(after) == shown_figures(before)
-    assert "Stand: Bericht 1 vom " in after
-    assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert worden" in after
 
 
 def test_every_withheld_reason_has_its_sentences() -> None:

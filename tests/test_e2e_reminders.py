@@ -7,7 +7,6 @@ The real bot runs in-process against the fake Bot API server; its background che
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from bot.cli.config import load_settings
 from tests.harness import InProcessBot, bot_env, wait_for
+from tests.stored import query
 from tests.telegram_server import BotApiServer, SimulatedUser
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini.yaml"
@@ -153,10 +153,9 @@ async def test_no_reminders_for_opted_out_completed_or_blocked_people(
         await asyncio.sleep(CHECKS)
         for person in (opted_out, completed, fresh):
             assert reminders_sent(server, person) == 0
-        with sqlite3.connect(database) as db:
-            (blocked_at,) = db.execute(
-                "SELECT blocked_at FROM users WHERE user_id = ?", (blocked.chat_id,)
-            ).fetchone()
+        [(blocked_at,)] = query(
+            database, "SELECT blocked_at FROM users WHERE user_id = ?", blocked.chat_id
+        )
         assert blocked_at is not None
 
         clock.advance(days=3, minutes=1)

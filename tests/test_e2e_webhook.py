@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import httpx
@@ -11,27 +10,21 @@ import pytest
 
 from bot.cli.config import ConfigError, load_settings
 from bot.telegram.app import serve
-from tests.harness import bot_env, wait_for
+from tests.harness import bot_env, free_port, wait_for
 from tests.telegram_server import BotApiServer, SimulatedUser
 
 SECRET = "geheim_Token-123-long-enough-for-the-bot-0123"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def webhook_env(server: BotApiServer, database: Path, port: int) -> dict[str, str]:
-    return bot_env(
-        server,
-        database,
-        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-        WEBHOOK_LISTEN="127.0.0.1",
-        WEBHOOK_PORT=str(port),
-        WEBHOOK_SECRET=SECRET,
-    )
+def webhook_env(server: BotApiServer, database: Path, port: int, **extra: str) -> dict[str, str]:
+    """The bot in webhook mode on `port`; `extra` adds settings or replaces these."""
+    webhook = {
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+        "WEBHOOK_SECRET": SECRET,
+    }
+    return bot_env(server, database, **(webhook | extra))
 
 
 async def test_webhook_delivers_updates_and_rejects_a_wrong_secret(

@@ -1,27 +1,34 @@
 """The workshop picture end to end, as people use it: the real bot, its web server, a browser.
 
-The bot runs with its web server on 127.0.0.1 against the local Bot API server; a coordinator
-creates a group, five simulated people complete the check over HTTP, and the coordinator asks
-for `/workshop`. The link from the chat is opened in a real headless Chromium: the page must show
-the figures the chat report shows (the same release), withhold what the chat withholds, name
-nobody and load nothing from outside 127.0.0.1. `/workshop neu` revokes the old link (410),
-`/workshop pdf` delivers the same picture as a PDF document, and "📄 Ergebnis als PDF" sends a
-participant their own result, to their chat only. Screenshots go to artifacts/.
+The bot runs with its web server on 127.0.0.1 against the local Bot API server, on a database in
+which a coordinator created a group and five people completed the check (built once per worker
+through the routing table, `tests/fast.py`, and copied for the test: the whole check over HTTP is
+`test_e2e_conversation`'s), and the coordinator asks for `/workshop`. The link from the chat is
+opened in a real headless Chromium: the page must show the figures the chat report shows (the same
+release), withhold what the chat withholds, name nobody and load nothing from outside 127.0.0.1.
+`/workshop neu` revokes the old link (410), `/workshop pdf` delivers the same picture as a PDF
+document, and "📄 Ergebnis als PDF" sends a participant their own result, to their chat only.
+Screenshots go to artifacts/.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import socket
+from collections.abc import AsyncIterator
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
 
 from bot.web.texts import load_web_texts
+from tests.fast import fast_bot
 from tests.harness import TOKEN, running_bot
 from tests.telegram_server import BotApiServer, SimulatedUser
 from tests.test_e2e_groups import (
@@ -99,14 +106,12 @@ async def assert_page_equals_chat(page, report: str) -> None:
     assert await page.locator("[data-figure=perspective-mean]").count() == 0
 
 
-async def test_workshop_link_page_pdf_and_own_result(
-    server: BotApiServer, database: Path, tmp_path: Path
-) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    async with running_bot(server, database, WEB_BASE_URL=base, WEB_PORT=str(port)) as bot:
-        coordinator = bot.user(100, "Kim")
-        join_token, _, _ = await create_group(coordinator)
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def completed_group(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Path]:
+    """Kim's group with PEOPLE's five completed checks, in a closed database file to copy."""
+    template = tmp_path_factory.mktemp("completed-group") / "selbstcheck.sqlite3"
+    async with fast_bot(template) as bot:
+        join_token, _, _ = await create_group(bot.user(100, "Kim"))
         people = {
             seed: bot.user(FIRST_ID + seed, name, username=name.lower())
             for seed, (name, _) in PEOPLE.items()
@@ -114,6 +119,22 @@ async def test_workshop_link_page_pdf_and_own_result(
         for seed, (_, perspective) in PEOPLE.items():
             await join(people[seed], join_token, perspective)
         await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in people))
+    yield template
+
+
+@pytest.mark.long
+async def test_workshop_link_page_pdf_and_own_result(
+    server: BotApiServer, database: Path, tmp_path: Path, completed_group: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    shutil.copy(completed_group, database)
+    async with running_bot(server, database, WEB_BASE_URL=base, WEB_PORT=str(port)) as bot:
+        coordinator = bot.user(100, "Kim")
+        people = {
+            seed: bot.user(FIRST_ID + seed, name, username=name.lower())
+            for seed, (name, _) in PEOPLE.items()
+        }
         chat_report = await reply_text(coordinator, "/gruppenbericht")
         assert "5 abgeschlossene Selbstchecks" in chat_report
 

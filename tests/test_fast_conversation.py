@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 import string
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,14 +20,10 @@ from bot.console import ConsoleChat, chat, handle_line
 from bot.ui.texts import load_texts
 from tests.fast import FastBot, FastUser, fast_bot
 from tests.harness import ROOT
+from tests.stored import query
 from tests.test_e2e_groups import create_group
 
 MINI = ROOT / "tests" / "fixtures" / "mini.yaml"
-
-
-def rows(database: Path, query: str, *params: object) -> list[tuple]:
-    with sqlite3.connect(database) as db:
-        return db.execute(query, params).fetchall()
 
 
 @pytest.fixture
@@ -59,12 +54,12 @@ async def test_unknown_person_first_contact_by_text_or_old_keyboard_works(
     assert record.answered and ("nicht mehr aktuell" in toast or "Art Ihrer Kommune" in toast)
     assert "Willkommen beim Mini-Selbstcheck" in shown(bot, 502)
 
-    assert rows(database, "SELECT user_id FROM users ORDER BY user_id") == [(501,), (502,)]
-    assert rows(database, "SELECT user_id FROM sessions ORDER BY user_id") == [(501,), (502,)]
+    assert query(database, "SELECT user_id FROM users ORDER BY user_id") == [(501,), (502,)]
+    assert query(database, "SELECT user_id FROM sessions ORDER BY user_id") == [(501,), (502,)]
     # And the check goes on from there: the first answer is stored.
     await presser.press("Los geht’s")
     await presser.press("trifft voll zu")
-    assert rows(database, "SELECT count(*) FROM answers") == [(1,)]
+    assert query(database, "SELECT count(*) FROM answers") == [(1,)]
 
 
 async def test_my_id_command_tells_the_numeric_telegram_id(bot: FastBot) -> None:
@@ -96,8 +91,8 @@ async def test_join_consent_is_bound_to_its_invitation(bot: FastBot, database: P
     assert "gehört zu einer früheren Einladung" in (person.last_text or "")
     assert "„Stadt Beheim“" in (person.last_text or "")
     assert "Aus welcher Perspektive" not in shown(bot, 300)
-    assert rows(database, "SELECT group_id, consented FROM pending_joins") == [(group_b, 0)]
-    assert rows(database, "SELECT group_id FROM sessions WHERE user_id = 300") == [(None,)]
+    assert query(database, "SELECT group_id, consented FROM pending_joins") == [(group_b, 0)]
+    assert query(database, "SELECT group_id FROM sessions WHERE user_id = 300") == [(None,)]
 
     # B's own button still works, and a perspective button names its group as well.
     await person.press("✅ Einverstanden, teilnehmen")
@@ -106,10 +101,10 @@ async def test_join_consent_is_bound_to_its_invitation(bot: FastBot, database: P
     assert data["Politik"] == f"p:{group_b}:1"
     forged = await person.press_data(asking.message_id, f"p:{group_a}:1")
     assert "nicht mehr aktuell" in (forged.answer or {})["text"]
-    assert rows(database, "SELECT group_id FROM sessions WHERE user_id = 300") == [(None,)]
+    assert query(database, "SELECT group_id FROM sessions WHERE user_id = 300") == [(None,)]
     await person.press("Politik", asking)
     assert "Sie nehmen für „Stadt Beheim“ aus der Perspektive Politik teil" in shown(bot, 300)
-    assert rows(database, "SELECT group_id, perspective FROM sessions WHERE user_id = 300") == [
+    assert query(database, "SELECT group_id, perspective FROM sessions WHERE user_id = 300") == [
         (group_b, "politics")
     ]
 
@@ -126,13 +121,13 @@ async def test_restart_with_nothing_answered_archives_no_empty_round(
     # A confirmation pressed anyway (an old one, or forged) archives nothing either.
     await person.press_data(person.last_message.message_id, "x:y")
     assert "es gibt nichts neu zu beginnen" in (person.last_text or "")
-    assert rows(database, "SELECT archived_reason FROM sessions WHERE user_id = 400") == [(None,)]
+    assert query(database, "SELECT archived_reason FROM sessions WHERE user_id = 400") == [(None,)]
     # With an answer, the restart still asks and keeps the earlier round.
     await person.press("Los geht’s")
     await person.press("trifft voll zu")
     await person.send_command("/neustart")
     await person.press("Ja, neu beginnen")
-    assert rows(database, "SELECT archived_reason FROM sessions WHERE user_id = 400") == [
+    assert query(database, "SELECT archived_reason FROM sessions WHERE user_id = 400") == [
         ("restart",),
         (None,),
     ]
@@ -188,7 +183,7 @@ async def test_group_names_keep_no_rtl_override_zero_width_or_control_characters
     for invisible in ("\u200b\u200b", "\u202e\u2066", "\x00"):
         await coordinator.send_command("/neuegruppe", invisible)
         assert "kein sichtbares Zeichen" in (coordinator.last_text or "")
-    assert rows(database, "SELECT name FROM groups") == [("Stadt Musterstadt",)]
+    assert query(database, "SELECT name FROM groups") == [("Stadt Musterstadt",)]
 
 
 async def test_groups_per_coordinator_are_limited_and_listed_in_one_message(
@@ -200,7 +195,7 @@ async def test_groups_per_coordinator_are_limited_and_listed_in_one_message(
         for number in range(1, 5):
             await coordinator.send_command("/neuegruppe", f"Gemeinde {number}")
         assert "Sie koordinieren bereits 3 Gruppen" in (coordinator.last_text or "")
-        assert rows(database, "SELECT name FROM groups ORDER BY id") == [
+        assert query(database, "SELECT name FROM groups ORDER BY id") == [
             ("Gemeinde 1",),
             ("Gemeinde 2",),
             ("Gemeinde 3",),
@@ -242,13 +237,13 @@ async def test_finished_field_every_question_can_be_changed_walking_through_it(
     await person.press("weiter ▶️")
     await person.press("weiter ▶️")
     assert "Handlungsfeld 1: Feld Alpha" in (person.last_text or "")
-    stored = rows(
+    stored = query(
         database,
         "SELECT question_id, option_id FROM answers WHERE question_id LIKE 'alpha.%' ORDER BY 1",
     )
     assert stored == [("alpha.one", "full"), ("alpha.three", "full"), ("alpha.two", "none")]
     # The walk is stored with the position: after a restart of the bot it goes on the same way.
-    assert rows(database, "SELECT screen, walk FROM sessions") == [("field_result", 0)]
+    assert query(database, "SELECT screen, walk FROM sessions") == [("field_result", 0)]
 
 
 async def test_finished_field_walk_in_the_console(tmp_path: Path) -> None:
@@ -262,7 +257,7 @@ async def test_finished_field_walk_in_the_console(tmp_path: Path) -> None:
     assert await chat(settings, lines=script, out=out) == 0
     after_change = out.getvalue().rsplit("Gespeichert – Frage 2: trifft nicht zu", 1)[1]
     assert "Frage 3 von 3" in after_change
-    assert rows(database, "SELECT option_id FROM answers WHERE question_id = 'alpha.two'") == [
+    assert query(database, "SELECT option_id FROM answers WHERE question_id = 'alpha.two'") == [
         ("none",)
     ]
 
@@ -283,7 +278,7 @@ async def test_field_introductions_are_shown_when_a_person_enters_a_field_first(
     await person.press("📋 Menü")
     await person.press(re.compile(r"^2\. Feld Beta"))
     assert "Einleitung Beta." not in (person.last_text or ""), "entered before: no repetition"
-    assert rows(database, "SELECT count(*) FROM answers") == [(2,)]
+    assert query(database, "SELECT count(*) FROM answers") == [(2,)]
 
 
 async def test_console_says_how_to_try_an_invitation_and_acts_as_another_person(
@@ -318,7 +313,7 @@ async def test_console_says_how_to_try_an_invitation_and_acts_as_another_person(
         await core.close()
     assert "Gruppenbericht: Gemeinde Konsole – Runde 1" in report
     assert "3 abgeschlossene Selbstchecks" in report and "Stand: Bericht 1 vom" in report
-    assert rows(
+    assert query(
         database, "SELECT user_id, perspective FROM sessions WHERE group_id IS NOT NULL"
     ) == [(2, "administration"), (3, "administration"), (4, "administration")]
 
@@ -372,6 +367,6 @@ async def test_group_report_scores_each_check_on_its_own_questionnaire_version(
     # Every field scored on the check's own version: 100, 67 and 33 points, Ø 66,7.
     assert report.count("Ø 66,7 – auf dem Weg · 3 Selbstchecks") == 3, report
     assert "keine Zahlen" not in report
-    assert len(rows(database, "SELECT DISTINCT content_hash FROM sessions")) == 1
+    assert len(query(database, "SELECT DISTINCT content_hash FROM sessions")) == 1
     # Two file versions, each stored once per municipality type (Stadt, Kreis).
-    assert len(rows(database, "SELECT content_hash FROM questionnaire_versions")) == 4
+    assert len(query(database, "SELECT content_hash FROM questionnaire_versions")) == 4

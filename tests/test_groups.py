@@ -2,13 +2,16 @@
 
 The same behaviour tests as over HTTP (they were there before), now driven through
 `Router.handle` with a recording delivery and a real SQLite file (`tests/fast.py`): every figure
-of the report is still checked against the independent calculation in `test_e2e_groups`. The
-Telegram side of groups (QR photo upload, forged links over HTTP) stays in `test_e2e_groups`.
+of the report is still checked against the independent calculation in `test_e2e_groups`, and a
+curious coordinator's attacks (inversion, differencing between releases, subtracting one's own
+answers) run on the figures exactly as the chat shows them. The Telegram side of groups (QR
+photo upload, deep links over HTTP) stays in `test_e2e_groups`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from fractions import Fraction
 from pathlib import Path
@@ -16,14 +19,17 @@ from pathlib import Path
 import pytest
 
 from tests.fast import FastBot, fast_bot
+from tests.stored import query, sessions
 from tests.test_e2e_groups import (
     BANDS,
     FIELDS,
     FIRST_FIELD_SIZE,
     LINK,
+    MAX_POINTS,
     NAME,
     POINTS,
     QUESTIONS,
+    SOURCE,
     TOTAL,
     answer_questions,
     assert_field_shown,
@@ -32,15 +38,16 @@ from tests.test_e2e_groups import (
     choice,
     create_group,
     expected_fields,
+    expected_question_lists,
+    field_scores,
     forged_press,
     german,
     half_up,
     join,
     pattern,
     press_text,
-    query,
     reply_text,
-    sessions,
+    shown_figures,
     text_of,
 )
 
@@ -451,3 +458,132 @@ async def test_group_report_shows_the_subtheme_profile_and_what_to_clarify(
     clarify = text.split("Zu klären", 1)[1].split("\n\n", 1)[0]
     assert [line[2:] for line in clarify.splitlines()[1:6]] == [u.text for u in report.unclear]
     assert "mindestens 3 Personen übersprungen" in clarify
+
+
+def score_with(seed: int, changes: dict[int, int]) -> list[int]:
+    """The participant's field scores with some answers (question number -> option) replaced."""
+    scores = []
+    for field in FIELDS:
+        points = [
+            POINTS[option]
+            for k, question in enumerate(QUESTIONS)
+            if question["field"] == field["id"]
+            and (option := changes.get(k, choice(seed, k))) is not None
+        ]
+        scores.append(half_up(Fraction(100 * sum(points), MAX_POINTS * len(points))))
+    return scores
+
+
+async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
+    bot: FastBot, database: Path
+) -> None:
+    """3, 4, 5 and 6 completed checks, a co-coordinator who took part, a lone perspective."""
+    coordinator = bot.user(100, "Kim")
+    join_token, coordinator_token, _ = await create_group(coordinator)
+    colleague = bot.user(150, "Co")  # coordinates and takes part (seed 3)
+    await reply_text(colleague, "/start", coordinator_token)
+    people = {seed: bot.user(301 + seed, f"P{seed}") for seed in (0, 1, 2, 4, 5)}
+    people[3] = colleague
+    perspective = {0: "Verwaltung", 1: "Verwaltung", 2: "Verwaltung", 3: "Verwaltung"}
+    perspective |= {4: "Politik", 5: "Verwaltung"}
+
+    async def complete(*seeds: int) -> None:
+        for seed in seeds:
+            await join(people[seed], join_token, perspective[seed])
+        await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in seeds))
+
+    await complete(0, 1, 2)
+    three = await reply_text(coordinator, "/groupreport")
+    assert len(shown_figures(three)) == len(FIELDS)
+    assert "3 abgeschlossene Selbstchecks · Verwaltung 3" in three
+    assert "Stand: Bericht 1 vom " in three and "Seitdem" not in three
+    for line in expected_fields([0, 1, 2]):
+        assert_field_shown(three, line)
+        # Everyone is Verwaltung, so its column is the field mean and reveals nothing more.
+        assert f"Nach Perspektive: Verwaltung {german(line.mean)}" in three
+    # With three, band counts would say everyone's band; so the distribution is not shown.
+    assert three.count("Verteilung: hier nicht ausgewiesen") == len(FIELDS)
+
+    # A fourth (the co-coordinator) and a fifth (the only Politik) change nothing yet: the
+    # difference of two reports would be one person's exact score.
+    await complete(3)
+    four = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(four) == shown_figures(three)
+    assert "Stand: Bericht 1 vom " in four
+    assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert worden" in four
+    assert shown_figures(await reply_text(colleague, "/groupreport")) == shown_figures(three)
+    await complete(4)
+    five = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(five) == shown_figures(three)
+    assert "Seitdem sind 2 Selbstchecks" in five and "Politik" not in five
+
+    # The sixth makes three new: the second release.
+    await complete(5)
+    six = await reply_text(coordinator, "/groupreport")
+    assert "Stand: Bericht 2 vom " in six and "Seitdem" not in six
+    assert "6 abgeschlossene Selbstchecks · Verwaltung 5, weitere Perspektiven 1" in six
+    for line in expected_fields([0, 1, 2, 3, 4, 5]):
+        assert_field_shown(six, line)
+    # The lone Politik is never shown; nor Verwaltung, which would reveal that one person.
+    assert "Nach Perspektive" not in six
+    assert "Politik wird nicht einzeln ausgewiesen, weil weniger als 3 Personen" in six
+    assert (
+        "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die eine übrige "
+        "Person möglich wären." in six
+    )
+    divergent, priorities = expected_question_lists([0, 1, 2, 3, 4, 5])
+    assert priorities and "\n".join(priorities) in six
+    assert not divergent or "\n".join(divergent) in six
+    assert "Streuung" not in six and "Spanne" not in six
+
+    # The attacks on everything the coordinator saw, and on what the co-coordinator saw
+    # (knowing their own answers): every score keeps more than one possible value.
+    seen = [three, six]
+    members = [[0, 1, 2], [0, 1, 2, 3, 4, 5]]
+    learned = attack(seen, members)
+    assert {name for name, _, _ in learned} == {"inversion", "differencing"}
+    assert all(len(found) > 1 for _, _, found in learned), [x for x in learned if len(x[2]) <= 1]
+    own = await reply_text(colleague, "/groupreport")
+    assert shown_figures(own) == shown_figures(six)
+    learned = attack([three, own], members, known=[3])
+    assert all(len(found) > 1 for _, _, found in learned)
+    assert {seed for _, seed, _ in learned} == {0, 1, 2, 4, 5}
+    # The lone Politik's score in particular: from the differencing of the two reports alone
+    # it is one of several possible values in every field.
+    assert all(len(found) > 1 for name, seed, found in learned if seed == 4)
+
+
+async def test_answer_changed_after_completion_waits_for_the_next_release(
+    bot: FastBot, database: Path
+) -> None:
+    """Live figures would move by exactly one person's change; the release stays as it was."""
+    coordinator = bot.user(100, "Kim")
+    join_token, _, _ = await create_group(coordinator)
+    people = {seed: bot.user(601 + seed, f"P{seed}") for seed in range(3)}
+    for person in people.values():
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(people[s], pattern(s)) for s in people))
+    before = await reply_text(coordinator, "/groupreport")
+    assert len(shown_figures(before)) == len(FIELDS)
+
+    # P1 reopens the first field from the menu and changes its first answer.
+    changer = people[1]
+    await reply_text(changer, "/menu")
+    await press_text(changer, re.compile(r"^✅ 1\. "))
+    await press_text(changer, "✏️ Antworten ansehen/ändern")
+    first = QUESTIONS[0]["id"]
+    sql = (
+        "SELECT a.option_id FROM answers a JOIN sessions s ON s.id = a.session_id "
+        "WHERE a.question_id = ? AND s.user_id = ?"
+    )
+    old = query(database, sql, first, changer.chat_id)
+    new_choice = 3 if choice(1, 0) != 3 else 0
+    assert await answer_questions(changer, lambda _: new_choice, limit=1) == 1
+    stored = query(database, sql, first, changer.chat_id)
+    assert stored == [(SOURCE["scale"]["options"][new_choice]["id"],)] and stored != old
+    assert field_scores(1)[0] != score_with(1, {0: new_choice})[0]  # the field score moved
+
+    after = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(after) == shown_figures(before)
+    assert "Stand: Bericht 1 vom " in after
+    assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert worden" in after

@@ -7,7 +7,6 @@ restart is not blocked by a stale lock file.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from tests.harness import BotProcess, bot_env
@@ -48,7 +47,7 @@ async def test_two_bot_processes_on_one_database_second_refuses_to_start(
             await person.send_command("/start")
             await person.wait_for_message(lambda m: "Willkommen" in m.visible_text)
         finally:
-            assert await asyncio.to_thread(restarted.terminate) == 0
+            assert await restarted.terminate() == 0
     finally:
         if first.process is not None:
             first.kill()

@@ -7,17 +7,16 @@ every spelling of the token and the secret, and for what a person typed and answ
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 from bot.cli.log_redaction import REDACTED, Redactor
-from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env
+from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env, free_port
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer, SimulatedUser
+from tests.test_e2e_webhook import webhook_env
 
 SECRET_HALF = TOKEN.partition(":")[2]
 WEBHOOK_SECRET = "Webhook_secret-for-the-log-test-0123456789"
@@ -27,12 +26,6 @@ NAME = "Ottilie-Quellenberg"
 def assert_no_secrets(log: str) -> None:
     for secret in (TOKEN, quote(TOKEN, safe=""), SECRET_HALF, WEBHOOK_SECRET):
         assert secret not in log, f"{secret!r} in the log"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def converse(server: BotApiServer) -> None:
@@ -56,7 +49,7 @@ async def test_the_token_reaches_the_logs_at_debug_level(
     try:
         await converse(server)
     finally:
-        assert await asyncio.to_thread(bot.terminate) == 0
+        assert await bot.terminate() == 0
     log = log_file.read_text(errors="replace")
     assert " DEBUG " in log and "Traceback" not in log  # it did log at DEBUG, without errors
     assert_no_secrets(log)
@@ -69,14 +62,7 @@ async def test_the_token_reaches_the_logs_webhook_secret_at_debug_level(
     server: BotApiServer, database: Path, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = bot_env(
-        server,
-        database,
-        LOG_LEVEL="DEBUG",
-        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-        WEBHOOK_PORT=str(port),
-        WEBHOOK_SECRET=WEBHOOK_SECRET,
-    )
+    env = webhook_env(server, database, port, LOG_LEVEL="DEBUG", WEBHOOK_SECRET=WEBHOOK_SECRET)
     log_file = tmp_path / "bot.log"
     bot = BotProcess(server, env, log=log_file)
     try:
@@ -84,7 +70,7 @@ async def test_the_token_reaches_the_logs_webhook_secret_at_debug_level(
         assert server.webhook["secret_token"] == WEBHOOK_SECRET
         await converse(server)
     finally:
-        assert await asyncio.to_thread(bot.terminate) == 0
+        assert await bot.terminate() == 0
     log = log_file.read_text(errors="replace")
     assert " DEBUG " in log and "Traceback" not in log
     assert_no_secrets(log)
@@ -135,7 +121,7 @@ async def test_the_token_reaches_the_logs_even_with_every_call_logged(
     try:
         await converse(server)
     finally:
-        assert await asyncio.to_thread(bot.terminate) == 0
+        assert await bot.terminate() == 0
     log = log_file.read_text(errors="replace")
     assert_no_secrets(log)
     assert f"/bot{REDACTED}/getMe" in log  # the URL was logged, with the token replaced

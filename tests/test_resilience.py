@@ -13,10 +13,9 @@ import asyncio
 import logging
 import random
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import closing, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from bot.app.ports import StoreBusy
 from bot.store.content import DEFAULT_QUESTIONNAIRE, load_questionnaire
 from bot.store.storage import Storage
 from tests.harness import BotProcess, InProcessBot, bot_env, running_bot, wait_for
+from tests.stored import assert_intact, exclusive_lock, query
 from tests.telegram_server import BotApiServer, SimulatedUser, StoredMessage
 
 Q, _ = load_questionnaire(DEFAULT_QUESTIONNAIRE)
@@ -160,30 +160,26 @@ class Stored:
 
 def stored_sessions(database: Path) -> dict[int, list[Stored]]:
     """Current (not archived) sessions per user, read with a separate connection."""
-    with closing(sqlite3.connect(database)) as db:
-        sessions: dict[int, list[Stored]] = {}
-        rows = db.execute(
-            "SELECT id, user_id, screen, field_id, question_id, review, revision FROM sessions "
-            "WHERE archived_at IS NULL"
-        ).fetchall()
-        for sid, user_id, screen, field_id, question_id, review, revision in rows:
-            answers = dict(
-                db.execute(
-                    "SELECT question_id, option_id FROM answers WHERE session_id = ?", (sid,)
-                ).fetchall()
-            )
-            sessions.setdefault(user_id, []).append(
-                Stored(sid, screen, field_id, question_id, bool(review), revision, answers)
-            )
+    sessions: dict[int, list[Stored]] = {}
+    current = query(
+        database,
+        "SELECT id, user_id, screen, field_id, question_id, review, revision FROM sessions "
+        "WHERE archived_at IS NULL",
+    )
+    for sid, user_id, screen, field_id, question_id, review, revision in current:
+        answers = dict(
+            query(database, "SELECT question_id, option_id FROM answers WHERE session_id = ?", sid)
+        )
+        sessions.setdefault(user_id, []).append(
+            Stored(sid, screen, field_id, question_id, bool(review), revision, answers)
+        )
     return sessions
 
 
 def check_database(database: Path, server: BotApiServer, user_ids: list[int]) -> None:
     """Intact file; one consistent current session per person holding every acknowledged
     answer; everyone finished the first field."""
-    with closing(sqlite3.connect(database)) as db:
-        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert_intact(database)
     sessions = stored_sessions(database)
     for user_id in user_ids:
         assert len(sessions.get(user_id, [])) == 1, f"user {user_id}: {sessions.get(user_id)}"
@@ -217,6 +213,7 @@ async def answer_first_fields(
 # -- SIGKILL -----------------------------------------------------------------------------------
 
 
+@pytest.mark.long
 async def test_sigkill_loses_no_acknowledged_answer(
     server: BotApiServer, database: Path, tmp_path: Path
 ) -> None:
@@ -240,7 +237,7 @@ async def test_sigkill_loses_no_acknowledged_answer(
             await bot.start()
         errors = await work
         assert errors == [None] * len(respondents), (errors, log.read_text()[-3000:])
-        assert bot.terminate() == 0
+        assert await bot.terminate() == 0
     finally:
         if work is not None and not work.done():
             work.cancel()
@@ -268,6 +265,7 @@ def unexpected_errors(caplog: pytest.LogCaptureFixture, allowed: tuple[type, ...
     return problems
 
 
+@pytest.mark.long
 async def test_server_faults_are_survived(
     server: BotApiServer, database: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -299,6 +297,7 @@ async def test_server_faults_are_survived(
     check_database(database, server, user_ids)
 
 
+@pytest.mark.long
 async def test_impatient_person_and_429_keep_retry_after(
     bot: InProcessBot, server: BotApiServer
 ) -> None:
@@ -345,9 +344,8 @@ def call_history(server: BotApiServer, violations: list) -> str:
 
 
 def blocked_at(database: Path, user_id: int) -> str | None:
-    with closing(sqlite3.connect(database)) as db:
-        row = db.execute("SELECT blocked_at FROM users WHERE user_id = ?", (user_id,)).fetchone()
-    return row[0] if row else None
+    found = query(database, "SELECT blocked_at FROM users WHERE user_id = ?", user_id)
+    return found[0][0] if found else None
 
 
 async def begin_and_answer(user: SimulatedUser, answers: int) -> None:
@@ -430,16 +428,11 @@ async def test_locked_database_asks_to_try_again_and_loses_nothing(
         await begin_and_answer(user, 2)
         before = stored_sessions(database)[user.chat_id][0]
         assert len(before.answers) == 2
-        lock = sqlite3.connect(database, isolation_level=None, timeout=0)
-        try:
-            lock.execute("BEGIN EXCLUSIVE")  # held longer than the bot's busy_timeout
+        with exclusive_lock(database):  # held longer than the bot's busy_timeout
             press = await user.press("trifft voll zu")
             await newcomer.send_command("/start")
             await wait_for(lambda: press.answered, 10, "the press to be answered")
             reply = await newcomer.wait_for_message(timeout=10)
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
         assert press.answer is not None and press.answer.get("show_alert") is True
         for text in (press.answer.get("text") or "", reply.visible_text or ""):
             assert re.search(r"bitte versuchen Sie es .*noch einmal", text, re.IGNORECASE), text

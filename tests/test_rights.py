@@ -10,8 +10,6 @@ import asyncio
 import io
 import json
 import logging
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from flows.disclosure import Release
 from tests.fast import fast_bot
 from tests.harness import ROOT, TOKEN, running_bot, wait_for
 from tests.process import run_to_exit
+from tests.stored import assert_intact, everything, query
 from tests.telegram_server import BotApiServer
 from tests.test_e2e_admin import cli
 from tests.test_e2e_groups import (
@@ -35,7 +34,6 @@ from tests.test_e2e_groups import (
     join,
     pattern,
     press_text,
-    query,
     reply_text,
     shown_figures,
     text_of,
@@ -191,13 +189,6 @@ async def test_own_data_documents_over_telegram(server: BotApiServer, database: 
 
 
 # -- /loeschen -------------------------------------------------------------------------------
-
-
-def everything(database: Path) -> dict[str, list[tuple]]:
-    """Every row of every table."""
-    with closing(sqlite3.connect(database)) as db:
-        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {table: db.execute(f"SELECT * FROM {table}").fetchall() for table in tables}
 
 
 async def test_deleting_ones_data_leaves_nothing_of_the_person(database: Path) -> None:
@@ -410,8 +401,7 @@ async def test_backup_with_the_online_api_restores_to_the_same_report(
         assert "written to" in made.stdout
         again = cli(database, DEFAULT_QUESTIONNAIRE, "backup", str(copy))
         assert again.returncode == 1 and "exists already" in again.stderr
-    with closing(sqlite3.connect(copy)) as db:
-        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert_intact(copy)
     # Restore: the copy in place of the database.
     restored = tmp_path / "restored.sqlite3"
     restored.write_bytes(copy.read_bytes())

@@ -5,12 +5,11 @@ Runs the exact `python -m bot` an operator starts, against the fake Bot API serv
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
 from tests.harness import BotProcess, bot_env, wait_for
+from tests.stored import assert_intact, query
 from tests.telegram_server import BotApiServer, SimulatedUser
 
 
@@ -35,7 +34,7 @@ async def test_sigterm_finishes_the_running_update_and_closes_the_database(
             what="the answer to be in flight",
         )
         started = time.monotonic()
-        code = await asyncio.to_thread(bot.terminate)
+        code = await bot.terminate()
         elapsed = time.monotonic() - started
     finally:
         if bot.process is not None:
@@ -50,9 +49,8 @@ async def test_sigterm_finishes_the_running_update_and_closes_the_database(
     current = server.chat(901).messages[question.message_id]
     assert "Frage 2 von" in current.visible_text, current.visible_text
 
-    with sqlite3.connect(database) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        answers = db.execute("SELECT question_id, option_id FROM answers").fetchall()
+    assert_intact(database)
+    answers = query(database, "SELECT question_id, option_id FROM answers")
     assert len(answers) == 1 and answers[0][1] is not None
     wal = database.with_name(database.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0  # checkpointed on close

@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ import pytest
 from bot.store.storage import MIGRATIONS, Storage
 from tests.harness import PRIVACY, TOKEN
 from tests.process import Exited, run_to_exit
+from tests.stored import claim_schema_version, fill_audit_log, schema_version
 
 # Nothing listens here: every case must stop before the bot would talk to Telegram.
 NO_TELEGRAM = "http://127.0.0.1:9"
@@ -48,13 +47,7 @@ def env_for(database: Path) -> dict[str, str]:
 async def make_database(path: Path, audit_rows: int = 0) -> None:
     storage = await Storage.open(path)
     await storage.close()
-    with closing(sqlite3.connect(path)) as db:
-        db.executemany(
-            "INSERT INTO audit_log (at, who, action, target) VALUES (?, 'cli', 'stats', ?)",
-            [("2026-12-01T10:00:00+00:00", f"person {i:06d}" * 4) for i in range(audit_rows)],
-        )
-        db.commit()
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    fill_audit_log(path, audit_rows)
 
 
 def digest(path: Path) -> str:
@@ -107,13 +100,10 @@ async def test_start_up_failure_refuses_a_schema_newer_than_the_code(
     database = folder / "selbstcheck.sqlite3"
     await make_database(database)
     newer = len(MIGRATIONS) + 1
-    with sqlite3.connect(database) as db:
-        db.execute(f"PRAGMA user_version={newer}")
-        db.execute("CREATE TABLE from_the_future (x)")
+    claim_schema_version(database, newer)
     result = await run_to_exit(env_for(database), *command)
     assert_one_line_refusal(result, f"schema version {newer}", f"up to {len(MIGRATIONS)}")
-    with sqlite3.connect(database) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (newer,)
+    assert schema_version(database) == newer
 
 
 def make_read_only(path: Path) -> None:

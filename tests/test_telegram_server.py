@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,6 +27,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from tests.harness import free_port
 from tests.telegram_server import BotApiServer, SimulatedUser
 
 TOKEN = "123:ABC"
@@ -110,12 +110,6 @@ async def api(server: BotApiServer, method: str, **params: Any) -> httpx.Respons
     """Call the fake API directly, as JSON (PTB itself posts forms)."""
     async with httpx.AsyncClient(trust_env=False) as client:
         return await client.post(f"{server.base_url}{TOKEN}/{method}", json=params)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_user_starts_and_presses_button_through_real_ptb(

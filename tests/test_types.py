@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from types import MappingProxyType
 
@@ -21,6 +19,7 @@ from flows.loading import parse_questionnaire
 from flows.scoring import NOT_APPLICABLE
 from flows.session import Position, Screen, SessionState
 from tests.fast import FastUser, fast_bot
+from tests.stored import query
 
 ADMIN = 900
 DISTRICT_QUESTION = "Der Kreistag stimmt sich mit den Gemeinden ab."
@@ -28,11 +27,6 @@ DISTRICT_QUESTION = "Der Kreistag stimmt sich mit den Gemeinden ab."
 
 def env(questionnaire: Path) -> dict[str, str]:
     return {"QUESTIONNAIRE_PATH": str(questionnaire), "ADMIN_IDS": str(ADMIN)}
-
-
-def query(database: Path, sql: str, *args: object) -> list[tuple]:
-    with closing(sqlite3.connect(database)) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def text(user: FastUser) -> str:

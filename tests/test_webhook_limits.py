@@ -12,9 +12,9 @@ import contextlib
 from pathlib import Path
 
 from bot.telegram.webhook_guard import MAX_BODY_BYTES
-from tests.harness import BotProcess, bot_env
+from tests.harness import BotProcess, free_port
 from tests.telegram_server import BotApiServer, SimulatedUser
-from tests.test_e2e_webhook import SECRET, free_port
+from tests.test_e2e_webhook import webhook_env
 
 BODY_BYTES = 30 * 1024 * 1024
 PARALLEL = 3
@@ -65,14 +65,7 @@ async def test_webhook_refuses_large_bodies_before_reading_them(
     server: BotApiServer, database: Path, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = bot_env(
-        server,
-        database,
-        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-        WEBHOOK_PORT=str(port),
-        WEBHOOK_SECRET=SECRET,
-        LOG_LEVEL="INFO",
-    )
+    env = webhook_env(server, database, port, LOG_LEVEL="INFO")
     log_file = tmp_path / "bot.log"
     bot = BotProcess(server, env, log=log_file)
     try:
@@ -89,7 +82,7 @@ async def test_webhook_refuses_large_bodies_before_reading_them(
         welcome = await person.wait_for_message(lambda m: "Willkommen" in m.visible_text)
         assert welcome is not None
     finally:
-        code = await asyncio.to_thread(bot.terminate)
+        code = await bot.terminate()
     log = log_file.read_text(errors="replace")
     for status, sent in results:
         assert status == "HTTP/1.1 400 Bad Request", (status, sent)

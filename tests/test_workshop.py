@@ -18,7 +18,8 @@ from bot.web.source import GroupLink
 from bot.web.tokens import LinkSigner, derive_secret
 from tests.fast import FastUser, fast_bot
 from tests.harness import TOKEN
-from tests.test_e2e_groups import create_group, query, reply_text
+from tests.stored import query
+from tests.test_e2e_groups import create_group, reply_text
 from tests.test_web_pdf import pdf_text
 
 BASE = "https://selbstcheck.kommune.example/workshop"
