@@ -661,11 +661,14 @@ async def test_answer_changed_after_completion_waits_for_the_next_release(
 
 
 def test_every_withheld_reason_has_its_sentences() -> None:
-    """A report may withhold a figure for any reason; each has a field and a perspective text."""
+    """A report may withhold a figure for any reason; each has a field and a perspective text
+    (the neutral one for every reason that does not rest on counts, see `said`)."""
     from bot.ui.texts import load_texts
-    from flows.disclosure import Reason
+    from flows.disclosure import Reason, said
 
     texts = load_texts()
     for reason in Reason:
-        assert texts(f"report_withheld_{reason.value}", min_group=3)
-        assert texts(f"report_note_{reason.value}", label="Politik", min_group=3, others=2)
+        assert texts(f"report_withheld_{said(reason)}", min_group=3)
+        assert texts(
+            f"report_note_{said(reason, perspective=True)}", label="Politik", min_group=3, others=2
+        )

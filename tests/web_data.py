@@ -2,7 +2,7 @@
 
 Completed checks are made here (seeded answers on the real questionnaire); the reports are what
 `flows.disclosure` publishes for them — releases made by `next_release` as a group looks at its
-report over time, then `for_viewer`, exactly as `GroupDesk.published_report` does for the chat.
+report over time, then `for_viewers`, exactly as `GroupDesk.published_report` does for the chat.
 A fake `WorkshopSource` serves those reports, so every figure the page shows can be compared
 with the published report.
 """
@@ -21,7 +21,7 @@ from flows.disclosure import (
     PublishedReport,
     Release,
     changed_checks,
-    for_viewer,
+    for_viewers,
     next_release,
     nothing_yet,
 )
@@ -124,7 +124,8 @@ def published(
         if own:
             report = report.model_copy(update={"missing": max(0, k - len(now) + 1)})
         return Published(report, 0, own)
-    return Published(for_viewer(q, history[-1], viewer), changed_checks(q, history[-1], now), own)
+    viewers = [viewer] if viewer is not None else []
+    return Published(for_viewers(q, history, viewers), changed_checks(q, history[-1], now), own)
 
 
 @dataclass

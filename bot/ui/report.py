@@ -16,6 +16,7 @@ from flows.disclosure import (
     PublishedField,
     PublishedReport,
     Reason,
+    said,
 )
 
 
@@ -103,7 +104,7 @@ def _field_text(
     if field.mean is None or field.band is None:
         reason = field.withheld_reason or Reason.TOO_FEW
         own_note = "_own" if reason is Reason.TOO_FEW and own else ""
-        key = f"report_withheld_{reason.value}{own_note}"
+        key = f"report_withheld_{said(reason)}{own_note}"
         return t("report_field_hidden", number=number, title=field.title, why=t(key, min_group=k))
     change = (
         t("report_change", round=group.current_round - 1, change=_signed(field.change))
@@ -170,4 +171,4 @@ def _unclear_text(t: Texts, report: PublishedReport) -> Html:
 def _perspective_note(t: Texts, note: PerspectiveNote, k: int) -> Html:
     if note.reason is Reason.COMPLEMENT:
         return t("report_note_complement", label=note.label, others=note.others)
-    return t(f"report_note_{note.reason.value}", label=note.label, min_group=k)
+    return t(f"report_note_{said(note.reason, perspective=True)}", label=note.label, min_group=k)

@@ -28,6 +28,7 @@ from flows.disclosure import (
     PublishedQuestion,
     PublishedReport,
     Reason,
+    said,
 )
 from flows.questionnaire import Questionnaire
 from flows.scoring import FieldResult
@@ -226,7 +227,7 @@ def workshop_page_model(
 def withheld_sentence(t: WebTexts, reason: Reason, k: int, own: bool) -> str:
     """The chat's sentence for a withheld field (`report_withheld_<reason>[_own]`)."""
     own_note = "_own" if reason is Reason.TOO_FEW and own else ""
-    return t.chat(f"report_withheld_{reason.value}{own_note}", min_group=k)
+    return t.chat(f"report_withheld_{said(reason)}{own_note}", min_group=k)
 
 
 def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, own: bool) -> FieldView:
@@ -304,7 +305,9 @@ def _perspective_note(t: WebTexts, note: PerspectiveNote, k: int) -> str:
     """Why one perspective has no column, once per report, in the chat's words."""
     if note.reason is Reason.COMPLEMENT:
         return t.chat("report_note_complement", label=note.label, others=note.others)
-    return t.chat(f"report_note_{note.reason.value}", label=note.label, min_group=k)
+    return t.chat(
+        f"report_note_{said(note.reason, perspective=True)}", label=note.label, min_group=k
+    )
 
 
 def _join(t: WebTexts, labels: Sequence[str]) -> str:
