@@ -586,10 +586,11 @@ def _markers(q: Questionnaire, check: Check) -> Markers:
     prefix = f"{check.check_id}:"
     return Markers(
         field={f.id: prefix + _digest("f", f.id, by_field.get(f.id, [])) for f in q.fields},
+        # Every stored answer, also those the current type does not ask: a release counted
+        # them, and an answer nobody changed must not look changed.
         answer={
-            x.id: prefix + _digest("a", x.id, given.answers.get(x.id))
-            for x in q.questions
-            if x.id in check.answers
+            question_id: prefix + _digest("a", question_id, value)
+            for question_id, value in given.answers.items()
         },
     )
 
