@@ -415,3 +415,53 @@ async def test_group_report_shows_the_subtheme_profile_and_what_to_clarify(
     clarify = text.split("Zu klären", 1)[1].split("\n\n", 1)[0]
     assert [line[2:] for line in clarify.splitlines()[1:6]] == [u.text for u in report.unclear]
     assert "mindestens 3 Personen übersprungen" in clarify
+
+
+async def test_the_type_stays_fixed_once_the_round_has_a_report(
+    bot: FastBot, database: Path
+) -> None:
+    """Finding A of the privacy review: changing the type after a release re-read every check
+    under other questions, so the next report followed after one newcomer and the difference
+    was that person's score. Once a round has a report its type stays, with a kind word
+    about the next round."""
+    coordinator = bot.user(100, "Kim")
+    join_token, _, group_id = await create_group(coordinator)
+    type_choice = next(m for m in reversed(coordinator.messages) if "Landkreis" in m.button_texts)
+    people = [bot.user(601 + s, f"P{s}") for s in range(3)]
+    for person in people:
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(p, pattern(s)) for s, p in enumerate(people)))
+    first = await reply_text(coordinator, "/groupreport")
+    assert "Stand: Bericht 1" in first
+
+    def group_type() -> str | None:
+        return query(database, "SELECT municipality_type FROM groups WHERE id = ?", group_id)[0][0]
+
+    before = group_type()
+    # The type buttons of the first message (still in the chat) change nothing now.
+    await coordinator.press("Landkreis", type_choice)
+    await coordinator.wait_until_idle()
+    explained = text_of(
+        next(m for m in coordinator.messages if m.message_id == type_choice.message_id)
+    )
+    assert "bleibt in Runde 1" in explained and "/neuerunde" in explained
+    assert "schon ein Gruppenbericht erschienen" in explained
+    assert group_type() == before
+    assert (
+        coordinator.answered_callbacks[-1]["text"]
+        == "Art der Kommune bleibt bis zur nächsten Runde"
+    )
+    # The group's action says the same, without type buttons.
+    await reply_text(coordinator, "/groups")
+    fixed = await press_text(coordinator, "🏛 Art der Kommune")
+    assert "bleibt in Runde 1" in fixed and "Landkreis" not in coordinator.buttons()
+    assert await reply_text(coordinator, "/groupreport") == first
+
+    # In the next round (no report yet) the type may change again.
+    await reply_text(coordinator, "/newround")
+    await press_text(coordinator, "Ja, neue Runde starten")
+    await reply_text(coordinator, "/groups")
+    offered = await press_text(coordinator, "🏛 Art der Kommune")
+    assert "bleibt" not in offered and "Landkreis" in coordinator.buttons()
+    changed = await press_text(coordinator, "Landkreis")
+    assert "Landkreis" in changed and group_type() == "district"

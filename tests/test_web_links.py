@@ -6,6 +6,7 @@ running `WorkshopServer`: each refusal has its status and a German page, never a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -22,7 +23,14 @@ from bot.web.pages import DeskSource
 from bot.web.server import WorkshopServer, workshop_server
 from bot.web.tokens import LinkProblem, LinkRefused, LinkSigner, WorkshopLink, derive_secret
 from tests.fast import fast_bot
-from tests.test_e2e_groups import create_group, press_text, reply_text
+from tests.test_e2e_groups import (
+    answer_questions,
+    create_group,
+    join,
+    pattern,
+    press_text,
+    reply_text,
+)
 from tests.web_data import (
     BOT_TOKEN,
     COORDINATOR,
@@ -337,3 +345,50 @@ async def test_a_closed_group_keeps_its_page_and_a_new_round_ends_the_old_link(
                 assert status == 200 and "Runde" in body
         finally:
             await server.stop()
+
+
+async def test_the_page_withholds_what_any_coordinator_who_took_part_could_work_out(
+    database: Path,
+) -> None:
+    """Finding D of the privacy review: with two coordinators who took part, the page showed
+    the release as the first one sees it. The second, in Verwaltung with two others, took the
+    Verwaltung column (and, with Politik shown, the rest) minus their own score: the sum of
+    two colleagues. Page and PDF now withhold whatever any coordinator who took part could not
+    see, and the chat report is the same for both."""
+    base = "https://selbstcheck.kommune.example/workshop"
+    async with fast_bot(database, BOT_TOKEN=BOT_TOKEN, WEB_BASE_URL=base) as bot:
+        first = bot.user(100, "Kim")
+        join_token, coordinator_token, _ = await create_group(first)
+        second = bot.user(101, "Ali")
+        assert "koordinieren jetzt gemeinsam" in await reply_text(
+            second, "/start", coordinator_token
+        )
+        people = [
+            (first, "Politik"),
+            (second, "Verwaltung"),
+            *((bot.user(200 + i, f"V{i}"), "Verwaltung") for i in range(2)),
+            *((bot.user(300 + i, f"P{i}"), "Politik") for i in range(3)),
+        ]
+        for person, perspective in people:
+            await join(person, join_token, perspective)
+        await asyncio.gather(*(answer_questions(p, pattern(s)) for s, (p, _) in enumerate(people)))
+        chat = await reply_text(first, "/groupreport")
+        assert "Stand: Bericht 1" in chat and "Ø" in chat
+        assert "Nach Perspektive" not in chat
+        assert await reply_text(second, "/groupreport") == chat
+        link = await reply_text(first, "/workshop")
+        core = bot.core
+        server = WorkshopServer(
+            DeskSource(core.storage, core.groups, core.catalog),
+            LinkSigner(SECRET),
+            bot_token=BOT_TOKEN,
+            port=0,
+        )
+        await server.start()
+        try:
+            async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as client:
+                status, body = await fetch(client, "/w/" + LINK_TOKEN.findall(link)[0])
+        finally:
+            await server.stop()
+        assert status == 200 and 'data-figure="mean"' in body
+        assert 'data-figure="perspective-mean"' not in body
