@@ -197,6 +197,23 @@ class PublishedReport(Frozen):
     def shown(self) -> bool:
         return self.missing == 0
 
+    @property
+    def held_back(self) -> bool:
+        """Whether a later release of the round withholds a figure for more than too few checks.
+
+        Then the report says once why such figures may stay withheld for the rest of the round
+        (a change or a deletion since an earlier release leaves a group of its own behind that
+        no later release may expose) and that a new round helps: the same words whatever the
+        reason, which `said` keeps neutral.
+        """
+        if self.release < 2:
+            return False
+        return any(
+            (f.mean is None and f.withheld_reason not in (None, Reason.TOO_FEW))
+            or any(s.withheld_reason not in (None, Reason.TOO_FEW) for s in f.subthemes)
+            for f in self.fields
+        )
+
     def field(self, field_id: str) -> PublishedField:
         return next(f for f in self.fields if f.field_id == field_id)
 

@@ -200,6 +200,15 @@ def test_every_withheld_reason_is_the_chats_sentence(reason: Reason, own: bool) 
     html = html_of(page)
     assert sentence in cards(html)[page.fields[1].field_id]
     assert T("chart_withheld") in html and T("legend_withheld") in html
+    # In a later release the page says once why such a figure may stay withheld (as the chat).
+    again = report.model_copy(update={"release": 2})
+    later = page_for(Published(again, 0, own), round=1)
+    held_back = format_plain(CHAT["report_held_back"])
+    assert again.held_back or reason is Reason.TOO_FEW
+    assert later.held_back_note == (held_back if again.held_back else None)
+    assert page.held_back_note is None
+    if later.held_back_note:
+        assert html_of(later).count(held_back) == 1
 
 
 @pytest.mark.parametrize("reason", list(Reason))

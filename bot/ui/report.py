@@ -66,6 +66,8 @@ def render_report(
     )
     if pending:
         stand = Html(stand + "\n" + t("report_pending", n=pending, min_group=k))
+    if report.held_back:
+        stand = Html(stand + "\n" + t("report_held_back"))
     parts.append(stand)
     legend = [t("report_legend_mean"), t("report_legend_band"), t("report_legend_counts")]
     if any(f.change is not None for f in report.fields):

@@ -134,6 +134,7 @@ class WorkshopPage:
     shown: bool
     hidden_reason: str | None
     pending_note: str | None  # checks waiting for the next release
+    held_back_note: str | None  # why figures may stay withheld for the rest of the round
     perspective_counts: tuple[CountView, ...]
     unnamed_text: str | None  # "weitere Perspektiven 2"
     bands: tuple[BandView, ...]
@@ -196,6 +197,7 @@ def workshop_page_model(
         shown=report.shown,
         hidden_reason=hidden_reason,
         pending_note=pending_note,
+        held_back_note=t.chat("report_held_back") if report.shown and report.held_back else None,
         perspective_counts=counts,
         unnamed_text=t.chat("report_unnamed", n=report.unnamed)
         if counts and report.unnamed
