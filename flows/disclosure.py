@@ -6,8 +6,12 @@ Every group figure a person sees (the chat report, the workshop page, the PDF) i
 
 - A *release* is a report over a frozen set of completed checks (`Release`). A later release
   exists only when at least `k` checks were added, changed or removed since the last one
-  (`next_release`), so two releases never differ by one person. A closed round gets no new
-  release: its picture stays as the workshop saw it.
+  (`next_release`), besides those of coordinators who took part, so two releases never differ
+  by one person. A closed round gets no new release: its picture stays as the workshop saw it;
+  nor does a round in another municipality type than its releases were made with.
+- What changed is told by *markers* made from the stored answers only (`Given`, `_markers`):
+  one per check and field, one per stored answer. Neither the group's type nor an admin's
+  reload of the questionnaire changes them; only a changed answer does.
 - Every figure rests on at least `k` checks (`k` = `GROUP_MIN_SIZE`); a perspective's mean is also
   withheld while the rest of the field would be fewer than `k` (complementary suppression).
 - Differencing: the attacker may subtract any two published sums of the same quantity, across
@@ -24,8 +28,11 @@ Every group figure a person sees (the chat report, the workshop page, the PDF) i
 - Per-question figures need `QUESTION_FACTOR`·`k` answers and show the mean only (never a mean
   with a spread, which yields the answers' multiset for small n), and never when the answers
   — or all but one of them — are unanimous.
-- The viewer: a coordinator who took part knows their own answers. A figure is shown to a
-  viewer only if at least `k` checks besides the viewer's own are in it (`for_viewer`).
+- The viewers: a coordinator who took part knows their own answers. A figure is shown only if
+  every cell (across the round's releases) that holds a coordinator who took part holds `k`
+  others too, for each of them (`for_viewers`); chat, page and PDF all show that one view.
+- A withheld figure says why only where the reason is a count everybody sees (`said`); every
+  other reason gets one neutral sentence.
 
 The published types are plain, immutable pydantic models, so a release can be stored as JSON and
 shown again unchanged (`Release.model_dump_json()` / `Release.model_validate_json()`):
@@ -37,7 +44,8 @@ shown again unchanged (`Release.model_dump_json()` / `Release.model_validate_jso
   perspective is not shown, once per report), `fields`, `divergent`, `priorities`.
 - `PublishedField(field_id, title, n, mean, band, band_counts, by_perspective, change,
   withheld_reason)` — `mean`/`band` None = withheld, `withheld_reason` says why; `band_counts`
-  None = the distribution is withheld while the mean is shown (it would pin a score).
+  None = the distribution is withheld while the mean is shown (it would pin a score). `n` is
+  audited as a count of "has a score here" (`_absence_audit`).
 - `PublishedPerspective(perspective_id, label, n, mean, withheld_reason)`.
 - `PublishedQuestion(question_id, field_id, text, suggestion, n, mean)` — mean on 0–100.
 - `BandCount(band_id, label, count)`.
