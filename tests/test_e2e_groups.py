@@ -53,6 +53,8 @@ QUESTIONS: list[dict] = [
     if DEFAULT_TYPE in question.get("applies_to", [DEFAULT_TYPE])
 ]
 TOTAL = len(QUESTIONS)
+# The default type's wording for `{council}` and the like, as the bot shows the texts.
+TERMS = {name: wording[DEFAULT_TYPE] for name, wording in SOURCE.get("terms", {}).items()}
 FIRST_FIELD_SIZE = sum(1 for question in QUESTIONS if question["field"] == FIELDS[0]["id"])
 MIN_PERCENT = SOURCE["result_rules"]["min_answered_percent"]
 FIELD_INDEX = {field["id"]: i for i, field in enumerate(FIELDS)}
@@ -262,7 +264,11 @@ def expected_question_lists(seeds: list[int]) -> tuple[list[str], list[str]]:
 
     def line(stat: tuple[int, dict, Fraction, Fraction]) -> str:
         _, question, mean, _ = stat
-        return f"• {question['text']} (Ø {german(mean)})\n  ➜ {question['suggestion']}"
+        text, suggestion = (
+            re.sub(r"\{([a-z0-9_]+)\}", lambda m: TERMS.get(m[1], m[0]), question[key])
+            for key in ("text", "suggestion")
+        )
+        return f"• {text} (Ø {german(mean)})\n  ➜ {suggestion}"
 
     divergent = sorted((s for s in stats if s[3] > 0), key=lambda s: (-s[3], s[0]))
     priorities = sorted(stats, key=lambda s: (s[2], s[0]))
@@ -548,15 +554,15 @@ def score_with(seed: int, changes: dict[int, int]) -> list[int]:
 async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     bot: InProcessBot, database: Path
 ) -> None:
-    """3, 4, 5 and 6 completed checks, a co-coordinator who took part, a lone perspective."""
+    """3, 4, 5, 6 and 7 completed checks, a co-coordinator who took part, a lone perspective."""
     coordinator = bot.user(100, "Kim")
     join_token, coordinator_token, _ = await create_group(coordinator)
     colleague = bot.user(150, "Co")  # coordinates and takes part (seed 3)
     await reply_text(colleague, "/start", coordinator_token)
-    people = {seed: bot.user(301 + seed, f"P{seed}") for seed in (0, 1, 2, 4, 5)}
+    people = {seed: bot.user(301 + seed, f"P{seed}") for seed in (0, 1, 2, 4, 5, 6)}
     people[3] = colleague
     perspective = {0: "Verwaltung", 1: "Verwaltung", 2: "Verwaltung", 3: "Verwaltung"}
-    perspective |= {4: "Politik", 5: "Verwaltung"}
+    perspective |= {4: "Politik", 5: "Verwaltung", 6: "Verwaltung"}
 
     async def complete(*seeds: int) -> None:
         for seed in seeds:
@@ -588,12 +594,16 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     assert shown_figures(five) == shown_figures(three)
     assert "Seitdem sind 2 Selbstchecks" in five and "Politik" not in five
 
-    # The sixth makes three new: the second release.
+    # The sixth makes three new, but one of them is the co-coordinator's own: release 2 minus
+    # release 1 minus their own score would be the sum of two. The seventh makes the release.
     await complete(5)
+    still = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(still) == shown_figures(three) and "Seitdem sind 3 Selbstchecks" in still
+    await complete(6)
     six = await reply_text(coordinator, "/groupreport")
     assert "Stand: Bericht 2 vom " in six and "Seitdem" not in six
-    assert "6 abgeschlossene Selbstchecks · Verwaltung 5, weitere Perspektiven 1" in six
-    for line in expected_fields([0, 1, 2, 3, 4, 5]):
+    assert "7 abgeschlossene Selbstchecks · Verwaltung 6, weitere Perspektiven 1" in six
+    for line in expected_fields([0, 1, 2, 3, 4, 5, 6]):
         assert_field_shown(six, line)
     # The lone Politik is never shown; nor Verwaltung, which would reveal that one person.
     assert "Nach Perspektive" not in six
@@ -602,7 +612,7 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
         "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die eine übrige "
         "Person möglich wären." in six
     )
-    divergent, priorities = expected_question_lists([0, 1, 2, 3, 4, 5])
+    divergent, priorities = expected_question_lists([0, 1, 2, 3, 4, 5, 6])
     assert priorities and "\n".join(priorities) in six
     assert not divergent or "\n".join(divergent) in six
     assert "Streuung" not in six and "Spanne" not in six
@@ -610,7 +620,7 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     # The attacks on everything the coordinator saw, and on what the co-coordinator saw
     # (knowing their own answers): every score keeps more than one possible value.
     seen = [three, six]
-    members = [[0, 1, 2], [0, 1, 2, 3, 4, 5]]
+    members = [[0, 1, 2], [0, 1, 2, 3, 4, 5, 6]]
     learned = attack(seen, members)
     assert {name for name, _, _ in learned} == {"inversion", "differencing"}
     assert all(len(found) > 1 for _, _, found in learned), [x for x in learned if len(x[2]) <= 1]
@@ -618,7 +628,7 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     assert shown_figures(own) == shown_figures(six)
     learned = attack([three, own], members, known=[3])
     assert all(len(found) > 1 for _, _, found in learned)
-    assert {seed for _, seed, _ in learned} == {0, 1, 2, 4, 5}
+    assert {seed for _, seed, _ in learned} == {0, 1, 2, 4, 5, 6}
     # The lone Politik's score in particular: from the differencing of the two reports alone
     # it is one of several possible values in every field.
     assert all(len(found) > 1 for name, seed, found in learned if seed == 4)
