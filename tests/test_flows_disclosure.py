@@ -1079,3 +1079,61 @@ def test_every_coordinator_who_took_part_is_a_viewer() -> None:
         for p in both.field(f.id).by_perspective:  # never more than either one alone
             alone = {q.perspective_id: q.mean for q in only_a.field(f.id).by_perspective}
             assert p.mean is None or alone[p.perspective_id] == p.mean
+
+
+def test_releases_stored_before_answer_markers_keep_unchanged_checks_unchanged() -> None:
+    """A round begun before this version has releases with one marker per check and field,
+    over the answers as the type read them. Read in today's format they stand for the same
+    answers: no unchanged check counts as new (which would unlock a release one newcomer
+    after the last), and the audit sees the same unknowns as if they had been stored so."""
+    import flows.disclosure as disclosure
+
+    rng = __import__("random").Random(3)
+    checks = [
+        stored_check(
+            CITY, "administration", {x.id: rng.choice([*POINTS, None]) for x in CITY.questions}, i
+        )
+        for i in range(1, 8)
+    ]
+    release = next_release(CITY, [], checks, 3, T0)
+    by_id = {c.check_id: c for c in checks}
+
+    def legacy(check_id: int, field_id: str) -> str:
+        answers = by_id[check_id].answers
+        asked = [str(answers.get(x.id)) for x in CITY.field_questions(field_id)]
+        return f"{check_id}:{disclosure._digest(field_id, *asked)}"
+
+    def field_of(key: str) -> str:
+        kind, _, rest = key.partition(":")
+        if kind in ("q", "z"):
+            return CITY.question(rest).field
+        if kind == "s":
+            return rest.split("/", 1)[0]
+        return key.split("/", 1)[0]
+
+    def format_one(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        return {
+            key: tuple(sorted({legacy(int(t.split(":")[0]), field_of(key)) for t in tokens}))
+            for key, tokens in groups.items()
+            if not key.startswith("p:")
+        }
+
+    stored = Release.model_validate_json(
+        release.model_copy(
+            update={
+                "members": format_one(release.members),
+                "band_members": format_one(release.band_members),
+            }
+        ).model_dump_json(exclude={"markers", "municipality_type"})
+    )
+    assert stored.markers == 1 and stored.municipality_type is None
+    (upgraded,) = disclosure._upgraded(CITY, [stored], checks)
+    assert upgraded.members == {k: v for k, v in release.members.items() if not k.startswith("p:")}
+    assert upgraded.band_members == release.band_members
+    assert changed_checks(CITY, stored, checks) == 0
+    newcomer = stored_check(CITY, "politics", reviewer_person(CITY, 70), 70)
+    assert next_release(CITY, [stored], [*checks, newcomer], 3, T0) is None
+    edited = dict(checks[0].given.answers)
+    edited[CITY.questions[0].id] = "full" if edited[CITY.questions[0].id] != "full" else "none"
+    changed = [stored_check(CITY, "administration", edited, 1), *checks[1:]]
+    assert changed_checks(CITY, stored, changed) == 1
