@@ -590,7 +590,12 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
 
-def _markers(q: Questionnaire, check: Check) -> Markers:
+def _markers(
+    q: Questionnaire,
+    check: Check,
+    fields_of: Mapping[str, str] | None = None,
+    answers: dict[tuple[str, str | None], str] | None = None,
+) -> Markers:
     """The check's markers, from its stored answers only (`Given`).
 
     A field marker stands for the stored answers to every question its own version puts in the
@@ -602,27 +607,48 @@ def _markers(q: Questionnaire, check: Check) -> Markers:
     as one unknown, which lets it publish less, never more.
     """
     given = check.given or Given(check.answers, q)
-    document = given.questionnaire.document
-    by_field: dict[str, list[tuple[str, str | None]]] = {}
+    if fields_of is None:
+        fields_of = _fields_of(given.questionnaire)
+    if answers is None:
+        answers = {}
+    by_field: dict[str, list[str]] = {}
     for question_id, value in sorted(given.answers.items()):
-        if document.has_question(question_id):
-            field_id = document.question(question_id).field
-            by_field.setdefault(field_id, []).append((question_id, value))
+        field_id = fields_of.get(question_id)
+        if field_id is not None:
+            by_field.setdefault(field_id, []).append(f"{question_id}={value}")
     prefix = f"{check.check_id}:"
+    marks = {}
+    # Every stored answer, also those the current type does not ask: a release counted them,
+    # and an answer nobody changed must not look changed. The digest of one answer does not
+    # depend on the check (the prefix names it), so it is computed once per release for all.
+    for pair in given.answers.items():
+        digest = answers.get(pair)
+        if digest is None:
+            digest = answers[pair] = _digest("a", *pair)
+        marks[pair[0]] = prefix + digest
     return Markers(
-        field={f.id: prefix + _digest("f", f.id, by_field.get(f.id, [])) for f in q.fields},
-        # Every stored answer, also those the current type does not ask: a release counted
-        # them, and an answer nobody changed must not look changed.
-        answer={
-            question_id: prefix + _digest("a", question_id, value)
-            for question_id, value in given.answers.items()
-        },
+        field={f.id: prefix + _digest("f", f.id, *by_field.get(f.id, ())) for f in q.fields},
+        answer=marks,
     )
+
+
+def _fields_of(questionnaire: Questionnaire) -> dict[str, str]:
+    """question id -> field id in the whole document (every municipality type)."""
+    return {x.id: x.field for x in questionnaire.document.questions}
 
 
 def _tokens(q: Questionnaire, checks: Sequence[Check]) -> dict[int, Markers]:
     """check id -> its markers, computed once per release."""
-    return {c.check_id: _markers(q, c) for c in checks}
+    maps: dict[int, dict[str, str]] = {}
+    answers: dict[tuple[str, str | None], str] = {}
+    tokens = {}
+    for c in checks:
+        own = c.given.questionnaire if c.given else q
+        fields_of = maps.get(id(own.document))
+        if fields_of is None:
+            fields_of = maps[id(own.document)] = _fields_of(own)
+        tokens[c.check_id] = _markers(q, c, fields_of, answers)
+    return tokens
 
 
 def _upgraded(

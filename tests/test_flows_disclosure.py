@@ -928,7 +928,7 @@ def test_the_attacker_catches_markers_that_follow_the_type(monkeypatch: pytest.M
     assert play(city, 3, False, events).exposed() == []
     markers = disclosure._markers
 
-    def as_the_type_reads_them(q: Questionnaire, c: Check) -> disclosure.Markers:
+    def as_the_type_reads_them(q: Questionnaire, c: Check, *cached: object) -> disclosure.Markers:
         asked = q.field_questions
         return disclosure.Markers(
             field={
