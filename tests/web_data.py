@@ -105,6 +105,7 @@ def published(
     are the current ones. `viewer` is the check id of a coordinator who took part.
     """
     history: list[Release] = []
+    viewers = [viewer] if viewer is not None else []
     for day, current in enumerate(looks):
         release = next_release(
             q,
@@ -114,6 +115,7 @@ def published(
             FIRST_LOOK + timedelta(days=day),
             round_closed=round_closed,
             previous_round=previous_round,
+            viewers=[v for v in viewers if any(c.check_id == v for c in current)],
         )
         if release is not None:
             history.append(release)
@@ -124,7 +126,6 @@ def published(
         if own:
             report = report.model_copy(update={"missing": max(0, k - len(now) + 1)})
         return Published(report, 0, own)
-    viewers = [viewer] if viewer is not None else []
     return Published(for_viewers(q, history, viewers), changed_checks(q, history[-1], now), own)
 
 
