@@ -234,6 +234,7 @@ class Attacker:
                 != score(self.q, new_truth[i].answers, f.field_id)
             }
             added = now - then
+            self._difference_n(f.field_id, old_truth, new_truth, then, now, f.n - before.n)
             sums = sorted(
                 {
                     s - t
@@ -255,6 +256,37 @@ class Attacker:
                 }
             people = {i: new_truth[i] for i in added}
             self._conclude("differencing", f.field_id, people, sums, counts, 0, 100, f.field_id)
+
+    def _difference_n(
+        self,
+        field_id: str,
+        old_truth: dict[int, Check],
+        new_truth: dict[int, Check],
+        then: set[int],
+        now: set[int],
+        gained: int,
+    ) -> None:
+        """Two releases' n: who of the newcomers has no score in the field (skipped it)?
+
+        Only when everyone of the earlier release is still there with the same status; the
+        newcomers' count without a score is then their number minus the gain of n.
+        """
+        if not set(old_truth) <= set(new_truth) or then - now or (now & set(old_truth)) - then:
+            return
+        newcomers = set(new_truth) - set(old_truth)
+        if not newcomers:
+            return
+        without = len(newcomers) - gained
+        others = set(newcomers)
+        if self.viewer in others:
+            others.discard(self.viewer)
+            without -= int(self.viewer not in now)
+        for i in others:
+            # i has no score for sure when all of the others (but i) are without one, too.
+            certain = without == len(others)
+            values = {0} if certain else {0, 1}
+            self.findings.append(Finding("field-n", i, field_id, values))
+            assert (i in now) is False or not certain, (field_id, i)
 
     # -- subthemes and skips: sums of single answers ----------------------------------------
 
@@ -1137,3 +1169,22 @@ def test_releases_stored_before_answer_markers_keep_unchanged_checks_unchanged()
     edited[CITY.questions[0].id] = "full" if edited[CITY.questions[0].id] != "full" else "none"
     changed = [stored_check(CITY, "administration", edited, 1), *checks[1:]]
     assert changed_checks(CITY, stored, changed) == 1
+
+
+def test_the_attacker_reads_skipped_fields_off_n_without_its_audit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding F in the Hypothesis attacker's terms: three newcomers all skipped field alpha."""
+    import flows.disclosure as disclosure
+
+    skipped = {x.id: None for x in MINI.field_questions("alpha")}
+    events: list[tuple] = [("complete", (None, varied(s))) for s in range(6)] + [("look",)]
+    events += [("complete", (None, varied(s) | skipped)) for s in range(6, 9)] + [("look",)]
+    attacker = play(MINI, 3, False, events)
+    assert attacker.exposed() == []
+    assert len(attacker.seen) == 2 and attacker.seen[-1][0].field("beta").mean is not None
+    monkeypatch.setattr(disclosure, "_absence_audit", lambda *_: None)
+    exposed = play(MINI, 3, False, events).exposed()
+    assert {(f.attack, f.check_id, f.key) for f in exposed} == {
+        ("field-n", i, "alpha") for i in (7, 8, 9)
+    }
