@@ -465,3 +465,38 @@ async def test_the_type_stays_fixed_once_the_round_has_a_report(
     assert "bleibt" not in offered and "Landkreis" in coordinator.buttons()
     changed = await press_text(coordinator, "Landkreis")
     assert "Landkreis" in changed and group_type() == "district"
+
+
+async def test_the_change_since_last_round_never_gives_a_mean_that_round_withheld(
+    bot: FastBot, database: Path
+) -> None:
+    """Round 1: the coordinator and three colleagues, one of whom skipped the first field, so
+    its mean rests on the coordinator and two others and is withheld for the coordinator.
+    Round 2's "seit Runde 1" is new mean minus old mean: it must not hand the coordinator
+    round 1's mean there, from which they would subtract their own score."""
+    coordinator = bot.user(100, "Kim")
+    join_token, _, _ = await create_group(coordinator)
+    first = [coordinator, *(bot.user(701 + s, f"A{s}") for s in range(3))]
+    for person in first:
+        await join(person, join_token, "Verwaltung")
+    first_field = FIELDS[0]["id"]
+
+    def skipping(seed: int) -> Callable[[int], int | None]:
+        return lambda k: None if QUESTIONS[k]["field"] == first_field else choice(seed, k)
+
+    choices = [pattern(0), pattern(1), pattern(2), skipping(3)]
+    await asyncio.gather(*(answer_questions(p, c) for p, c in zip(first, choices, strict=True)))
+    round_one = await reply_text(coordinator, "/groupreport")
+    title = FIELDS[0]["title"]
+    assert f"<b>1. {title}</b>" not in round_one and f"1. {title}\nkeine Zahlen" in round_one
+    assert f"2. {FIELDS[1]['title']}\nØ" in round_one
+    await reply_text(coordinator, "/newround")
+    await press_text(coordinator, "Ja, neue Runde starten")
+    second = [bot.user(711 + s, f"R{s}") for s in range(3)]
+    for person in second:
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(p, pattern(s + 4)) for s, p in enumerate(second)))
+    report = await reply_text(coordinator, "/groupreport")
+    lines = {block.split("\n")[0]: block for block in report.split("\n\n")}
+    assert "seit Runde 1" in lines[f"2. {FIELDS[1]['title']}"]
+    assert "Ø" in lines[f"1. {title}"] and "seit Runde 1" not in lines[f"1. {title}"]

@@ -302,10 +302,12 @@ class GroupDesk:
         k = self.policy.min_group
         previous_round = None
         if group.current_round > 1:
-            earlier, _, _ = await self._latest_release(
+            earlier, _, earlier_viewers = await self._latest_release(
                 q, group.id, group.current_round - 1, None, closed=True
             )
-            previous_round = earlier[-1].report if earlier else None
+            # The change per field is new mean minus old: it must not give a coordinator who
+            # took part in the earlier round an old mean that round withheld from them.
+            previous_round = for_viewers(q, earlier, earlier_viewers) if earlier else None
         history, checks, viewers = await self._latest_release(
             q, group.id, group.current_round, previous_round
         )
