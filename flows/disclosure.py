@@ -200,6 +200,7 @@ class PublishedReport(Frozen):
     divergent: tuple[PublishedQuestion, ...]
     priorities: tuple[PublishedQuestion, ...]
     unclear: tuple[PublishedUnclear, ...] = ()  # most often skipped first; none in older releases
+    for_participants: bool = False  # reduced for coordinators who took part (`for_viewers`)
 
     @property
     def shown(self) -> bool:
@@ -453,14 +454,18 @@ def forget(
     ]
 
 
-def nothing_yet(q: Questionnaire, completed: int, k: int) -> PublishedReport:
-    """The report before the first release: counts only."""
+def nothing_yet(
+    q: Questionnaire, completed: int, k: int, *, for_participants: bool = False
+) -> PublishedReport:
+    """The report before the first release: counts only. With `for_participants` (a
+    coordinator took part) figures need one check more: k besides theirs."""
     return PublishedReport(
         release=0,
         published_at=None,
         completed=completed,
         min_group=k,
-        missing=max(0, k - completed),
+        missing=max(0, k - completed + int(for_participants)),
+        for_participants=for_participants,
         perspective_counts=(),
         unnamed=completed,
         perspective_notes=(),
@@ -492,9 +497,7 @@ def for_viewers(
     if not inside:
         return report
     if report.completed - 1 < k:
-        return nothing_yet(q, report.completed, k).model_copy(
-            update={"missing": k - (report.completed - 1)}
-        )
+        return nothing_yet(q, report.completed, k, for_participants=True)
 
     def figures(match: Callable[[str], bool], *latest: Iterable[str]) -> list[frozenset[str]]:
         earlier = [
@@ -556,6 +559,7 @@ def for_viewers(
 
     return report.model_copy(
         update={
+            "for_participants": True,
             "fields": tuple(fields),
             "perspective_notes": _notes(fields),
             "divergent": tuple(s for s in report.divergent if answers_enough(f"q:{s.question_id}")),
@@ -565,6 +569,15 @@ def for_viewers(
             "unclear": tuple(u for u in report.unclear if answers_enough(f"z:{u.question_id}")),
         }
     )
+
+
+def whose(report: PublishedReport, own: bool) -> str:
+    """The suffix of the "not yet" and "too few" sentences: "_own" for a viewer who took part
+    (their own check does not count for them), "_coordination" where a coordinator who took
+    part is why one check more is needed, "" otherwise."""
+    if own:
+        return "_own"
+    return "_coordination" if report.for_participants else ""
 
 
 def said(reason: Reason, *, perspective: bool = False) -> str:

@@ -500,3 +500,25 @@ async def test_the_change_since_last_round_never_gives_a_mean_that_round_withhel
     lines = {block.split("\n")[0]: block for block in report.split("\n\n")}
     assert "seit Runde 1" in lines[f"2. {FIELDS[1]['title']}"]
     assert "Ø" in lines[f"1. {title}"] and "seit Runde 1" not in lines[f"1. {title}"]
+
+
+async def test_a_coordinator_learns_why_figures_wait_for_a_colleague_who_took_part(
+    bot: FastBot, database: Path
+) -> None:
+    """Three completed, one of them a co-coordinator's own: every rendering withholds what
+    that co-coordinator could work out, and says so to the coordinator who did not take part
+    (not "ab 3 Selbstchecks" while three are there)."""
+    coordinator = bot.user(100, "Kim")
+    join_token, coordinator_token, _ = await create_group(coordinator)
+    colleague = bot.user(150, "Co")
+    await reply_text(colleague, "/start", coordinator_token)
+    people = [colleague, bot.user(801, "A"), bot.user(802, "B")]
+    for person in people:
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(p, pattern(s)) for s, p in enumerate(people)))
+    mine = await reply_text(coordinator, "/groupreport")
+    assert "3 abgeschlossene Selbstchecks" in mine and "Ø" not in mine
+    assert "außer dem eigenen Selbstcheck einer Koordinatorin oder eines Koordinators" in mine
+    assert "es fehlt noch einer" in mine
+    theirs = await reply_text(colleague, "/groupreport")
+    assert "Ø" not in theirs and "außer Ihrem eigenen" in theirs

@@ -122,10 +122,7 @@ def published(
     now = looks[-1]
     own = viewer is not None and any(c.check_id == viewer for c in now)
     if not history:
-        report = nothing_yet(q, len(now), k)
-        if own:
-            report = report.model_copy(update={"missing": max(0, k - len(now) + 1)})
-        return Published(report, 0, own)
+        return Published(nothing_yet(q, len(now), k, for_participants=own), 0, own)
     return Published(for_viewers(q, history, viewers), changed_checks(q, history[-1], now), own)
 
 

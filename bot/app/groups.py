@@ -313,11 +313,8 @@ class GroupDesk:
         )
         own = any(c.user_id == viewer_id for c in checks)
         if not history:
-            report = nothing_yet(q, len(checks), k)
-            if viewers:
-                # A coordinator's own check never counts towards their threshold.
-                report = report.model_copy(update={"missing": max(0, k - len(checks) + 1)})
-            return report, 0, own
+            # A coordinator's own check never counts towards their threshold.
+            return nothing_yet(q, len(checks), k, for_participants=bool(viewers)), 0, own
         pending = changed_checks(q, history[-1], checks)
         return for_viewers(q, history, viewers), pending, own
 

@@ -29,6 +29,7 @@ from flows.disclosure import (
     PublishedReport,
     Reason,
     said,
+    whose,
 )
 from flows.questionnaire import Questionnaire
 from flows.scoring import FieldResult
@@ -173,7 +174,8 @@ def workshop_page_model(
     bands = tuple(BandView(b.id, b.label, b.min, b.max) for b in questionnaire.bands)
     titles = {f.id: f.title for f in questionnaire.fields}
     fields = tuple(
-        _field_view(t, number, field, k, own) for number, field in enumerate(report.fields, start=1)
+        _field_view(t, number, field, k, whose(report, own))
+        for number, field in enumerate(report.fields, start=1)
     )
     shown_fields = [f for f in fields if f.mean is not None]
     counts = tuple(CountView(c.label, c.n) for c in report.perspective_counts)
@@ -182,7 +184,7 @@ def workshop_page_model(
         pending_note = t.chat("report_pending", n=pending, min_group=k) if pending else None
     else:
         hidden_reason = t.chat(
-            "report_hidden_own" if own else "report_hidden", min_group=k, missing=report.missing
+            f"report_hidden{whose(report, own)}", min_group=k, missing=report.missing
         )
         pending_note = None
     statements_note = None
@@ -226,13 +228,13 @@ def workshop_page_model(
     return _with_legend(t, page)
 
 
-def withheld_sentence(t: WebTexts, reason: Reason, k: int, own: bool) -> str:
-    """The chat's sentence for a withheld field (`report_withheld_<reason>[_own]`)."""
-    own_note = "_own" if reason is Reason.TOO_FEW and own else ""
-    return t.chat(f"report_withheld_{said(reason)}{own_note}", min_group=k)
+def withheld_sentence(t: WebTexts, reason: Reason, k: int, viewer: str) -> str:
+    """The chat's sentence for a withheld field (`report_withheld_<said>[<whose>]`)."""
+    suffix = viewer if reason is Reason.TOO_FEW else ""
+    return t.chat(f"report_withheld_{said(reason)}{suffix}", min_group=k)
 
 
-def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, own: bool) -> FieldView:
+def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, viewer: str) -> FieldView:
     if field.mean is None or field.band is None:
         reason = field.withheld_reason or Reason.TOO_FEW
         return FieldView(
@@ -246,7 +248,7 @@ def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, own: bo
             band_counts=None,
             perspectives=(),
             change=None,
-            withheld=t("field_withheld", why=withheld_sentence(t, reason, k, own)),
+            withheld=t("field_withheld", why=withheld_sentence(t, reason, k, viewer)),
         )
     return FieldView(
         number=number,
