@@ -337,6 +337,7 @@ class GroupDesk:
         # questions); the stored answers go along, for the markers the audit compares.
         checks = []
         viewers = set()
+        coordinators = await self.storage.coordinators_of(group_id)
         for c in await self.storage.completed_checks(group_id, round_number):
             own = await self.catalog.get(c.content_hash)
             checks.append(
@@ -348,7 +349,7 @@ class GroupDesk:
                     user_id=c.user_id,
                 )
             )
-            if await self.storage.is_coordinator_of(c.user_id, group_id):
+            if c.user_id in coordinators:
                 viewers.add(c.session_id)
         # Stored, never held in memory: a restart must not begin a fresh history, whose first
         # release could be differenced against what a coordinator saw before it.
