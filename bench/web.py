@@ -2,7 +2,7 @@
 
 The group's report is what the chat report shows too: a release of `flows.disclosure` over
 synthetic completed checks (`next_release`, with the previous round's release for the changes,
-then `for_viewer`); its time is printed on its own. What is timed as page and PDF is the web
+then `for_viewers`); its time is printed on its own. What is timed as page and PDF is the web
 transport's own work: page model, charts and HTML for the page, the same plus WeasyPrint for
 the PDF. The first render of each
 is reported separately, because it includes loading matplotlib's and WeasyPrint's fonts once.
@@ -24,7 +24,7 @@ from bot.web.charts import clear_chart_cache
 from bot.web.documents import workshop_page
 from bot.web.render import Renderer
 from bot.web.source import WorkshopData
-from flows.disclosure import Check, for_viewer, next_release
+from flows.disclosure import Check, for_viewers, next_release
 from flows.loading import parse_questionnaire
 
 PAGE_TARGET = 1.0
@@ -68,7 +68,7 @@ def measure_web(participants: int = 1_000, repeats: int = 3, seed: int = 1) -> W
     began = time.perf_counter()
     release = next_release(q, [], checks, K, now, previous_round=earlier.report)
     assert release is not None
-    report = for_viewer(q, release, None)
+    report = for_viewers(q, [release], ())
     disclosure = time.perf_counter() - began
     renderer = Renderer()
     data = WorkshopData("Stadt Benchhausen", 2, q, report)

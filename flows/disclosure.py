@@ -6,8 +6,12 @@ Every group figure a person sees (the chat report, the workshop page, the PDF) i
 
 - A *release* is a report over a frozen set of completed checks (`Release`). A later release
   exists only when at least `k` checks were added, changed or removed since the last one
-  (`next_release`), so two releases never differ by one person. A closed round gets no new
-  release: its picture stays as the workshop saw it.
+  (`next_release`), besides those of coordinators who took part, so two releases never differ
+  by one person. A closed round gets no new release: its picture stays as the workshop saw it;
+  nor does a round in another municipality type than its releases were made with.
+- What changed is told by *markers* made from the stored answers only (`Given`, `_markers`):
+  one per check and field, one per stored answer. Neither the group's type nor an admin's
+  reload of the questionnaire changes them; only a changed answer does.
 - Every figure rests on at least `k` checks (`k` = `GROUP_MIN_SIZE`); a perspective's mean is also
   withheld while the rest of the field would be fewer than `k` (complementary suppression).
 - Differencing: the attacker may subtract any two published sums of the same quantity, across
@@ -24,8 +28,11 @@ Every group figure a person sees (the chat report, the workshop page, the PDF) i
 - Per-question figures need `QUESTION_FACTOR`·`k` answers and show the mean only (never a mean
   with a spread, which yields the answers' multiset for small n), and never when the answers
   — or all but one of them — are unanimous.
-- The viewer: a coordinator who took part knows their own answers. A figure is shown to a
-  viewer only if at least `k` checks besides the viewer's own are in it (`for_viewer`).
+- The viewers: a coordinator who took part knows their own answers. A figure is shown only if
+  every cell (across the round's releases) that holds a coordinator who took part holds `k`
+  others too, for each of them (`for_viewers`); chat, page and PDF all show that one view.
+- A withheld figure says why only where the reason is a count everybody sees (`said`); every
+  other reason gets one neutral sentence.
 - A field's subtheme profile (`PublishedSubtheme`): each subtheme's mean agreement over all
   its answers, from `QUESTION_FACTOR`·k checks with an answer there, audited together with the
   subtheme's statements and earlier releases as one family of answer sums, cut into cells of
@@ -44,7 +51,7 @@ shown again unchanged (`Release.model_dump_json()` / `Release.model_validate_jso
 - `PublishedField(field_id, title, n, mean, band, band_counts, by_perspective, change,
   withheld_reason, subthemes)` — `mean`/`band` None = withheld, `withheld_reason` says why;
   `band_counts` None = the distribution is withheld while the mean is shown (it would pin a
-  score).
+  score). `n` is audited as a count of "has a score here" (`_absence_audit`).
 - `PublishedPerspective(perspective_id, label, n, mean, withheld_reason)`.
 - `PublishedQuestion(question_id, field_id, text, suggestion, n, mean)` — mean on 0–100.
 - `BandCount(band_id, label, count)`.
@@ -58,7 +65,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -95,6 +102,9 @@ QUESTION_PROTECTION = 1
 
 TOP = 5
 """Discussion points and priorities per report: enough for one workshop session."""
+
+MARKERS = 2
+"""The marker format of new releases (`Release.markers`); see `_markers` and `_upgraded`."""
 
 
 class Reason(StrEnum):
@@ -198,10 +208,28 @@ class PublishedReport(Frozen):
     divergent: tuple[PublishedQuestion, ...]
     priorities: tuple[PublishedQuestion, ...]
     unclear: tuple[PublishedUnclear, ...] = ()  # most often skipped first; none in older releases
+    for_participants: bool = False  # reduced for coordinators who took part (`for_viewers`)
 
     @property
     def shown(self) -> bool:
         return self.missing == 0
+
+    @property
+    def held_back(self) -> bool:
+        """Whether a later release of the round withholds a figure for more than too few checks.
+
+        Then the report says once why such figures may stay withheld for the rest of the round
+        (a change or a deletion since an earlier release leaves a group of its own behind that
+        no later release may expose) and that a new round helps: the same words whatever the
+        reason, which `said` keeps neutral.
+        """
+        if self.release < 2:
+            return False
+        return any(
+            (f.mean is None and f.withheld_reason not in (None, Reason.TOO_FEW))
+            or any(s.withheld_reason not in (None, Reason.TOO_FEW) for s in f.subthemes)
+            for f in self.fields
+        )
 
     def field(self, field_id: str) -> PublishedField:
         return next(f for f in self.fields if f.field_id == field_id)
@@ -210,11 +238,16 @@ class PublishedReport(Frozen):
 class Release(Frozen):
     """A published report over a frozen set of checks, with what later releases must respect.
 
-    `members` maps each published figure ("<field>", "<field>/<perspective>", "q:<question>") to
-    the opaque tokens of the checks counted in it; `band_members` the same for fields whose band
-    counts were published. A token is "<check id>:<digest of that field's answers>", so a changed
-    field is a new unknown. Deleting a person (`forget`) replaces their tokens by random ones:
-    the audit structure stays, the link to the person goes.
+    `members` maps each published figure to the opaque tokens (*markers*, see `_markers`) of
+    what was counted in it: "<field>" and "<field>/<perspective>" a check's field marker each;
+    "p:<field>" every check of the release (whether it has a score there is published as the
+    field's n); "q:<question>", "z:<question>" and "s:<field>/<subtheme>" one answer marker per
+    answer counted. `band_members` the same for fields whose band counts were published. A
+    marker is "<check id>:<digest of the stored answers it stands for>", so a changed answer is
+    a new unknown and an unchanged one never is. Deleting a person (`forget`) replaces their
+    markers by random ones: the audit structure stays, the link to the person goes.
+    `municipality_type` is the type the release was made with (None: typeless, or stored
+    before it was recorded): a round's releases are all made with one type.
     """
 
     number: int
@@ -223,38 +256,77 @@ class Release(Frozen):
     members: dict[str, tuple[str, ...]]
     band_members: dict[str, tuple[str, ...]]
     report: PublishedReport
+    municipality_type: str | None = None
+    markers: int = 1  # 1: stored before answer markers (one marker per check and field)
+
+
+@dataclass(frozen=True)
+class Given:
+    """A check's answers as they are stored, with the questionnaire version they were given on.
+
+    The markers the audit compares across releases are made from these, never from the answers
+    as the group's questionnaire reads them: a type change or an admin's reload re-reads every
+    check (other questions, other option ids) although nobody changed an answer, and a marker
+    that changed with them would make every check look changed, unlocking a release whose
+    difference to the last one singles a person out.
+    """
+
+    answers: Mapping[str, str | None]
+    questionnaire: Questionnaire
 
 
 @dataclass(frozen=True)
 class Check(Participant):
-    """One completed check: `check_id` is stable (the session), answers are the current ones."""
+    """One completed check: `check_id` is stable (the session), answers are the current ones
+    as the release's questionnaire reads them; `given` the stored answers (None: `answers` are
+    the stored ones, on the release's questionnaire)."""
 
     check_id: int
+    given: Given | None = None
+
+
+@dataclass(frozen=True)
+class Markers:
+    """One check's markers: per field (its field figures) and per question (answer figures)."""
+
+    field: Mapping[str, str]
+    answer: Mapping[str, str]
+
+    def all(self) -> set[str]:
+        return {*self.field.values(), *self.answer.values()}
 
 
 # -- releases --------------------------------------------------------------------------------
 
 
 def changed_checks(q: Questionnaire, previous: Release | None, checks: Sequence[Check]) -> int:
-    """Checks added, removed or with changed answers since `previous` (all of them if None).
+    """Checks added, removed or with changed answers since `previous` (all of them if None)."""
+    return len(_changed(q, previous, checks))
 
-    A check counts as changed when a field it was counted in then has other answers now.
+
+def _changed(q: Questionnaire, previous: Release | None, checks: Sequence[Check]) -> set[int]:
+    """The ids of checks added, removed or changed since `previous`.
+
+    A check counts as changed when a marker it was counted under then is not among its markers
+    now, that is when a stored answer it was counted with has changed (never because the
+    group's questionnaire reads the same answers differently, see `Given`).
     """
     if previous is None:
-        return len(checks)
+        return {c.check_id for c in checks}
+    (previous,) = _upgraded(q, [previous], checks)
     counted: dict[int, set[str]] = {}
     for tokens in (*previous.members.values(), *previous.band_members.values()):
         for token in tokens:
-            counted.setdefault(int(token.split(":", 1)[0]), set()).add(token)
+            counted.setdefault(_person_id(token), set()).add(token)
     before = set(previous.check_ids)
     now = {c.check_id for c in checks}
     current = _tokens(q, [c for c in checks if c.check_id in before])
     changed = {
         check_id
-        for check_id, tokens in current.items()
-        if not counted.get(check_id, set()) <= set(tokens.values())
+        for check_id, markers in current.items()
+        if not counted.get(check_id, set()) <= markers.all()
     }
-    return len(now - before) + len(before - now) + len(changed)
+    return (now - before) | (before - now) | changed
 
 
 def next_release(
@@ -266,22 +338,34 @@ def next_release(
     *,
     round_closed: bool = False,
     previous_round: PublishedReport | None = None,
+    viewers: Collection[int] = (),
 ) -> Release | None:
     """The next release over `checks`, or None while publishing one is not allowed.
 
     A first release needs `k` checks; a later one `k` checks added, changed or removed since the
-    last (fewer would let the difference of two releases single someone out). A closed round
-    gets none: its last release is final. `previous_round` is the earlier round's last release,
-    for the change per field.
+    last besides those of `viewers` (the checks of coordinators who took part: one of them
+    could subtract their own, so a difference of `k` including theirs would be `k` − 1 others
+    for them, and `for_viewers` would have to withhold it for the rest of the round). A closed
+    round gets none: its last release is final; nor does a round whose releases were made with
+    another municipality type than `q`'s (the type is fixed once a round has a release: a
+    re-read of every check under other questions is no change of anybody's answers).
+    `previous_round` is the earlier round's last release, for the change per field.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     last = previous[-1] if previous else None
     if round_closed and last is not None:
         return None
-    if len(checks) < k or changed_checks(q, last, checks) < k:
+    kind = _type_of(q)
+    if any(r.municipality_type not in (None, kind) for r in previous):
+        return None
+    if len(checks) < k or len(_changed(q, last, checks) - set(viewers)) < k:
         return None
     return build_release(q, previous, checks, k, now, previous_round=previous_round)
+
+
+def _type_of(q: Questionnaire) -> str | None:
+    return q.municipality_type.id if q.municipality_type else None
 
 
 def build_release(
@@ -294,6 +378,7 @@ def build_release(
     previous_round: PublishedReport | None = None,
 ) -> Release:
     """Publish everything `checks` allow against the earlier releases `previous` (no gating)."""
+    previous = _upgraded(q, previous, checks)
     members: dict[str, tuple[str, ...]] = {}
     band_members: dict[str, tuple[str, ...]] = {}
     tokens = _tokens(q, checks)
@@ -337,6 +422,8 @@ def build_release(
         members=members,
         band_members=band_members,
         report=report,
+        municipality_type=_type_of(q),
+        markers=MARKERS,
     )
 
 
@@ -375,14 +462,18 @@ def forget(
     ]
 
 
-def nothing_yet(q: Questionnaire, completed: int, k: int) -> PublishedReport:
-    """The report before the first release: counts only."""
+def nothing_yet(
+    q: Questionnaire, completed: int, k: int, *, for_participants: bool = False
+) -> PublishedReport:
+    """The report before the first release: counts only. With `for_participants` (a
+    coordinator took part) figures need one check more: k besides theirs."""
     return PublishedReport(
         release=0,
         published_at=None,
         completed=completed,
         min_group=k,
-        missing=max(0, k - completed),
+        missing=max(0, k - completed + int(for_participants)),
+        for_participants=for_participants,
         perspective_counts=(),
         unnamed=completed,
         perspective_notes=(),
@@ -392,51 +483,77 @@ def nothing_yet(q: Questionnaire, completed: int, k: int) -> PublishedReport:
     )
 
 
-def for_viewer(q: Questionnaire, release: Release, viewer: int | None) -> PublishedReport:
-    """The release as `viewer` (a check id, or None) may see it: k besides their own check.
+def for_viewers(
+    q: Questionnaire, history: Sequence[Release], viewers: Collection[int]
+) -> PublishedReport:
+    """The round's latest release as every one of `viewers` may see it (their check ids).
 
-    A coordinator who took part can subtract their own answers; so every figure they are in needs
-    `k` others. Withholding more for one viewer is always safe: it only removes published sums.
+    A coordinator who took part knows their own answers and can subtract them. So every figure
+    must leave `k` others besides each viewer in every group of people the audit separates
+    across the round's releases (`cells`): a viewer in a cell of the difference between two
+    releases learns the sum of the others in it. Several viewers (the coordinators who took
+    part: the workshop page and the PDF are shown to all of them) are checked one by one, and
+    a figure any one of them may not see is withheld for all (they do not pool their answers;
+    coordinators who do are sock puppets, see docs/privacy.md). Earlier releases count with
+    every figure they published, whoever saw them. Withholding more is always safe: it only
+    removes published sums.
     """
+    release = history[-1]
     report = release.report
     k = report.min_group
-    if viewer is None or viewer not in release.check_ids:
+    inside = {v for v in viewers if v in release.check_ids}
+    if not inside:
         return report
     if report.completed - 1 < k:
-        return nothing_yet(q, report.completed, k).model_copy(
-            update={"missing": k - (report.completed - 1)}
-        )
-    mine = f"{viewer}:"
+        return nothing_yet(q, report.completed, k, for_participants=True)
 
-    def with_viewer(key: str) -> set[str]:
-        tokens = set(release.members.get(key, ()))
-        return tokens if any(t.startswith(mine) for t in tokens) else set()
+    def figures(match: Callable[[str], bool], *latest: Iterable[str]) -> list[frozenset[str]]:
+        earlier = [
+            frozenset(tokens)
+            for r in history[:-1]
+            for key, tokens in r.members.items()
+            if match(key)
+        ]
+        return [*earlier, *(frozenset(t) for t in latest)]
+
+    def others_enough(groups: Iterable[frozenset[str]]) -> bool:
+        for cell in cells(groups):
+            people = {_person_id(t) for t in cell}
+            if people & inside and len(people) - 1 < k:
+                return False
+        return True
+
+    def field_enough(field_id: str, *latest: Iterable[str]) -> bool:
+        return others_enough(figures(lambda key: _same_quantity(key, field_id), *latest))
 
     fields = []
     for field in report.fields:
-        whole = with_viewer(field.field_id)
-        if field.mean is None or not whole:
+        field_id = field.field_id
+        whole = release.members.get(field_id, ())
+        if field.mean is None or not {_person_id(t) for t in whole} & inside:
             fields.append(field)
             continue
-        if len(whole) - 1 < k:
-            # The subthemes stay: each rests on 2k checks, so on k besides the viewer's own.
-            withheld = _withheld_field(q, field.field_id, field.n, (), Reason.TOO_FEW)
+        population = f"p:{field_id}"
+        if len(whole) - 1 < k or not others_enough(
+            figures(population.__eq__, release.members.get(population, ()))
+        ):
+            # The subthemes stay: each cell of theirs holds 2k people, so k besides a viewer.
+            withheld = _withheld_field(q, field_id, field.n, (), Reason.TOO_FEW)
             fields.append(withheld.model_copy(update={"subthemes": field.subthemes}))
             continue
         groups = {
-            p.perspective_id: set(release.members.get(f"{field.field_id}/{p.perspective_id}", ()))
+            p.perspective_id: release.members.get(f"{field_id}/{p.perspective_id}", ())
             for p in field.by_perspective
             if p.mean is not None
         }
-        # The viewer's own perspective needs k others; so does the rest they would then be in.
-        visible = {
-            pid
-            for pid, g in groups.items()
-            if len(g) - 1 >= k or not any(t.startswith(mine) for t in g)
-        }
-        rest = whole - set().union(*(groups[pid] for pid in visible))
-        if any(t.startswith(mine) for t in rest) and 0 < len(rest) - 1 < k:
-            visible = set()
+        visible = list(groups)
+        while visible and not field_enough(field_id, whole, *(groups[p] for p in visible)):
+            # Drop the smallest shown perspective (the later one on a tie), as the release does.
+            visible.remove(min(reversed(visible), key=lambda p: len(groups[p])))
+        if not field_enough(field_id, whole, *(groups[p] for p in visible)):
+            withheld = _withheld_field(q, field_id, field.n, (), Reason.OWN)
+            fields.append(withheld.model_copy(update={"subthemes": field.subthemes}))
+            continue
         perspectives = tuple(
             p
             if p.mean is None or p.perspective_id in visible
@@ -444,32 +561,186 @@ def for_viewer(q: Questionnaire, release: Release, viewer: int | None) -> Publis
             for p in field.by_perspective
         )
         fields.append(field.model_copy(update={"by_perspective": perspectives}))
-    return report.model_copy(update={"fields": tuple(fields), "perspective_notes": _notes(fields)})
+
+    def answers_enough(key: str) -> bool:
+        return others_enough(figures(key.__eq__, release.members.get(key, ())))
+
+    return report.model_copy(
+        update={
+            "for_participants": True,
+            "fields": tuple(fields),
+            "perspective_notes": _notes(fields),
+            "divergent": tuple(s for s in report.divergent if answers_enough(f"q:{s.question_id}")),
+            "priorities": tuple(
+                s for s in report.priorities if answers_enough(f"q:{s.question_id}")
+            ),
+            "unclear": tuple(u for u in report.unclear if answers_enough(f"z:{u.question_id}")),
+        }
+    )
+
+
+def whose(report: PublishedReport, own: bool) -> str:
+    """The suffix of the "not yet" and "too few" sentences: "_own" for a viewer who took part
+    (their own check does not count for them), "_coordination" where a coordinator who took
+    part is why one check more is needed, "" otherwise."""
+    if own:
+        return "_own"
+    return "_coordination" if report.for_participants else ""
+
+
+def said(reason: Reason, *, perspective: bool = False) -> str:
+    """Which sentence a rendering gives for a withheld figure: the locale key's suffix.
+
+    Only reasons that rest on counts everybody sees are named: too few checks, and for a
+    perspective too few people in it or too few in the rest (with their number). Every other
+    reason (extreme, differencing, the viewer's own answers) gets one neutral sentence: "too
+    close to 0 or 100" would tell what the hidden mean would have shown, "compared with an
+    earlier report" that some few changed since. The same for chat, page and PDF.
+    """
+    if reason is Reason.TOO_FEW:
+        return "too_few"
+    if perspective and reason in (Reason.SMALL, Reason.COMPLEMENT):
+        return reason.value
+    return "protected"
 
 
 # -- fields ----------------------------------------------------------------------------------
 
 
-def _digest(q: Questionnaire, check: Check, field_id: str) -> str:
-    """Identifies one check's answers in one field, so a change there is a new unknown."""
-    answers = "|".join(
-        [field_id, *(str(check.answers.get(x.id)) for x in q.field_questions(field_id))]
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def _markers(
+    q: Questionnaire,
+    check: Check,
+    fields_of: Mapping[str, str] | None = None,
+    answers: dict[tuple[str, str | None], str] | None = None,
+) -> Markers:
+    """The check's markers, from its stored answers only (`Given`).
+
+    A field marker stands for the stored answers to every question its own version puts in the
+    field, for every municipality type (so neither the group's type nor a reload changes it); an
+    answer marker for one stored answer (question and option), so that editing one answer
+    changes only that answer's marker and the field's, and an unchanged answer stays the same
+    unknown in every release. A marker changes only with a stored answer; where the group's
+    questionnaire then scores the same answers differently, the audit treats old and new value
+    as one unknown, which lets it publish less, never more.
+    """
+    given = check.given or Given(check.answers, q)
+    if fields_of is None:
+        fields_of = _fields_of(given.questionnaire)
+    if answers is None:
+        answers = {}
+    by_field: dict[str, list[str]] = {}
+    for question_id, value in sorted(given.answers.items()):
+        field_id = fields_of.get(question_id)
+        if field_id is not None:
+            by_field.setdefault(field_id, []).append(f"{question_id}={value}")
+    prefix = f"{check.check_id}:"
+    marks = {}
+    # Every stored answer, also those the current type does not ask: a release counted them,
+    # and an answer nobody changed must not look changed. The digest of one answer does not
+    # depend on the check (the prefix names it), so it is computed once per release for all.
+    for pair in given.answers.items():
+        digest = answers.get(pair)
+        if digest is None:
+            digest = answers[pair] = _digest("a", *pair)
+        marks[pair[0]] = prefix + digest
+    return Markers(
+        field={f.id: prefix + _digest("f", f.id, *by_field.get(f.id, ())) for f in q.fields},
+        answer=marks,
     )
-    return hashlib.sha256(answers.encode()).hexdigest()[:12]
 
 
-def _tokens(q: Questionnaire, checks: Sequence[Check]) -> dict[int, dict[str, str]]:
-    """check id -> field id -> "<check id>:<digest>", computed once per release."""
-    return {
-        c.check_id: {f.id: f"{c.check_id}:{_digest(q, c, f.id)}" for f in q.fields} for c in checks
-    }
+def _fields_of(questionnaire: Questionnaire) -> dict[str, str]:
+    """question id -> field id in the whole document (every municipality type)."""
+    return {x.id: x.field for x in questionnaire.document.questions}
+
+
+def _tokens(q: Questionnaire, checks: Sequence[Check]) -> dict[int, Markers]:
+    """check id -> its markers, computed once per release."""
+    maps: dict[int, dict[str, str]] = {}
+    answers: dict[tuple[str, str | None], str] = {}
+    tokens = {}
+    for c in checks:
+        own = c.given.questionnaire if c.given else q
+        fields_of = maps.get(id(own.document))
+        if fields_of is None:
+            fields_of = maps[id(own.document)] = _fields_of(own)
+        tokens[c.check_id] = _markers(q, c, fields_of, answers)
+    return tokens
+
+
+def _upgraded(
+    q: Questionnaire, history: Sequence[Release], checks: Sequence[Check]
+) -> list[Release]:
+    """`history` with the markers of releases stored before answer markers (format 1) read in
+    today's format, where they stand for answers the checks still have.
+
+    Format 1 had one marker per check and field, a digest of the field's answers as `q` reads
+    them. Where a check's field still gives that digest, its answers there are unchanged: the
+    old marker becomes the check's field marker, or in an answer figure the answer markers of
+    the answers it counted. A marker nothing matches any more stays as it is, an unknown of
+    its own (so a round begun before answer markers never counts its unchanged checks as new).
+    """
+    if all(r.markers >= MARKERS for r in history):
+        return list(history)
+    tokens = _tokens(q, checks)
+    legacy: dict[str, tuple[Check, str]] = {}
+    for c in checks:
+        for f in q.fields:
+            answers = [str(c.answers.get(x.id)) for x in q.field_questions(f.id)]
+            legacy[f"{c.check_id}:{_digest(f.id, *answers)}"] = (c, f.id)
+
+    def read(key: str, token: str) -> tuple[str, ...]:
+        found = legacy.get(token)
+        if found is None:
+            return (token,)
+        check, field_id = found
+        markers = tokens[check.check_id]
+        kind, _, rest = key.partition(":")
+        if kind in ("q", "z"):
+            return (markers.answer[rest],) if rest in markers.answer else (token,)
+        if kind == "s":
+            subtheme = rest.split("/", 1)[1]
+            return tuple(
+                markers.answer[x.id]
+                for x in q.field_questions(field_id)
+                if x.subtheme == subtheme and answer_points(q, x, check) is not None
+            )
+        return (markers.field[field_id],)
+
+    def upgrade(groups: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        return {
+            key: tuple(sorted({new for old in olds for new in read(key, old)}))
+            for key, olds in groups.items()
+        }
+
+    return [
+        r
+        if r.markers >= MARKERS
+        else r.model_copy(
+            update={
+                "members": upgrade(r.members),
+                "band_members": upgrade(r.band_members),
+                "markers": MARKERS,
+            }
+        )
+        for r in history
+    ]
+
+
+def _person_id(token: str) -> int:
+    """The check a marker belongs to (a negative placeholder once its person was deleted)."""
+    return int(token.split(":", 1)[0])
 
 
 def _publish_field(
     q: Questionnaire,
     field_id: str,
     checks: Sequence[Check],
-    tokens: Mapping[int, Mapping[str, str]],
+    tokens: Mapping[int, Markers],
     k: int,
     previous: Sequence[Release],
     previous_round: PublishedReport | None,
@@ -482,10 +753,12 @@ def _publish_field(
     perspectives = [p.id for p in q.perspectives if p.id in present]
     if n < k:
         return _withheld_field(q, field_id, n, _counts(q, scored, perspectives), Reason.TOO_FEW)
-    value = {tokens[c.check_id][field_id]: s for c, s in scored}
+    value = {tokens[c.check_id].field[field_id]: s for c, s in scored}
     whole = frozenset(value)
     groups = {
-        pid: [tokens[c.check_id][field_id] for c, _ in scored if known_perspective(q, c) == pid]
+        pid: [
+            tokens[c.check_id].field[field_id] for c, _ in scored if known_perspective(q, c) == pid
+        ]
         for pid in perspectives
     }
     visible = visible_perspectives(perspectives, groups, n, k)
@@ -506,9 +779,18 @@ def _publish_field(
         dropped = min(reversed(shown), key=lambda p: len(groups[p]))
         visible.discard(dropped)
         reasons[dropped] = failure
+    population = frozenset(tokens[c.check_id].field[field_id] for c in checks)
+    if failure is None:
+        failure = _absence_audit(
+            [r.members[f"p:{field_id}"] for r in previous if f"p:{field_id}" in r.members],
+            population,
+            population - whole,
+            k,
+        )
     if failure is not None:
         return _withheld_field(q, field_id, n, _counts(q, scored, perspectives), failure)
     members[field_id] = tuple(sorted(whole))
+    members[f"p:{field_id}"] = tuple(sorted(population))
     for pid in visible:
         members[f"{field_id}/{pid}"] = tuple(sorted(groups[pid]))
     exact = Fraction(sum(value.values()), n)
@@ -665,16 +947,16 @@ def _label(q: Questionnaire, perspective_id: str) -> str:
 
 
 Points = Mapping[str, Mapping[str, int]]
-"""question id -> check token -> points above the scale's lowest, for every answer given."""
+"""question id -> answer marker -> points above the scale's lowest, for every answer given."""
 
 
 def _answer_points(
-    q: Questionnaire, checks: Sequence[Check], tokens: Mapping[int, Mapping[str, str]]
+    q: Questionnaire, checks: Sequence[Check], tokens: Mapping[int, Markers]
 ) -> dict[str, dict[str, int]]:
     """Every answer of the release as `Points`: skipped and "entfällt" give none."""
     return {
         question.id: {
-            tokens[c.check_id][question.field]: points
+            tokens[c.check_id].answer[question.id]: points
             for c in checks
             if (points := answer_points(q, question, c)) is not None
         }
@@ -780,14 +1062,14 @@ def _publish_subthemes(
         questions = [x for x in q.field_questions(field_id) if x.subtheme == subtheme.id]
         if not questions:
             continue  # nothing of it applies to this municipality type
-        people = {t for x in questions for t in points[x.id]}
-        n = len(people)
+        answers = {t for x in questions for t in points[x.id]}
+        n = len({_person_id(t) for t in answers})
         reason: Reason | None = None
         if n < QUESTION_FACTOR * k:
             reason = Reason.TOO_FEW
         else:
             reason = _subtheme_family(
-                q, field_id, subtheme.id, points, statements, k, previous, people
+                q, field_id, subtheme.id, points, statements, k, previous, answers
             )
         if reason is not None:
             profile.append(
@@ -801,10 +1083,9 @@ def _publish_subthemes(
                 )
             )
             continue
-        members[_subtheme_key(field_id, subtheme.id)] = tuple(sorted(people))
+        members[_subtheme_key(field_id, subtheme.id)] = tuple(sorted(answers))
         total = sum(sum(points[x.id].values()) for x in questions)
-        answers = sum(len(points[x.id]) for x in questions)
-        exact = Fraction(100 * total, answers * span)
+        exact = Fraction(100 * total, len(answers) * span)
         profile.append(
             PublishedSubtheme(
                 subtheme_id=subtheme.id,
@@ -818,10 +1099,6 @@ def _publish_subthemes(
     return tuple(profile)
 
 
-Answer = tuple[str, str]
-"""One answer as the audit of a subtheme sees it: (check token, question id)."""
-
-
 def _subtheme_family(
     q: Questionnaire,
     field_id: str,
@@ -832,63 +1109,53 @@ def _subtheme_family(
     previous: Sequence[Release],
     candidate: set[str] | None,
 ) -> Reason | None:
-    """None if the subtheme's published sums (with `candidate`, its new figure's checks, if
-    given) together pin nobody's answers; else the reason.
+    """None if the subtheme's published sums (with `candidate`, its new figure's answer
+    markers, if given) together pin nobody's answers; else the reason.
 
     The family: every earlier release's figure of the subtheme and of its statements, this
-    release's statements among `statements`, and the candidate. All are sums of single
-    answers; an attacker adds and subtracts them, so the audit cuts them into cells of
-    answers (`cells`). A stale check (changed or removed since) is one unknown per figure.
-    Without a subtheme figure in the family, its statements are disjoint sums, each audited
-    on its own already.
+    release's statements among `statements`, and the candidate. All are sums of single answers,
+    each counted under its answer marker; an attacker adds and subtracts them, so the audit
+    cuts them into cells of answers (`cells`). Every cell must come from `QUESTION_FACTOR`·k
+    people, as a statement's figure must: subtheme minus one of its statements is a sum over
+    the others' answers, as telling as a statement's own. A changed answer is a new unknown,
+    an unchanged one the same in every release. Without a subtheme figure in the family, its
+    statements are disjoint sums, each audited on its own already.
     """
     questions = [x.id for x in q.field_questions(field_id) if x.subtheme == subtheme_id]
     key = _subtheme_key(field_id, subtheme_id)
-    current = {t for x in questions for t in points[x]}
-
-    def answers_of(tokens: Iterable[str]) -> frozenset[Answer]:
-        found: set[Answer] = set()
-        for token in tokens:
-            if token in current:
-                found.update((token, x) for x in questions if token in points[x])
-            else:
-                found.add((token, "*"))
-        return frozenset(found)
-
-    history: list[frozenset[Answer]] = []
+    current = {token: value for x in questions for token, value in points[x].items()}
+    history: list[frozenset[str]] = []
     for release in previous:
         if key in release.members:
-            history.append(answers_of(release.members[key]))
+            history.append(frozenset(release.members[key]))
         history += [
-            frozenset((t, x) for t in release.members[f"q:{x}"])
-            for x in questions
-            if f"q:{x}" in release.members
+            frozenset(release.members[f"q:{x}"]) for x in questions if f"q:{x}" in release.members
         ]
     figures = list(history)
-    figures += [frozenset((t, x) for t in points[x]) for x in questions if x in statements]
+    figures += [frozenset(points[x]) for x in questions if x in statements]
     if candidate is not None:
-        figures.append(answers_of(candidate))
+        figures.append(frozenset(candidate))
     elif not any(key in r.members for r in previous):
         return None
     span = q.scale.max_points - q.scale.min_points
     for cell in cells(figures):
-        people: dict[str, int] = Counter(token for token, _ in cell)
-        if len(people) < k:
+        people: dict[str, int] = Counter(str(_person_id(token)) for token in cell)
+        if len(people) < QUESTION_FACTOR * k:
             return Reason.DIFFERENCING if history else Reason.COMPLEMENT
-        if any(x == "*" or token not in points[x] for token, x in cell):
+        if any(token not in current for token in cell):
             continue  # mixes unknowns: only the count rule applies
         totals: dict[str, int] = Counter()
-        for token, x in cell:
-            totals[token] += points[x][token]
-        ranges = {token: (0, span * count) for token, count in people.items()}
+        for token in cell:
+            totals[str(_person_id(token))] += current[token]
+        ranges = {person: (0, span * count) for person, count in people.items()}
         categories = Counter(ranges.values())
         total = sum(totals.values())
         if _narrowest(total, categories) < span:
             return Reason.EXTREME
-        for token in _extremes(totals, totals, key=lambda t: str(ranges[t])):
+        for person in _extremes(totals, totals, key=lambda t: str(ranges[t])):
             rest = Counter(categories)
-            rest[ranges[token]] -= 1
-            if _narrowest(total - totals[token], rest) < span:
+            rest[ranges[person]] -= 1
+            if _narrowest(total - totals[person], rest) < span:
                 return Reason.EXTREME
     return None
 
@@ -896,7 +1163,7 @@ def _subtheme_family(
 def _publish_unclear(
     q: Questionnaire,
     checks: Sequence[Check],
-    tokens: Mapping[int, Mapping[str, str]],
+    tokens: Mapping[int, Markers],
     k: int,
     previous: Sequence[Release],
     members: dict[str, tuple[str, ...]],
@@ -914,7 +1181,7 @@ def _publish_unclear(
     candidates: list[tuple[int, int, str, frozenset[str]]] = []
     for order, question in enumerate(q.questions):
         skipped = {
-            tokens[c.check_id][question.field]: int(c.answers[question.id] is SKIPPED)
+            tokens[c.check_id].answer[question.id]: int(c.answers[question.id] is SKIPPED)
             for c in checks
             if question.id in c.answers
         }
@@ -982,6 +1249,28 @@ def _audit(
         for token in _extremes(cell, value, key=lambda _: ""):
             if _narrowest(total - value[token], {(low, high): len(cell) - 1}) < protection:
                 return Reason.EXTREME
+    return None
+
+
+def _absence_audit(
+    history: Sequence[Iterable[str]], population: frozenset[str], absent: frozenset[str], k: int
+) -> Reason | None:
+    """None if a field's n (checks with a score, of the release's `population`) may be shown.
+
+    n is a published count of the yes/no "has a score here", so across releases the attacker
+    gets it for every cell of the populations (e.g. "the three newcomers all have none": they
+    skipped the field). Every cell needs `k` checks, and in a cell of current checks not all,
+    nor all but one, may be without a score (`absent`). Having a score is what a field figure
+    stands on anyway, so only its absence is protected.
+    """
+    for cell in cells([*history, population]):
+        if len(cell) < k:
+            return Reason.DIFFERENCING if history else Reason.COMPLEMENT
+        if not cell <= population:
+            continue  # mixes unknowns: only the count rule applies
+        missing = len(cell & absent)
+        if missing and missing >= len(cell) - 1:
+            return Reason.DIFFERENCING if history else Reason.EXTREME
     return None
 
 

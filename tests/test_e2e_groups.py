@@ -51,6 +51,8 @@ QUESTIONS: list[dict] = [
     if DEFAULT_TYPE in question.get("applies_to", [DEFAULT_TYPE])
 ]
 TOTAL = len(QUESTIONS)
+# The default type's wording for `{council}` and the like, as the bot shows the texts.
+TERMS = {name: wording[DEFAULT_TYPE] for name, wording in SOURCE.get("terms", {}).items()}
 FIRST_FIELD_SIZE = sum(1 for question in QUESTIONS if question["field"] == FIELDS[0]["id"])
 MIN_PERCENT = SOURCE["result_rules"]["min_answered_percent"]
 FIELD_INDEX = {field["id"]: i for i, field in enumerate(FIELDS)}
@@ -260,7 +262,11 @@ def expected_question_lists(seeds: list[int]) -> tuple[list[str], list[str]]:
 
     def line(stat: tuple[int, dict, Fraction, Fraction]) -> str:
         _, question, mean, _ = stat
-        return f"• {question['text']} (Ø {german(mean)})\n  ➜ {question['suggestion']}"
+        text, suggestion = (
+            re.sub(r"\{([a-z0-9_]+)\}", lambda m: TERMS.get(m[1], m[0]), question[key])
+            for key in ("text", "suggestion")
+        )
+        return f"• {text} (Ø {german(mean)})\n  ➜ {suggestion}"
 
     divergent = sorted((s for s in stats if s[3] > 0), key=lambda s: (-s[3], s[0]))
     priorities = sorted(stats, key=lambda s: (s[2], s[0]))
@@ -513,11 +519,14 @@ async def test_new_group_gives_deep_link_coordinator_link_and_qr_code(
 
 
 def test_every_withheld_reason_has_its_sentences() -> None:
-    """A report may withhold a figure for any reason; each has a field and a perspective text."""
+    """A report may withhold a figure for any reason; each has a field and a perspective text
+    (the neutral one for every reason that does not rest on counts, see `said`)."""
     from bot.ui.texts import load_texts
-    from flows.disclosure import Reason
+    from flows.disclosure import Reason, said
 
     texts = load_texts()
     for reason in Reason:
-        assert texts(f"report_withheld_{reason.value}", min_group=3)
-        assert texts(f"report_note_{reason.value}", label="Politik", min_group=3, others=2)
+        assert texts(f"report_withheld_{said(reason)}", min_group=3)
+        assert texts(
+            f"report_note_{said(reason, perspective=True)}", label="Politik", min_group=3, others=2
+        )

@@ -1,7 +1,7 @@
 """Disclosure control against a curious coordinator: the attacks, run for real.
 
 The attacker here is written independently of `flows.disclosure`: it sees only what a
-coordinator sees (each release as `for_viewer` gives it, one after another), knows its own
+coordinator sees (each release as `for_viewers` gives it, one after another), knows its own
 answers, who is in which perspective and who completed when, and works out for every other
 person the set of field scores (or answers) that are still possible:
 
@@ -35,18 +35,20 @@ from hypothesis import strategies as st
 from flows.aggregation import Participant, half_up, tenths
 from flows.disclosure import (
     Check,
+    Given,
     PublishedReport,
     Reason,
     Release,
     cells,
     changed_checks,
-    for_viewer,
+    for_viewers,
     next_release,
     nothing_yet,
 )
 from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 from flows.scoring import assess_field
+from flows.translation import answers_on
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = parse_questionnaire((ROOT / "tests/fixtures/mini.yaml").read_text(encoding="utf-8"), "mini")
@@ -108,18 +110,24 @@ class Attacker:
 
     q: Questionnaire
     viewer: int | None
-    seen: list[tuple[PublishedReport, dict[int, Check]]] = field(default_factory=list)
+    seen: list[tuple[PublishedReport, dict[int, Check], Questionnaire]] = field(
+        default_factory=list
+    )
     findings: list[Finding] = field(default_factory=list)
 
     def band_range(self, band_id: str) -> tuple[int, int]:
         band = next(b for b in self.q.bands if b.id == band_id)
         return band.min, band.max
 
-    def look(self, report: PublishedReport, truth: dict[int, Check]) -> None:
-        """A report as the chat shows it; `truth` is who is in it (the attacker may know that)."""
+    def look(
+        self, report: PublishedReport, truth: dict[int, Check], q: Questionnaire | None = None
+    ) -> None:
+        """A report as the chat shows it; `truth` is who is in it (the attacker may know that),
+        as `q` (the questionnaire the release was made with) reads their answers."""
         if self.seen and self.seen[-1][0] == report:
             return
-        self.seen.append((report, truth))
+        self.q = q or self.q
+        self.seen.append((report, truth, self.q))
         for f in report.fields:
             self._field(report, truth, f.field_id)
         for stat in {s.question_id: s for s in (*report.divergent, *report.priorities)}.values():
@@ -130,9 +138,10 @@ class Attacker:
         self._subthemes(report, truth)
         self._unclear(report, truth)
         if len(self.seen) >= 2:
-            for old, old_truth in self.seen[:-1]:
-                self._difference(old, old_truth, report, truth)
-                self._difference_answers(old, old_truth, report, truth)
+            for old, old_truth, old_q in self.seen[:-1]:
+                self._difference(old, old_truth, old_q, report, truth)
+                if old_q.questions == self.q.questions:
+                    self._difference_answers(old, old_truth, report, truth)
 
     def _value(self, check: Check, key: str) -> int | None:
         if key in {f.id for f in self.q.fields}:
@@ -202,16 +211,18 @@ class Attacker:
         self,
         old: PublishedReport,
         old_truth: dict[int, Check],
+        old_q: Questionnaire,
         new: PublishedReport,
         new_truth: dict[int, Check],
     ) -> None:
-        """Subtract an earlier release from this one, field by field."""
+        """Subtract an earlier release from this one, field by field (the earlier one's scores
+        as its own questionnaire gave them: a reload may score the same answers differently)."""
         for f in new.fields:
             before = old.field(f.field_id)
             if f.mean is None or before.mean is None:
                 continue
             then = {
-                i for i, c in old_truth.items() if score(self.q, c.answers, f.field_id) is not None
+                i for i, c in old_truth.items() if score(old_q, c.answers, f.field_id) is not None
             }
             now = {
                 i for i, c in new_truth.items() if score(self.q, c.answers, f.field_id) is not None
@@ -219,10 +230,11 @@ class Attacker:
             changed = {
                 i
                 for i in then & now
-                if score(self.q, old_truth[i].answers, f.field_id)
+                if score(old_q, old_truth[i].answers, f.field_id)
                 != score(self.q, new_truth[i].answers, f.field_id)
             }
             added = now - then
+            self._difference_n(f.field_id, old_truth, new_truth, then, now, f.n - before.n)
             sums = sorted(
                 {
                     s - t
@@ -244,6 +256,37 @@ class Attacker:
                 }
             people = {i: new_truth[i] for i in added}
             self._conclude("differencing", f.field_id, people, sums, counts, 0, 100, f.field_id)
+
+    def _difference_n(
+        self,
+        field_id: str,
+        old_truth: dict[int, Check],
+        new_truth: dict[int, Check],
+        then: set[int],
+        now: set[int],
+        gained: int,
+    ) -> None:
+        """Two releases' n: who of the newcomers has no score in the field (skipped it)?
+
+        Only when everyone of the earlier release is still there with the same status; the
+        newcomers' count without a score is then their number minus the gain of n.
+        """
+        if not set(old_truth) <= set(new_truth) or then - now or (now & set(old_truth)) - then:
+            return
+        newcomers = set(new_truth) - set(old_truth)
+        if not newcomers:
+            return
+        without = len(newcomers) - gained
+        others = set(newcomers)
+        if self.viewer in others:
+            others.discard(self.viewer)
+            without -= int(self.viewer not in now)
+        for i in others:
+            # i has no score for sure when all of the others (but i) are without one, too.
+            certain = without == len(others)
+            values = {0} if certain else {0, 1}
+            self.findings.append(Finding("field-n", i, field_id, values))
+            assert (i in now) is False or not certain, (field_id, i)
 
     # -- subthemes and skips: sums of single answers ----------------------------------------
 
@@ -388,12 +431,18 @@ def people(draw: st.DrawFn, q: Questionnaire) -> tuple[str | None, dict[str, str
 
 @st.composite
 def scenarios(draw: st.DrawFn, q: Questionnaire) -> tuple[int, bool, list[tuple]]:
+    """Completions, changes and looks; and, where the questionnaire has municipality types,
+    the group's type switched and the questionnaire reloaded in between (every check is then
+    read anew, while nobody changed an answer)."""
     k = draw(st.sampled_from([3, 3, 4]))
     viewer_takes_part = draw(st.booleans())
+    kinds = ["complete", "complete", "look", "change"]
+    if q.document.municipality_types:
+        kinds.append("switch")
     events: list[tuple] = []
     completed = 0
     for _ in range(draw(st.integers(min_value=3, max_value=16))):
-        kind = draw(st.sampled_from(["complete", "complete", "look", "change"]))
+        kind = draw(st.sampled_from(kinds))
         if kind == "complete":
             events.append(("complete", draw(people(q))))
             completed += 1
@@ -402,38 +451,70 @@ def scenarios(draw: st.DrawFn, q: Questionnaire) -> tuple[int, bool, list[tuple]
             f = draw(st.sampled_from(q.fields))
             new = draw(st.sampled_from(OPTIONS))
             events.append(("change", who, f.id, new))
+        elif kind == "switch":
+            types = [t.id for t in q.document.municipality_types]
+            events.append(draw(st.sampled_from([("reload",), *(("type", t) for t in types)])))
         events.append(("look",))
     return k, viewer_takes_part, events
 
 
+def reloaded(q: Questionnaire) -> Questionnaire:
+    """`q`'s document as an admin's reload might change it: one question fewer, a new version."""
+    data = q.document.model_dump(mode="python")
+    dropped = q.document.field_questions(q.document.fields[0].id)[-1].id
+    data["questions"] = [x for x in data["questions"] if x["id"] != dropped]
+    data["version"] = f"{data['version']}-reloaded"
+    return Questionnaire.model_validate(data)
+
+
 def play(q: Questionnaire, k: int, viewer_takes_part: bool, events: list[tuple]) -> Attacker:
-    """Run the events through releases exactly as the bot does, with the attacker watching."""
-    checks: dict[int, Check] = {}
+    """Run the events through releases exactly as the bot does, with the attacker watching.
+
+    As in `GroupDesk`, a check is stored with the questionnaire it was answered on, and every
+    release reads all checks with the group's questionnaire of that moment (`answers_on`),
+    handing the stored answers along (`Given`). A type switch or reload changes that
+    questionnaire; the attacker reads each release with the questionnaire it was made with.
+    """
+    stored: dict[int, tuple[str | None, dict[str, str | None], Questionnaire]] = {}
     releases: list[Release] = []
-    truths: list[dict[int, Check]] = []
+    truths: list[tuple[dict[int, Check], Questionnaire]] = []
     viewer = 1 if viewer_takes_part else None
+    viewers = [viewer] if viewer is not None else []
     attacker = Attacker(q, viewer)
+    versions = [q.document, reloaded(q.document)] if q.document.municipality_types else [q]
+    version, kind = 0, q.municipality_type.id if q.municipality_type else None
     now = T0
     for event in events:
         now += timedelta(minutes=5)
         if event[0] == "complete":
-            check_id = len(checks) + 1
             perspective, answers = event[1]
-            checks[check_id] = Check(perspective, answers, check_id)
+            asked = {x.id: answers[x.id] for x in q.questions if x.id in answers}
+            stored[len(stored) + 1] = (perspective, asked, q)
         elif event[0] == "change":
             _, who, field_id, option = event
-            old = checks[who + 1]
-            answers = dict(old.answers)
-            for x in q.field_questions(field_id):
+            perspective, answers, own = stored[who + 1]
+            answers = dict(answers)
+            for x in own.field_questions(field_id):
                 answers[x.id] = option
-            checks[who + 1] = Check(old.perspective, answers, old.check_id)
+            stored[who + 1] = (perspective, answers, own)
+        elif event[0] == "type":
+            kind = event[1]
+            q = versions[version].for_type(kind)
+        elif event[0] == "reload":
+            version = 1 - version
+            q = versions[version].for_type(kind) if kind else versions[version]
         else:
+            checks = {
+                i: Check(p, answers_on(q, own, answers), i, Given(answers, own))
+                for i, (p, answers, own) in stored.items()
+            }
             release = next_release(q, releases, list(checks.values()), k, now)
             if release is not None:
                 releases.append(release)
-                truths.append(dict(checks))
+                truths.append((checks, q))
             if releases:
-                attacker.look(for_viewer(q, releases[-1], viewer), truths[-1])
+                truth, made_with = truths[-1]
+                attacker.look(for_viewers(q, releases, viewers), truth, made_with)
     return attacker
 
 
@@ -570,12 +651,12 @@ def test_closed_round_gets_no_new_release_and_first_needs_k() -> None:
 def test_viewer_needs_k_others() -> None:
     group = checks_of(FULL, *[(None, pattern(FULL, s)) for s in range(6)])
     first = next_release(FULL, [], group[:3], 3, T0)
-    mine = for_viewer(FULL, first, 1)
+    mine = for_viewers(FULL, [first], [1])
     assert (mine.missing, mine.release) == (1, 0)
     assert all(f.mean is None for f in mine.fields)
-    assert for_viewer(FULL, first, None) == first.report == for_viewer(FULL, first, 99)
+    assert for_viewers(FULL, [first], []) == first.report == for_viewers(FULL, [first], [99])
     second = next_release(FULL, [first], group, 3, T0)
-    assert for_viewer(FULL, second, 1).shown
+    assert for_viewers(FULL, [first, second], [1]).shown
     # Five others in a perspective of six, the viewer in it: its column would be the field's.
     same = checks_of(FULL, *[("administration", pattern(FULL, s)) for s in range(4)])
     mixed = [*same, *checks_of(FULL, *[("politics", pattern(FULL, s)) for s in range(4, 7)])]
@@ -584,10 +665,10 @@ def test_viewer_needs_k_others() -> None:
     outsider = release.report.field("economy").by_perspective
     assert [p.mean is not None for p in outsider] == [True, True]
     # The viewer (administration, 4 people) keeps their column: 3 others; so does politics.
-    assert for_viewer(FULL, release, 1).field("economy").by_perspective == outsider
+    assert for_viewers(FULL, [release], [1]).field("economy").by_perspective == outsider
     small = [*same[:3], *mixed[4:]]
     release = next_release(FULL, [], small, 3, T0)
-    mine = for_viewer(FULL, release, 1).field("economy").by_perspective
+    mine = for_viewers(FULL, [release], [1]).field("economy").by_perspective
     # Administration has 3 with the viewer: 2 others are too few; and then the viewer would be
     # in the rest of 3 with only 2 others besides them: politics is withheld too.
     assert [(p.perspective_id, p.mean, p.withheld_reason) for p in mine] == [
@@ -634,8 +715,9 @@ def test_the_attacker_catches_a_weaker_control(monkeypatch: pytest.MonkeyPatch) 
     import flows.disclosure as disclosure
 
     audit = disclosure._audit
-    monkeypatch.setattr(disclosure, "changed_checks", lambda *_: 10**6)
+    monkeypatch.setattr(disclosure, "_changed", lambda *_: set(range(100)))
     monkeypatch.setattr(disclosure, "_audit", lambda _history, *rest: audit([], *rest))
+    monkeypatch.setattr(disclosure, "_absence_audit", lambda *_: None)
     events: list[tuple] = [("complete", (None, pattern(MINI, s))) for s in range(3)]
     events += [("look",), ("complete", (None, pattern(MINI, 3))), ("look",)]
     exposed = play(MINI, 3, False, events).exposed()
@@ -657,7 +739,9 @@ def test_the_attacker_subtracts_its_own_answers_when_allowed(
     events += [("complete", (None, alike(MINI, "none"))) for _ in range(2)] + [("look",)]
     assert play(MINI, 3, True, events).exposed() == []
     monkeypatch.setattr(disclosure, "_extremes", lambda *_, **__: set())
-    monkeypatch.setattr(sys.modules[__name__], "for_viewer", lambda _q, release, _v: release.report)
+    monkeypatch.setattr(
+        sys.modules[__name__], "for_viewers", lambda _q, history, _v: history[-1].report
+    )
     exposed = play(MINI, 3, True, events).exposed()
     assert {(f.attack, f.check_id) for f in exposed} >= {("inversion+own", 2), ("inversion+own", 3)}
 
@@ -768,7 +852,10 @@ def test_the_attacker_reads_skips_off_a_weaker_control(monkeypatch: pytest.Monke
 
 
 def test_subthemes_and_skips_survive_the_attacker_on_a_real_group() -> None:
-    """Twelve mixed checks on the real questionnaire, in two releases, a member looking."""
+    """Fourteen mixed checks on the real questionnaire, in two releases, a member looking.
+
+    The second release adds six: every cell of a subtheme's answers needs 2k people, so a
+    subtheme is published again only once 2k answered it since (`_subtheme_family`)."""
     rng = __import__("random").Random(5)
     options = [*POINTS, None, None]
 
@@ -779,7 +866,7 @@ def test_subthemes_and_skips_survive_the_attacker_on_a_real_group() -> None:
         )
 
     events: list[tuple] = [("complete", person(i)) for i in range(8)] + [("look",)]
-    events += [("complete", person(i)) for i in range(8, 12)] + [("look",)]
+    events += [("complete", person(i)) for i in range(8, 14)] + [("look",)]
     attacker = play(FULL, 3, True, events)
     assert attacker.exposed() == []
     attacks = {f.attack for f in attacker.findings}
@@ -802,3 +889,318 @@ def test_a_release_stored_before_subtheme_profiles_reads_back_without_them() -> 
     old = Release.model_validate_json(json.dumps(stored))
     assert old.report.unclear == () and old.report.field("access").subthemes == ()
     assert old.report.field("access").mean == release.report.field("access").mean
+
+
+# -- the privacy review's attacks (docs/privacy-review-2026-12.md), against the real code ---------
+
+CITY, DISTRICT = FULL.for_type("city"), FULL.for_type("district")
+
+
+def reviewer_person(q: Questionnaire, seed: int, skip: float = 0.05) -> dict[str, str | None]:
+    """The review's participant: one level with some noise, a few skips."""
+    rng = __import__("random").Random(seed)
+    base = rng.randint(0, 3)
+    options = ["none", "partly", "mostly", "full"]
+    return {
+        x.id: None
+        if rng.random() < skip
+        else options[max(0, min(3, base + rng.choice([-1, 0, 0, 1])))]
+        for x in q.questions
+    }
+
+
+def stored_check(
+    q: Questionnaire, perspective: str | None, answers: dict[str, str | None], check_id: int
+) -> Check:
+    """A check as `GroupDesk` builds it: read with `q`, its stored answers handed along."""
+    own = q if answers.keys() <= {x.id for x in q.questions} else q.document
+    return Check(perspective, answers_on(q, own, answers), check_id, Given(answers, own))
+
+
+def regroup(q: Questionnaire, checks: Sequence[Check]) -> list[Check]:
+    """The same stored checks read with another questionnaire (type or version)."""
+    return [
+        Check(
+            c.perspective,
+            answers_on(q, c.given.questionnaire, c.given.answers),
+            c.check_id,
+            c.given,
+        )
+        for c in checks
+        if c.given is not None
+    ]
+
+
+def test_a_type_change_or_a_reload_unlocks_no_release() -> None:
+    """Finding A: six checks (kreisfreie Stadt), release 1; the target completes alone; the
+    type becomes Landkreis. The old markers (digests over the questions the current type asks)
+    all changed, so a release 2 followed, and 7·mean₂ − 6·mean₁ was the target's score."""
+    people = [
+        stored_check(
+            CITY, "administration" if i % 2 else "civil_society", reviewer_person(CITY, i), i
+        )
+        for i in range(1, 7)
+    ]
+    first = next_release(CITY, [], people, 3, T0)
+    assert first is not None and first.municipality_type == "city"
+    target = stored_check(CITY, "politics", reviewer_person(CITY, 777), 7)
+    seven = [*people, target]
+    assert changed_checks(CITY, first, seven) == 1
+    assert next_release(CITY, [first], seven, 3, T0) is None
+    # Read with the Landkreis questions: the markers come from the stored answers, one change.
+    district = regroup(DISTRICT, seven)
+    assert changed_checks(DISTRICT, first, district) == 1
+    assert next_release(DISTRICT, [first], district, 3, T0) is None
+    # Even with k newcomers, a round never gets a release of another type than its first.
+    more = [
+        *district,
+        *(stored_check(DISTRICT, None, reviewer_person(DISTRICT, s), s) for s in (8, 9, 10)),
+    ]
+    assert next_release(DISTRICT, [first], more, 3, T0) is None
+    assert next_release(CITY, [first], regroup(CITY, more), 3, T0) is not None
+    # An admin's reload (a question dropped, a new version) re-reads every check: no change.
+    again = reloaded(FULL).for_type("city")
+    assert again.content_hash != CITY.content_hash
+    assert changed_checks(again, first, regroup(again, seven)) == 1
+    assert next_release(again, [first], regroup(again, seven), 3, T0) is None
+
+
+def test_the_attacker_catches_markers_that_follow_the_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Hypothesis attacker finds finding A when markers are made from the answers as the
+    current type reads them and a round may change its type (the control before the review)."""
+    import flows.disclosure as disclosure
+
+    events: list[tuple] = [("complete", (None, pattern(MINI, s))) for s in range(4)]
+    events += [("look",), ("complete", (None, pattern(MINI, 5))), ("type", "district"), ("look",)]
+    city = MINI.for_type("city")
+    assert play(city, 3, False, events).exposed() == []
+    markers = disclosure._markers
+
+    def as_the_type_reads_them(q: Questionnaire, c: Check, *cached: object) -> disclosure.Markers:
+        asked = q.field_questions
+        return disclosure.Markers(
+            field={
+                f.id: f"{c.check_id}:"
+                + disclosure._digest(f.id, *(str(c.answers.get(x.id)) for x in asked(f.id)))
+                for f in q.fields
+            },
+            answer=markers(q, c).answer,
+        )
+
+    monkeypatch.setattr(disclosure, "_markers", as_the_type_reads_them)
+    monkeypatch.setattr(disclosure, "_type_of", lambda q: None)
+    exposed = play(city, 3, False, events).exposed()
+    assert {(f.attack, f.check_id) for f in exposed} >= {("differencing", 5)}
+
+
+def test_editing_one_answer_keeps_the_others_the_same_unknowns() -> None:
+    """Finding E: three people correct one answer each in a field, the target completes; the
+    field's other statements were re-labelled with the field's marker and passed the audit."""
+    olds = [
+        stored_check(CITY, "administration", reviewer_person(CITY, i, skip=0), i)
+        for i in range(1, 7)
+    ]
+    first = next_release(CITY, [], olds, 3, T0)
+    shown = {s.question_id: s for s in (*first.report.divergent, *first.report.priorities)}
+    x = next(iter(shown))
+    field_id = CITY.question(x).field
+    y = next(q.id for q in CITY.field_questions(field_id) if q.id != x)
+    edited = []
+    for c in olds:
+        answers = dict(c.given.answers)
+        if c.check_id <= 3:
+            answers[y] = "full" if answers[y] != "full" else "none"
+        edited.append(stored_check(CITY, c.perspective, answers, c.check_id))
+    target = stored_check(CITY, "politics", reviewer_person(CITY, 999, skip=0), 7)
+    second = next_release(CITY, [first], [*edited, target], 3, T0 + timedelta(days=1))
+    assert second is not None
+    again = {s.question_id: s for s in (*second.report.divergent, *second.report.priorities)}
+    third = Fraction(100, 3)
+    for question_id in shown.keys() & again.keys():
+        if question_id == y:
+            continue  # changed by three: their old and new answers are different unknowns
+        before, after = shown[question_id], again[question_id]
+        differences = {
+            b - a
+            for a in possible_sums(before.mean, before.n, 3, third)
+            for b in possible_sums(after.mean, after.n, 3, third)
+        }
+        # The six kept their answer, so the difference is the target's answer: never shown.
+        assert after.n != before.n + 1 or len(differences) > 1, question_id
+
+
+def test_a_fields_n_does_not_tell_that_newcomers_skipped_it() -> None:
+    """Finding F: three newcomers all skipped Wirtschaft; n stayed 6 while 9 completed."""
+    olds = [
+        stored_check(CITY, "administration", reviewer_person(CITY, i, skip=0), i)
+        for i in range(1, 7)
+    ]
+    first = next_release(CITY, [], olds, 3, T0)
+
+    def skipper(seed: int) -> dict[str, str | None]:
+        answers = reviewer_person(CITY, seed, skip=0)
+        answers.update({x.id: None for x in CITY.field_questions("economy")})
+        return answers
+
+    new = [stored_check(CITY, "politics", skipper(50 + i), 50 + i) for i in range(3)]
+    second = next_release(CITY, [first], [*olds, *new], 3, T0 + timedelta(days=1))
+    assert first.report.field("economy").n == 6 and second is not None
+    assert second.report.field("economy").mean is None
+    assert second.report.field("management").mean is not None  # answered there: shown
+
+
+def test_a_subtheme_minus_its_statement_needs_twice_k_people() -> None:
+    """Finding H: statement 1 of Kultur (six answers) and the subtheme published together gave
+    statement 2's sum over four answers, fewer than the 2k a statement needs."""
+    culture = [x.id for x in CITY.field_questions("access") if x.subtheme == "culture"]
+    first_answers = ["partly", "partly", "mostly", "partly", "mostly", "partly"]
+    second_answers = ["partly", "partly", "mostly", "mostly", None, None]
+    checks = []
+    for i in range(6):
+        rng = __import__("random").Random(i)
+        answers: dict[str, str | None] = {
+            x.id: rng.choice(["mostly", "full"]) for x in CITY.questions
+        }
+        answers[culture[0]], answers[culture[1]] = first_answers[i], second_answers[i]
+        checks.append(stored_check(CITY, "administration", answers, i + 1))
+    report = next_release(CITY, [], checks, 3, T0).report
+    statements = {s.question_id for s in (*report.divergent, *report.priorities)}
+    subtheme = next(s for s in report.field("access").subthemes if s.subtheme_id == "culture")
+    assert culture[0] in statements
+    assert subtheme.mean is None
+
+
+def test_a_viewer_in_a_difference_of_releases_needs_k_others() -> None:
+    """Finding C: release 1 has six; release 2 adds the coordinator V and two newcomers: V
+    subtracted release 1 and their own score and had the two newcomers' sum."""
+    olds = [stored_check(CITY, "administration", reviewer_person(CITY, i), i) for i in range(1, 7)]
+    first = next_release(CITY, [], olds, 3, T0)
+    v, x, y = (
+        stored_check(CITY, p, reviewer_person(CITY, i), i)
+        for p, i in (("politics", 100), ("politics", 101), ("civil_society", 102))
+    )
+    now = [*olds, v, x, y]
+    # The coordinator's own check does not count towards the k changes of a new release ...
+    assert next_release(CITY, [first], now, 3, T0, viewers=[100]) is None
+    # ... and where a release was made anyway, its figures leave V with k others per cell.
+    second = next_release(CITY, [first], now, 3, T0 + timedelta(days=1))
+    assert second is not None
+    seen = [for_viewers(CITY, [first], [100]), for_viewers(CITY, [first, second], [100])]
+    for f in CITY.fields:
+        before, after = seen[0].field(f.id), seen[1].field(f.id)
+        assert before.mean is None or after.mean is None, f.id
+        if second.report.field(f.id).mean is not None:
+            assert after.withheld_reason in (Reason.TOO_FEW, Reason.OWN)
+    mine = {s.question_id for s in (*seen[1].divergent, *seen[1].priorities)}
+    earlier = {s.question_id for s in (*seen[0].divergent, *seen[0].priorities)}
+    assert not mine & earlier
+    # Three newcomers besides V: a release V may see.
+    z = stored_check(CITY, "business", reviewer_person(CITY, 103), 103)
+    third = next_release(CITY, [first], [*now, z], 3, T0, viewers=[100])
+    assert third is not None and any(
+        f.mean is not None for f in for_viewers(CITY, [first, third], [100]).fields
+    )
+
+
+def test_every_coordinator_who_took_part_is_a_viewer() -> None:
+    """Finding D: the page showed the release as the first participating coordinator A sees
+    it; B, in Verwaltung with two others, subtracted their own score from its column."""
+    a = stored_check(CITY, "politics", reviewer_person(CITY, 1), 1)
+    b = stored_check(CITY, "administration", reviewer_person(CITY, 2), 2)
+    rest = [
+        stored_check(CITY, p, reviewer_person(CITY, i), i)
+        for p, i in (
+            ("administration", 3),
+            ("administration", 4),
+            ("politics", 5),
+            ("politics", 6),
+            ("politics", 7),
+        )
+    ]
+    release = next_release(CITY, [], [a, b, *rest], 3, T0)
+    assert release.report.field("management").by_perspective[0].mean is not None
+    both = for_viewers(CITY, [release], [1, 2])
+    only_a = for_viewers(CITY, [release], [1])
+    for f in CITY.fields:
+        columns = {p.perspective_id: p.mean for p in both.field(f.id).by_perspective}
+        assert columns.get("administration") is None, f.id
+        for p in both.field(f.id).by_perspective:  # never more than either one alone
+            alone = {q.perspective_id: q.mean for q in only_a.field(f.id).by_perspective}
+            assert p.mean is None or alone[p.perspective_id] == p.mean
+
+
+def test_releases_stored_before_answer_markers_keep_unchanged_checks_unchanged() -> None:
+    """A round begun before this version has releases with one marker per check and field,
+    over the answers as the type read them. Read in today's format they stand for the same
+    answers: no unchanged check counts as new (which would unlock a release one newcomer
+    after the last), and the audit sees the same unknowns as if they had been stored so."""
+    import flows.disclosure as disclosure
+
+    rng = __import__("random").Random(3)
+    checks = [
+        stored_check(
+            CITY, "administration", {x.id: rng.choice([*POINTS, None]) for x in CITY.questions}, i
+        )
+        for i in range(1, 8)
+    ]
+    release = next_release(CITY, [], checks, 3, T0)
+    by_id = {c.check_id: c for c in checks}
+
+    def legacy(check_id: int, field_id: str) -> str:
+        answers = by_id[check_id].answers
+        asked = [str(answers.get(x.id)) for x in CITY.field_questions(field_id)]
+        return f"{check_id}:{disclosure._digest(field_id, *asked)}"
+
+    def field_of(key: str) -> str:
+        kind, _, rest = key.partition(":")
+        if kind in ("q", "z"):
+            return CITY.question(rest).field
+        if kind == "s":
+            return rest.split("/", 1)[0]
+        return key.split("/", 1)[0]
+
+    def format_one(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        return {
+            key: tuple(sorted({legacy(int(t.split(":")[0]), field_of(key)) for t in tokens}))
+            for key, tokens in groups.items()
+            if not key.startswith("p:")
+        }
+
+    stored = Release.model_validate_json(
+        release.model_copy(
+            update={
+                "members": format_one(release.members),
+                "band_members": format_one(release.band_members),
+            }
+        ).model_dump_json(exclude={"markers", "municipality_type"})
+    )
+    assert stored.markers == 1 and stored.municipality_type is None
+    (upgraded,) = disclosure._upgraded(CITY, [stored], checks)
+    assert upgraded.members == {k: v for k, v in release.members.items() if not k.startswith("p:")}
+    assert upgraded.band_members == release.band_members
+    assert changed_checks(CITY, stored, checks) == 0
+    newcomer = stored_check(CITY, "politics", reviewer_person(CITY, 70), 70)
+    assert next_release(CITY, [stored], [*checks, newcomer], 3, T0) is None
+    edited = dict(checks[0].given.answers)
+    edited[CITY.questions[0].id] = "full" if edited[CITY.questions[0].id] != "full" else "none"
+    changed = [stored_check(CITY, "administration", edited, 1), *checks[1:]]
+    assert changed_checks(CITY, stored, changed) == 1
+
+
+def test_the_attacker_reads_skipped_fields_off_n_without_its_audit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding F in the Hypothesis attacker's terms: three newcomers all skipped field alpha."""
+    import flows.disclosure as disclosure
+
+    skipped = {x.id: None for x in MINI.field_questions("alpha")}
+    events: list[tuple] = [("complete", (None, varied(s))) for s in range(6)] + [("look",)]
+    events += [("complete", (None, varied(s) | skipped)) for s in range(6, 9)] + [("look",)]
+    attacker = play(MINI, 3, False, events)
+    assert attacker.exposed() == []
+    assert len(attacker.seen) == 2 and attacker.seen[-1][0].field("beta").mean is not None
+    monkeypatch.setattr(disclosure, "_absence_audit", lambda *_: None)
+    exposed = play(MINI, 3, False, events).exposed()
+    assert {(f.attack, f.check_id, f.key) for f in exposed} == {
+        ("field-n", i, "alpha") for i in (7, 8, 9)
+    }

@@ -477,15 +477,15 @@ def score_with(seed: int, changes: dict[int, int]) -> list[int]:
 async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     bot: FastBot, database: Path
 ) -> None:
-    """3, 4, 5 and 6 completed checks, a co-coordinator who took part, a lone perspective."""
+    """3, 4, 5, 6 and 7 completed checks, a co-coordinator who took part, a lone perspective."""
     coordinator = bot.user(100, "Kim")
     join_token, coordinator_token, _ = await create_group(coordinator)
     colleague = bot.user(150, "Co")  # coordinates and takes part (seed 3)
     await reply_text(colleague, "/start", coordinator_token)
-    people = {seed: bot.user(301 + seed, f"P{seed}") for seed in (0, 1, 2, 4, 5)}
+    people = {seed: bot.user(301 + seed, f"P{seed}") for seed in (0, 1, 2, 4, 5, 6)}
     people[3] = colleague
     perspective = {0: "Verwaltung", 1: "Verwaltung", 2: "Verwaltung", 3: "Verwaltung"}
-    perspective |= {4: "Politik", 5: "Verwaltung"}
+    perspective |= {4: "Politik", 5: "Verwaltung", 6: "Verwaltung"}
 
     async def complete(*seeds: int) -> None:
         for seed in seeds:
@@ -517,12 +517,16 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     assert shown_figures(five) == shown_figures(three)
     assert "Seitdem sind 2 Selbstchecks" in five and "Politik" not in five
 
-    # The sixth makes three new: the second release.
+    # The sixth makes three new, but one of them is the co-coordinator's own: release 2 minus
+    # release 1 minus their own score would be the sum of two. The seventh makes the release.
     await complete(5)
+    still = await reply_text(coordinator, "/groupreport")
+    assert shown_figures(still) == shown_figures(three) and "Seitdem sind 3 Selbstchecks" in still
+    await complete(6)
     six = await reply_text(coordinator, "/groupreport")
     assert "Stand: Bericht 2 vom " in six and "Seitdem" not in six
-    assert "6 abgeschlossene Selbstchecks · Verwaltung 5, weitere Perspektiven 1" in six
-    for line in expected_fields([0, 1, 2, 3, 4, 5]):
+    assert "7 abgeschlossene Selbstchecks · Verwaltung 6, weitere Perspektiven 1" in six
+    for line in expected_fields([0, 1, 2, 3, 4, 5, 6]):
         assert_field_shown(six, line)
     # The lone Politik is never shown; nor Verwaltung, which would reveal that one person.
     assert "Nach Perspektive" not in six
@@ -531,7 +535,7 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
         "Verwaltung wird nicht einzeln ausgewiesen, weil sonst Rückschlüsse auf die eine übrige "
         "Person möglich wären." in six
     )
-    divergent, priorities = expected_question_lists([0, 1, 2, 3, 4, 5])
+    divergent, priorities = expected_question_lists([0, 1, 2, 3, 4, 5, 6])
     assert priorities and "\n".join(priorities) in six
     assert not divergent or "\n".join(divergent) in six
     assert "Streuung" not in six and "Spanne" not in six
@@ -539,7 +543,7 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     # The attacks on everything the coordinator saw, and on what the co-coordinator saw
     # (knowing their own answers): every score keeps more than one possible value.
     seen = [three, six]
-    members = [[0, 1, 2], [0, 1, 2, 3, 4, 5]]
+    members = [[0, 1, 2], [0, 1, 2, 3, 4, 5, 6]]
     learned = attack(seen, members)
     assert {name for name, _, _ in learned} == {"inversion", "differencing"}
     assert all(len(found) > 1 for _, _, found in learned), [x for x in learned if len(x[2]) <= 1]
@@ -547,7 +551,7 @@ async def test_reports_are_releases_a_curious_coordinator_cannot_invert(
     assert shown_figures(own) == shown_figures(six)
     learned = attack([three, own], members, known=[3])
     assert all(len(found) > 1 for _, _, found in learned)
-    assert {seed for _, seed, _ in learned} == {0, 1, 2, 4, 5}
+    assert {seed for _, seed, _ in learned} == {0, 1, 2, 4, 5, 6}
     # The lone Politik's score in particular: from the differencing of the two reports alone
     # it is one of several possible values in every field.
     assert all(len(found) > 1 for name, seed, found in learned if seed == 4)
@@ -587,3 +591,110 @@ async def test_answer_changed_after_completion_waits_for_the_next_release(
     assert shown_figures(after) == shown_figures(before)
     assert "Stand: Bericht 1 vom " in after
     assert "Seitdem ist 1 Selbstcheck hinzugekommen oder geändert worden" in after
+
+
+async def test_the_type_stays_fixed_once_the_round_has_a_report(
+    bot: FastBot, database: Path
+) -> None:
+    """Finding A of the privacy review: changing the type after a release re-read every check
+    under other questions, so the next report followed after one newcomer and the difference
+    was that person's score. Once a round has a report its type stays, with a kind word
+    about the next round."""
+    coordinator = bot.user(100, "Kim")
+    join_token, _, group_id = await create_group(coordinator)
+    type_choice = next(m for m in reversed(coordinator.messages) if "Landkreis" in m.button_texts)
+    people = [bot.user(601 + s, f"P{s}") for s in range(3)]
+    for person in people:
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(p, pattern(s)) for s, p in enumerate(people)))
+    first = await reply_text(coordinator, "/groupreport")
+    assert "Stand: Bericht 1" in first
+
+    def group_type() -> str | None:
+        return query(database, "SELECT municipality_type FROM groups WHERE id = ?", group_id)[0][0]
+
+    before = group_type()
+    # The type buttons of the first message (still in the chat) change nothing now.
+    await coordinator.press("Landkreis", type_choice)
+    await coordinator.wait_until_idle()
+    explained = text_of(
+        next(m for m in coordinator.messages if m.message_id == type_choice.message_id)
+    )
+    assert "bleibt in Runde 1" in explained and "/neuerunde" in explained
+    assert "schon ein Gruppenbericht erschienen" in explained
+    assert group_type() == before
+    assert (
+        coordinator.answered_callbacks[-1]["text"]
+        == "Art der Kommune bleibt bis zur nächsten Runde"
+    )
+    # The group's action says the same, without type buttons.
+    await reply_text(coordinator, "/groups")
+    fixed = await press_text(coordinator, "🏛 Art der Kommune")
+    assert "bleibt in Runde 1" in fixed and "Landkreis" not in coordinator.buttons()
+    assert await reply_text(coordinator, "/groupreport") == first
+
+    # In the next round (no report yet) the type may change again.
+    await reply_text(coordinator, "/newround")
+    await press_text(coordinator, "Ja, neue Runde starten")
+    await reply_text(coordinator, "/groups")
+    offered = await press_text(coordinator, "🏛 Art der Kommune")
+    assert "bleibt" not in offered and "Landkreis" in coordinator.buttons()
+    changed = await press_text(coordinator, "Landkreis")
+    assert "Landkreis" in changed and group_type() == "district"
+
+
+async def test_the_change_since_last_round_never_gives_a_mean_that_round_withheld(
+    bot: FastBot, database: Path
+) -> None:
+    """Round 1: the coordinator and three colleagues, one of whom skipped the first field, so
+    its mean rests on the coordinator and two others and is withheld for the coordinator.
+    Round 2's "seit Runde 1" is new mean minus old mean: it must not hand the coordinator
+    round 1's mean there, from which they would subtract their own score."""
+    coordinator = bot.user(100, "Kim")
+    join_token, _, _ = await create_group(coordinator)
+    first = [coordinator, *(bot.user(701 + s, f"A{s}") for s in range(3))]
+    for person in first:
+        await join(person, join_token, "Verwaltung")
+    first_field = FIELDS[0]["id"]
+
+    def skipping(seed: int) -> Callable[[int], int | None]:
+        return lambda k: None if QUESTIONS[k]["field"] == first_field else choice(seed, k)
+
+    choices = [pattern(0), pattern(1), pattern(2), skipping(3)]
+    await asyncio.gather(*(answer_questions(p, c) for p, c in zip(first, choices, strict=True)))
+    round_one = await reply_text(coordinator, "/groupreport")
+    title = FIELDS[0]["title"]
+    assert f"<b>1. {title}</b>" not in round_one and f"1. {title}\nkeine Zahlen" in round_one
+    assert f"2. {FIELDS[1]['title']}\nØ" in round_one
+    await reply_text(coordinator, "/newround")
+    await press_text(coordinator, "Ja, neue Runde starten")
+    second = [bot.user(711 + s, f"R{s}") for s in range(3)]
+    for person in second:
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(p, pattern(s + 4)) for s, p in enumerate(second)))
+    report = await reply_text(coordinator, "/groupreport")
+    lines = {block.split("\n")[0]: block for block in report.split("\n\n")}
+    assert "seit Runde 1" in lines[f"2. {FIELDS[1]['title']}"]
+    assert "Ø" in lines[f"1. {title}"] and "seit Runde 1" not in lines[f"1. {title}"]
+
+
+async def test_a_coordinator_learns_why_figures_wait_for_a_colleague_who_took_part(
+    bot: FastBot, database: Path
+) -> None:
+    """Three completed, one of them a co-coordinator's own: every rendering withholds what
+    that co-coordinator could work out, and says so to the coordinator who did not take part
+    (not "ab 3 Selbstchecks" while three are there)."""
+    coordinator = bot.user(100, "Kim")
+    join_token, coordinator_token, _ = await create_group(coordinator)
+    colleague = bot.user(150, "Co")
+    await reply_text(colleague, "/start", coordinator_token)
+    people = [colleague, bot.user(801, "A"), bot.user(802, "B")]
+    for person in people:
+        await join(person, join_token, "Verwaltung")
+    await asyncio.gather(*(answer_questions(p, pattern(s)) for s, p in enumerate(people)))
+    mine = await reply_text(coordinator, "/groupreport")
+    assert "3 abgeschlossene Selbstchecks" in mine and "Ø" not in mine
+    assert "außer dem eigenen Selbstcheck einer Koordinatorin oder eines Koordinators" in mine
+    assert "es fehlt noch einer" in mine
+    theirs = await reply_text(colleague, "/groupreport")
+    assert "Ø" not in theirs and "außer Ihrem eigenen" in theirs

@@ -222,8 +222,12 @@ async def test_deleting_ones_data_leaves_nothing_of_the_person(database: Path) -
         assert "Stand: Bericht 2" in second and "5 abgeschlossene Selbstchecks" in second
         # Release 1 minus release 2 would be the deleted person's own score (a cell of one), so
         # disclosure control withholds every field: the deletion exposes nobody.
-        differencing = "keine Zahlen – im Vergleich mit einem früheren Bericht"
+        differencing = "keine Zahlen – damit sich keine Rückschlüsse auf einzelne Personen"
         assert second.count(differencing) == len(FIELDS) and not shown_figures(second)
+        # Said once, without naming the reason: such figures may stay withheld for the round,
+        # and a new round helps (docs/privacy.md, "Deletions and changes within a round").
+        assert second.count("beginnt der Vergleich neu") == 1
+        assert "bis zum Ende dieser Runde zurückgehalten" in second
         admin = bot.user(900, "Admin")
         await admin.send_command("/export")
         csv_file, xlsx_file = admin.documents[-2:]

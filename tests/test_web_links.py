@@ -6,10 +6,12 @@ running `WorkshopServer`: each refusal has its status and a German page, never a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -21,8 +23,15 @@ from bot.web.initdata import InitDataRefused, sign_init_data, verify_init_data
 from bot.web.pages import DeskSource
 from bot.web.server import WorkshopServer, workshop_server
 from bot.web.tokens import LinkProblem, LinkRefused, LinkSigner, WorkshopLink, derive_secret
-from tests.fast import fast_bot
-from tests.test_e2e_groups import create_group, press_text, reply_text
+from tests.fast import FastBot, fast_bot
+from tests.test_e2e_groups import (
+    answer_questions,
+    create_group,
+    join,
+    pattern,
+    press_text,
+    reply_text,
+)
 from tests.web_data import (
     BOT_TOKEN,
     COORDINATOR,
@@ -128,6 +137,24 @@ async def served() -> AsyncIterator[tuple[WorkshopServer, FakeSource, aiohttp.Cl
     async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as client:
         yield server, source, client
     await server.stop()
+
+
+@asynccontextmanager
+async def desk_client(bot: FastBot) -> AsyncIterator[aiohttp.ClientSession]:
+    """The web server over the fast bot's real store and use cases, and a client for it."""
+    core = bot.core
+    server = WorkshopServer(
+        DeskSource(core.storage, core.groups, core.catalog),
+        LinkSigner(SECRET),
+        bot_token=BOT_TOKEN,
+        port=0,
+    )
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as client:
+            yield client
+    finally:
+        await server.stop()
 
 
 async def fetch(client: aiohttp.ClientSession, path: str, **kwargs: object) -> tuple[int, str]:
@@ -307,33 +334,58 @@ async def test_a_closed_group_keeps_its_page_and_a_new_round_ends_the_old_link(
         await create_group(coordinator)
         link = await reply_text(coordinator, "/workshop")
         path = "/w/" + LINK_TOKEN.findall(link)[0]
-        core = bot.core
-        server = WorkshopServer(
-            DeskSource(core.storage, core.groups, core.catalog),
-            LinkSigner(SECRET),
-            bot_token=BOT_TOKEN,
-            port=0,
+        async with desk_client(bot) as client:
+            closed = await reply_text(coordinator, "/gruppeschliessen")
+            assert "nimmt keine neuen Teilnehmenden mehr auf" in closed
+            status, body = await fetch(client, path)
+            assert status == 200 and "Stadt Musterstadt" in body
+            async with client.get(path + ".pdf") as response:
+                assert response.status == 200
+                assert (await response.read()).startswith(b"%PDF")
+            await reply_text(coordinator, "/neuerunde")
+            await press_text(coordinator, "Ja, neue Runde starten")
+            for suffix in ("", ".pdf"):
+                status, body = await fetch(client, path + suffix)
+                assert status == 410
+                assert_german_refusal(body, "Dieser Link gehört zu Runde 1")
+                assert "Inzwischen hat die Gruppe Runde 2 begonnen" in body
+                assert "erhält im Bot jederzeit einen neuen Link" in body
+            fresh = await reply_text(coordinator, "/workshop")
+            status, body = await fetch(client, "/w/" + LINK_TOKEN.findall(fresh)[0])
+            assert status == 200 and "Runde" in body
+
+
+async def test_the_page_withholds_what_any_coordinator_who_took_part_could_work_out(
+    database: Path,
+) -> None:
+    """Finding D of the privacy review: with two coordinators who took part, the page showed
+    the release as the first one sees it. The second, in Verwaltung with two others, took the
+    Verwaltung column (and, with Politik shown, the rest) minus their own score: the sum of
+    two colleagues. Page and PDF now withhold whatever any coordinator who took part could not
+    see, and the chat report is the same for both."""
+    base = "https://selbstcheck.kommune.example/workshop"
+    async with fast_bot(database, BOT_TOKEN=BOT_TOKEN, WEB_BASE_URL=base) as bot:
+        first = bot.user(100, "Kim")
+        join_token, coordinator_token, _ = await create_group(first)
+        second = bot.user(101, "Ali")
+        assert "koordinieren jetzt gemeinsam" in await reply_text(
+            second, "/start", coordinator_token
         )
-        await server.start()
-        try:
-            async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as client:
-                closed = await reply_text(coordinator, "/gruppeschliessen")
-                assert "nimmt keine neuen Teilnehmenden mehr auf" in closed
-                status, body = await fetch(client, path)
-                assert status == 200 and "Stadt Musterstadt" in body
-                async with client.get(path + ".pdf") as response:
-                    assert response.status == 200
-                    assert (await response.read()).startswith(b"%PDF")
-                await reply_text(coordinator, "/neuerunde")
-                await press_text(coordinator, "Ja, neue Runde starten")
-                for suffix in ("", ".pdf"):
-                    status, body = await fetch(client, path + suffix)
-                    assert status == 410
-                    assert_german_refusal(body, "Dieser Link gehört zu Runde 1")
-                    assert "Inzwischen hat die Gruppe Runde 2 begonnen" in body
-                    assert "erhält im Bot jederzeit einen neuen Link" in body
-                fresh = await reply_text(coordinator, "/workshop")
-                status, body = await fetch(client, "/w/" + LINK_TOKEN.findall(fresh)[0])
-                assert status == 200 and "Runde" in body
-        finally:
-            await server.stop()
+        people = [
+            (first, "Politik"),
+            (second, "Verwaltung"),
+            *((bot.user(200 + i, f"V{i}"), "Verwaltung") for i in range(2)),
+            *((bot.user(300 + i, f"P{i}"), "Politik") for i in range(3)),
+        ]
+        for person, perspective in people:
+            await join(person, join_token, perspective)
+        await asyncio.gather(*(answer_questions(p, pattern(s)) for s, (p, _) in enumerate(people)))
+        chat = await reply_text(first, "/groupreport")
+        assert "Stand: Bericht 1" in chat and "Ø" in chat
+        assert "Nach Perspektive" not in chat
+        assert await reply_text(second, "/groupreport") == chat
+        link = await reply_text(first, "/workshop")
+        async with desk_client(bot) as client:
+            status, body = await fetch(client, "/w/" + LINK_TOKEN.findall(link)[0])
+        assert status == 200 and 'data-figure="mean"' in body
+        assert 'data-figure="perspective-mean"' not in body

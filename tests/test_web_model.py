@@ -20,7 +20,7 @@ from bot.web.model import BandCountView, CountView, FieldView, WorkshopPage, wor
 from bot.web.render import Renderer
 from bot.web.texts import WebTexts, load_web_texts
 from flows.aggregation import scored_participants
-from flows.disclosure import BandCount, Check, PerspectiveNote, PublishedReport, Reason
+from flows.disclosure import BandCount, Check, PerspectiveNote, PublishedReport, Reason, said
 from tests.web_data import (
     FIVE,
     LATE,
@@ -186,15 +186,29 @@ def test_statements_with_their_published_means() -> None:
 @pytest.mark.parametrize("reason", list(Reason))
 @pytest.mark.parametrize("own", [False, True])
 def test_every_withheld_reason_is_the_chats_sentence(reason: Reason, own: bool) -> None:
+    """Only "too few" is named; every other reason is one neutral sentence, on page and PDF as
+    in the chat: "so close to 0 or 100" would tell what the hidden mean would have shown."""
     report = withheld(RESULTS[SIXTOWN].report, 1, reason)
     page = page_for(Published(report, 0, own), round=1)
-    key = f"report_withheld_{reason.value}" + ("_own" if own and reason is Reason.TOO_FEW else "")
+    named = "too_few" if reason is Reason.TOO_FEW else "protected"
+    assert said(reason) == named
+    key = f"report_withheld_{named}" + ("_own" if own and reason is Reason.TOO_FEW else "")
     sentence = format_plain(CHAT[key], min_group=3)
+    assert "0 oder 100" not in sentence and "früheren" not in sentence
     assert page.fields[1].withheld == format_plain(WEB["field_withheld"], why=sentence)
     assert page.fields[1].mean is None and page.fields[1].perspectives == ()
     html = html_of(page)
     assert sentence in cards(html)[page.fields[1].field_id]
     assert T("chart_withheld") in html and T("legend_withheld") in html
+    # In a later release the page says once why such a figure may stay withheld (as the chat).
+    again = report.model_copy(update={"release": 2})
+    later = page_for(Published(again, 0, own), round=1)
+    held_back = format_plain(CHAT["report_held_back"])
+    assert again.held_back or reason is Reason.TOO_FEW
+    assert later.held_back_note == (held_back if again.held_back else None)
+    assert page.held_back_note is None
+    if later.held_back_note:
+        assert html_of(later).count(held_back) == 1
 
 
 @pytest.mark.parametrize("reason", list(Reason))
@@ -205,7 +219,8 @@ def test_every_perspective_note_is_the_chats_sentence(reason: Reason) -> None:
             perspective_id="politics", label="Politik", reason=reason, others=rest
         )
         report = RESULTS[SIXTOWN].report.model_copy(update={"perspective_notes": (note,)})
-        key = f"report_note_{reason.value}"
+        counted = reason in (Reason.TOO_FEW, Reason.SMALL, Reason.COMPLEMENT)
+        key = f"report_note_{reason.value if counted else 'protected'}"
         expected = format_plain(CHAT[key], label="Politik", min_group=3, others=rest)
         assert page_for(report).perspective_notes == (expected,)
 
@@ -232,7 +247,7 @@ def test_a_field_too_few_answered_and_an_extreme_field_are_withheld() -> None:
         WEB["field_withheld"], why=format_plain(CHAT["report_withheld_too_few"], min_group=3)
     )
     assert page.fields[1].withheld == format_plain(
-        WEB["field_withheld"], why=format_plain(CHAT["report_withheld_extreme"], min_group=3)
+        WEB["field_withheld"], why=format_plain(CHAT["report_withheld_protected"], min_group=3)
     )
     assert all(f.mean is not None for f in page.fields[2:])
 

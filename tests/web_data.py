@@ -2,7 +2,7 @@
 
 Completed checks are made here (seeded answers on the real questionnaire); the reports are what
 `flows.disclosure` publishes for them — releases made by `next_release` as a group looks at its
-report over time, then `for_viewer`, exactly as `GroupDesk.published_report` does for the chat.
+report over time, then `for_viewers`, exactly as `GroupDesk.published_report` does for the chat.
 A fake `WorkshopSource` serves those reports, so every figure the page shows can be compared
 with the published report.
 """
@@ -21,7 +21,7 @@ from flows.disclosure import (
     PublishedReport,
     Release,
     changed_checks,
-    for_viewer,
+    for_viewers,
     next_release,
     nothing_yet,
 )
@@ -105,6 +105,7 @@ def published(
     are the current ones. `viewer` is the check id of a coordinator who took part.
     """
     history: list[Release] = []
+    viewers = [viewer] if viewer is not None else []
     for day, current in enumerate(looks):
         release = next_release(
             q,
@@ -114,17 +115,15 @@ def published(
             FIRST_LOOK + timedelta(days=day),
             round_closed=round_closed,
             previous_round=previous_round,
+            viewers=[v for v in viewers if any(c.check_id == v for c in current)],
         )
         if release is not None:
             history.append(release)
     now = looks[-1]
     own = viewer is not None and any(c.check_id == viewer for c in now)
     if not history:
-        report = nothing_yet(q, len(now), k)
-        if own:
-            report = report.model_copy(update={"missing": max(0, k - len(now) + 1)})
-        return Published(report, 0, own)
-    return Published(for_viewer(q, history[-1], viewer), changed_checks(q, history[-1], now), own)
+        return Published(nothing_yet(q, len(now), k, for_participants=own), 0, own)
+    return Published(for_viewers(q, history, viewers), changed_checks(q, history[-1], now), own)
 
 
 @dataclass

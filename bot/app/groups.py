@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import segno
@@ -23,10 +23,11 @@ from bot.ui.texts import Html, Texts
 from bot.ui.views import Attachment, Button, Reply, View, rows
 from flows.disclosure import (
     Check,
+    Given,
     PublishedReport,
     Release,
     changed_checks,
-    for_viewer,
+    for_viewers,
     next_release,
     nothing_yet,
 )
@@ -51,7 +52,7 @@ def new_token() -> str:
 class _Check(Check):
     """A completed check with the person it belongs to, to recognise a coordinator's own."""
 
-    user_id: int
+    user_id: int = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,8 @@ class GroupDesk:
             await self.storage.set_group_open(group.id, True, now)
             return _plain(View(self.t("group_opened_done", name=group.name)))
         if action == "t":
+            if await self._type_fixed(group):
+                return _plain(View(self._type_fixed_text(group)))
             return _plain(self._type_choice(group, self.t("group_type_change")))
         if action == "a":
             state = self.t.plain("group_state_open" if group.is_open else "group_state_closed")
@@ -261,12 +264,35 @@ class GroupDesk:
             return _plain(View(self.t("group_refused")))
         before = self.group_questionnaire(group)
         chosen = types[index]
+        changes = before.municipality_type is None or before.municipality_type.id != chosen.id
+        if changes and await self._type_fixed(group):
+            return Turn(
+                Reply(
+                    edit=View(self._type_fixed_text(group)),
+                    toast=self.t.plain("toast_type_fixed"),
+                )
+            )
         await self.storage.set_group_type(group.id, chosen.id)
         counts = await self.storage.group_counts(group.id, group.current_round)
         changed = before.municipality_type is not None and before.municipality_type.id != chosen.id
         key = "group_type_changed" if changed and counts.started else "group_type_set"
         text = self.t(key, name=group.name, type=chosen.label, started=counts.started)
         return Turn(Reply(edit=View(text), toast=self.t.plain("toast_type", type=chosen.label)))
+
+    async def _type_fixed(self, group: GroupRecord) -> bool:
+        """Whether the round already has a report: then its type stays until a new round.
+
+        Every check is read with the group's type. A change after a release would re-read all
+        of them under other questions, and the next release would differ from the last by
+        everyone's field scores although nobody changed an answer; together with one newcomer
+        that difference is the newcomer's own score (docs/privacy.md, "Releases").
+        """
+        return bool(await self.storage.releases(group.id, group.current_round))
+
+    def _type_fixed_text(self, group: GroupRecord) -> Html:
+        q = self.group_questionnaire(group)
+        current = q.municipality_type.label if q.municipality_type else "–"
+        return self.t("group_type_fixed", name=group.name, type=current, round=group.current_round)
 
     async def report_views(self, group: GroupRecord, viewer_id: int | None = None) -> list[View]:
         """The group report as chat messages, for one coordinator."""
@@ -281,28 +307,30 @@ class GroupDesk:
         Returns (report, checks waiting for the next release, whether the viewer took part).
         Every rendering (chat, web page, PDF) shows this object and nothing computed elsewhere:
         the report is never recomputed from live answers; a new release is made only when
-        disclosure control allows one (enough checks added or changed since the last).
+        disclosure control allows one (enough checks added or changed since the last). The
+        figures are those every coordinator who took part may see (`for_viewers`), whoever
+        asks: the page and the PDF are shown to all of them, and a report one coordinator
+        forwards to another must not tell that one more than their own would.
         """
         q = self.group_questionnaire(group)
         k = self.policy.min_group
         previous_round = None
         if group.current_round > 1:
-            earlier, _ = await self._latest_release(
+            earlier, _, earlier_viewers = await self._latest_release(
                 q, group.id, group.current_round - 1, None, closed=True
             )
-            previous_round = earlier.report if earlier else None
-        release, checks = await self._latest_release(
+            # The change per field is new mean minus old: it must not give a coordinator who
+            # took part in the earlier round an old mean that round withheld from them.
+            previous_round = for_viewers(q, earlier, earlier_viewers) if earlier else None
+        history, checks, viewers = await self._latest_release(
             q, group.id, group.current_round, previous_round
         )
-        # A coordinator who took part: their own check never counts towards their threshold.
-        viewer = next((c.check_id for c in checks if c.user_id == viewer_id), None)
-        if release is None:
-            report = nothing_yet(q, len(checks), k)
-            if viewer is not None:
-                report = report.model_copy(update={"missing": max(0, k - len(checks) + 1)})
-            return report, 0, viewer is not None
-        pending = changed_checks(q, release, checks)
-        return for_viewer(q, release, viewer), pending, viewer is not None
+        own = any(c.user_id == viewer_id for c in checks)
+        if not history:
+            # A coordinator's own check never counts towards their threshold.
+            return nothing_yet(q, len(checks), k, for_participants=bool(viewers)), 0, own
+        pending = changed_checks(q, history[-1], checks)
+        return for_viewers(q, history, viewers), pending, own
 
     async def _latest_release(
         self,
@@ -311,24 +339,32 @@ class GroupDesk:
         round_number: int,
         previous_round: PublishedReport | None,
         closed: bool = False,
-    ) -> tuple[Release | None, list[_Check]]:
-        """Add a release if one is due, and return the newest (None before the first).
+    ) -> tuple[list[Release], list[_Check], set[int]]:
+        """Add a release if one is due; return the round's releases (none before the first),
+        its completed checks, and the check ids of coordinators who took part.
 
         An earlier round is closed: it keeps its last release (or gets a first one). Every
         check is evaluated with `q`, the group's type, whatever type it was answered under.
         """
         # Each check means what its own questionnaire version says: read it in the group's
         # questionnaire's terms before combining (a reload may have renamed options or changed
-        # questions).
-        checks = [
-            _Check(
-                c.perspective,
-                answers_on(q, await self.catalog.get(c.content_hash), c.answers),
-                c.session_id,
-                c.user_id,
+        # questions); the stored answers go along, for the markers the audit compares.
+        checks = []
+        viewers = set()
+        coordinators = await self.storage.coordinators_of(group_id)
+        for c in await self.storage.completed_checks(group_id, round_number):
+            own = await self.catalog.get(c.content_hash)
+            checks.append(
+                _Check(
+                    c.perspective,
+                    answers_on(q, own, c.answers),
+                    c.session_id,
+                    Given(c.answers, own),
+                    user_id=c.user_id,
+                )
             )
-            for c in await self.storage.completed_checks(group_id, round_number)
-        ]
+            if c.user_id in coordinators:
+                viewers.add(c.session_id)
         # Stored, never held in memory: a restart must not begin a fresh history, whose first
         # release could be differenced against what a coordinator saw before it.
         history = await self.storage.releases(group_id, round_number)
@@ -341,6 +377,7 @@ class GroupDesk:
             now,
             round_closed=closed,
             previous_round=previous_round,
+            viewers=viewers,
         )
         if release is not None and not await self.storage.add_release(
             group_id, round_number, release, now
@@ -350,7 +387,7 @@ class GroupDesk:
             release = None
         if release is not None:
             history.append(release)
-        return (history[-1] if history else None), checks
+        return history, checks, viewers
 
     def _actions(self, group: GroupRecord) -> tuple[tuple[Button, ...], ...]:
         toggle = (

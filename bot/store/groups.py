@@ -73,6 +73,13 @@ class GroupRepository(Repository):
         ) as cursor:
             return await cursor.fetchone() is not None
 
+    async def coordinators_of(self, group_id: int) -> set[int]:
+        """The user ids of everyone who coordinates the group (one query for a whole report)."""
+        async with self._db.execute(
+            "SELECT user_id FROM group_coordinators WHERE group_id = ?", (group_id,)
+        ) as cursor:
+            return {row[0] for row in await cursor.fetchall()}
+
     async def add_coordinator(self, group_id: int, user_id: int, now: datetime) -> None:
         async with self.transaction() as db:
             await db.execute(

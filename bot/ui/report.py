@@ -16,6 +16,8 @@ from flows.disclosure import (
     PublishedField,
     PublishedReport,
     Reason,
+    said,
+    whose,
 )
 
 
@@ -54,7 +56,7 @@ def render_report(
     ]
     if not report.shown:
         # Nothing can be shown yet; seven identical "no figures" lines would add nothing.
-        key = "report_hidden_own" if own else "report_hidden"
+        key = f"report_hidden{whose(report, own)}"
         parts += [t(key, min_group=k, missing=report.missing), t("report_footer")]
         return [View("\n\n".join(parts))]
     assert report.published_at is not None
@@ -65,13 +67,15 @@ def render_report(
     )
     if pending:
         stand = Html(stand + "\n" + t("report_pending", n=pending, min_group=k))
+    if report.held_back:
+        stand = Html(stand + "\n" + t("report_held_back"))
     parts.append(stand)
     legend = [t("report_legend_mean"), t("report_legend_band"), t("report_legend_counts")]
     if any(f.change is not None for f in report.fields):
         legend.append(t("report_legend_change", round=group.current_round - 1))
     parts.append("\n".join([t("report_legend_title"), *legend]))
     for number, field in enumerate(report.fields, start=1):
-        parts.append(_field_text(t, group, number, field, k, own))
+        parts.append(_field_text(t, group, number, field, k, whose(report, own)))
         if field.subthemes:
             parts.append(_subthemes_text(t, field, k))
     if report.perspective_notes:
@@ -97,13 +101,14 @@ def render_report(
 
 
 def _field_text(
-    t: Texts, group: GroupRecord, number: int, field: PublishedField, k: int, own: bool
+    t: Texts, group: GroupRecord, number: int, field: PublishedField, k: int, viewer: str
 ) -> Html:
     """One field: mean and band, the band counts, shown perspectives; or why nothing is shown."""
     if field.mean is None or field.band is None:
         reason = field.withheld_reason or Reason.TOO_FEW
-        own_note = "_own" if reason is Reason.TOO_FEW and own else ""
-        key = f"report_withheld_{reason.value}{own_note}"
+        key = f"report_withheld_{said(reason)}"
+        if reason is Reason.TOO_FEW:
+            key += viewer
         return t("report_field_hidden", number=number, title=field.title, why=t(key, min_group=k))
     change = (
         t("report_change", round=group.current_round - 1, change=_signed(field.change))
@@ -170,4 +175,4 @@ def _unclear_text(t: Texts, report: PublishedReport) -> Html:
 def _perspective_note(t: Texts, note: PerspectiveNote, k: int) -> Html:
     if note.reason is Reason.COMPLEMENT:
         return t("report_note_complement", label=note.label, others=note.others)
-    return t(f"report_note_{note.reason.value}", label=note.label, min_group=k)
+    return t(f"report_note_{said(note.reason, perspective=True)}", label=note.label, min_group=k)

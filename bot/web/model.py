@@ -28,6 +28,8 @@ from flows.disclosure import (
     PublishedQuestion,
     PublishedReport,
     Reason,
+    said,
+    whose,
 )
 from flows.questionnaire import Questionnaire
 from flows.scoring import FieldResult
@@ -133,6 +135,7 @@ class WorkshopPage:
     shown: bool
     hidden_reason: str | None
     pending_note: str | None  # checks waiting for the next release
+    held_back_note: str | None  # why figures may stay withheld for the rest of the round
     perspective_counts: tuple[CountView, ...]
     unnamed_text: str | None  # "weitere Perspektiven 2"
     bands: tuple[BandView, ...]
@@ -171,7 +174,8 @@ def workshop_page_model(
     bands = tuple(BandView(b.id, b.label, b.min, b.max) for b in questionnaire.bands)
     titles = {f.id: f.title for f in questionnaire.fields}
     fields = tuple(
-        _field_view(t, number, field, k, own) for number, field in enumerate(report.fields, start=1)
+        _field_view(t, number, field, k, whose(report, own))
+        for number, field in enumerate(report.fields, start=1)
     )
     shown_fields = [f for f in fields if f.mean is not None]
     counts = tuple(CountView(c.label, c.n) for c in report.perspective_counts)
@@ -180,7 +184,7 @@ def workshop_page_model(
         pending_note = t.chat("report_pending", n=pending, min_group=k) if pending else None
     else:
         hidden_reason = t.chat(
-            "report_hidden_own" if own else "report_hidden", min_group=k, missing=report.missing
+            f"report_hidden{whose(report, own)}", min_group=k, missing=report.missing
         )
         pending_note = None
     statements_note = None
@@ -195,6 +199,7 @@ def workshop_page_model(
         shown=report.shown,
         hidden_reason=hidden_reason,
         pending_note=pending_note,
+        held_back_note=t.chat("report_held_back") if report.shown and report.held_back else None,
         perspective_counts=counts,
         unnamed_text=t.chat("report_unnamed", n=report.unnamed)
         if counts and report.unnamed
@@ -223,13 +228,13 @@ def workshop_page_model(
     return _with_legend(t, page)
 
 
-def withheld_sentence(t: WebTexts, reason: Reason, k: int, own: bool) -> str:
-    """The chat's sentence for a withheld field (`report_withheld_<reason>[_own]`)."""
-    own_note = "_own" if reason is Reason.TOO_FEW and own else ""
-    return t.chat(f"report_withheld_{reason.value}{own_note}", min_group=k)
+def withheld_sentence(t: WebTexts, reason: Reason, k: int, viewer: str) -> str:
+    """The chat's sentence for a withheld field (`report_withheld_<said>[<whose>]`)."""
+    suffix = viewer if reason is Reason.TOO_FEW else ""
+    return t.chat(f"report_withheld_{said(reason)}{suffix}", min_group=k)
 
 
-def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, own: bool) -> FieldView:
+def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, viewer: str) -> FieldView:
     if field.mean is None or field.band is None:
         reason = field.withheld_reason or Reason.TOO_FEW
         return FieldView(
@@ -243,7 +248,7 @@ def _field_view(t: WebTexts, number: int, field: PublishedField, k: int, own: bo
             band_counts=None,
             perspectives=(),
             change=None,
-            withheld=t("field_withheld", why=withheld_sentence(t, reason, k, own)),
+            withheld=t("field_withheld", why=withheld_sentence(t, reason, k, viewer)),
         )
     return FieldView(
         number=number,
@@ -304,7 +309,9 @@ def _perspective_note(t: WebTexts, note: PerspectiveNote, k: int) -> str:
     """Why one perspective has no column, once per report, in the chat's words."""
     if note.reason is Reason.COMPLEMENT:
         return t.chat("report_note_complement", label=note.label, others=note.others)
-    return t.chat(f"report_note_{note.reason.value}", label=note.label, min_group=k)
+    return t.chat(
+        f"report_note_{said(note.reason, perspective=True)}", label=note.label, min_group=k
+    )
 
 
 def _join(t: WebTexts, labels: Sequence[str]) -> str:

@@ -130,11 +130,9 @@ class DeskSource:
         return await self.storage.is_coordinator_of(user_id, group_id)
 
     async def _participating_coordinator(self, group: GroupRecord) -> int | None:
-        """A coordinator who took part, or None.
-
-        The link names no viewer, and a coordinator who took part can subtract their own
-        answers: the page then shows the release as that coordinator sees it in the chat, which
-        withholds more, never less.
+        """A coordinator who took part, or None: only for the page's wording ("außer Ihrem
+        eigenen"). The figures are those every coordinator who took part may see, whoever
+        opens the link (`GroupDesk.published_report`, `flows.disclosure.for_viewers`).
         """
         for check in await self.storage.completed_checks(group.id, group.current_round):
             if await self.storage.is_coordinator_of(check.user_id, group.id):
