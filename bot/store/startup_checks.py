@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-import aiosqlite
+from bot.store.database import Database
 
 EXIT_STARTUP = 1
 T = TypeVar("T")
@@ -63,7 +63,7 @@ def check_writable(path: Path) -> None:
         raise database_problem(path, PermissionError(f"no write access to the folder {folder}"))
 
 
-async def check_database(db: aiosqlite.Connection, path: Path | str, known_version: int) -> None:
+async def check_database(db: Database, path: Path | str, known_version: int) -> None:
     """Refuse a damaged database and one written by a newer version of the bot.
 
     `quick_check` reads every page once but skips the index cross-checks of
@@ -94,12 +94,12 @@ async def check_database(db: aiosqlite.Connection, path: Path | str, known_versi
 
 
 async def open_checked(
-    path: Path | str, opened: aiosqlite.Connection, prepare: Callable[[], Awaitable[T]]
+    path: Path | str, opened: Database, prepare: Callable[[], Awaitable[T]]
 ) -> T:
     """Run `prepare` (pragmas, checks, migrations) on a fresh connection; close it on failure.
 
-    Why: a connection left open keeps aiosqlite's worker thread alive, and the interpreter
-    then waits for that thread forever after the traceback.
+    Why: a connection left open keeps its database thread (and the file's locks) until
+    the interpreter ends; closed here, the process ends right after its one line.
     """
     try:
         return await prepare()
