@@ -24,7 +24,7 @@ class Repository:
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError  # provided by Storage, which owns the connection
 
-    async def write_session(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def write_keeping_cache(self, work: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError  # provided by Storage, which owns the connection
 
 

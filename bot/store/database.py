@@ -14,8 +14,11 @@ which cost more CPU than the answer itself (see README, Performance). Here:
 The guarantees are those aiosqlite gave: one `sqlite3` connection, created, used and closed
 only in its own single thread, in autocommit mode (`isolation_level=None`, so transactions are
 exactly the `BEGIN IMMEDIATE … COMMIT` that `Storage` issues); the pragmas (WAL, busy timeout,
-synchronous, foreign keys) are set by `Storage.open`. The thread is an ordinary worker of a
-one-thread executor: an unclosed connection never keeps the interpreter from exiting.
+synchronous, foreign keys) are set by `Storage.open`. As in aiosqlite, work reaches the thread
+through a `queue.SimpleQueue` and results come back with `call_soon_threadsafe`: no lock that
+both threads take (a `ThreadPoolExecutor` takes one per call, and on a busy machine the event
+loop then waits whenever the database thread is descheduled holding it). The thread is a
+daemon: an unclosed connection never keeps the interpreter from exiting.
 
 With LOG_CALLS, every statement is logged (with its parameters) by this module's logger.
 """
@@ -23,12 +26,14 @@ With LOG_CALLS, every statement is logged (with its parameters) by this module's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -120,28 +125,34 @@ class Statement:
             await self._result.close()
 
 
+Work = tuple["asyncio.Future[Any]", Callable[[], Any]]
+
+
 class Database:
     """One `sqlite3` connection, used only in its own thread; see the module docstring."""
 
-    def __init__(self, connection: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
-        self._connection: sqlite3.Connection | None = connection
-        self._executor = executor
+    def __init__(self, queue: SimpleQueue[Work | None], thread: threading.Thread) -> None:
+        self._queue = queue
+        self._thread = thread
+        self._connection: sqlite3.Connection | None = None
 
     @classmethod
     async def connect(cls, path: Path | str) -> Database:
-        """Open the file (sqlite3 creates it if missing) in its own thread."""
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        loop = asyncio.get_running_loop()
+        """Open the file (sqlite3 creates it if missing) in a thread of its own."""
+        queue: SimpleQueue[Work | None] = SimpleQueue()
+        thread = threading.Thread(target=_serve, args=(queue,), name="sqlite", daemon=True)
+        thread.start()
+        database = cls(queue, thread)
         try:
-            connection = await loop.run_in_executor(
-                executor,
-                partial(sqlite3.connect, str(path), isolation_level=None, check_same_thread=False),
+            connection = await database._submit(
+                partial(sqlite3.connect, str(path), isolation_level=None, check_same_thread=False)
             )
         except BaseException:
-            executor.shutdown(wait=False)
+            queue.put(None)
             raise
         connection.row_factory = sqlite3.Row
-        return cls(connection, executor)
+        database._connection = connection
+        return database
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -149,10 +160,15 @@ class Database:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         return self._connection
 
+    def _submit(self, function: Callable[[], T]) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put((future, function))
+        return future
+
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         if self._connection is None:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        return await self._submit(partial(function, *args) if args else function)
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` in the database thread, as one hand-off."""
@@ -193,6 +209,28 @@ class Database:
             return
         connection, self._connection = self._connection, None
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, connection.close)
+            await self._submit(connection.close)
         finally:
-            self._executor.shutdown(wait=False)
+            self._queue.put(None)
+
+
+def _serve(queue: SimpleQueue[Work | None]) -> None:
+    """The database thread: run each piece of work, hand its outcome to its event loop."""
+    while (item := queue.get()) is not None:
+        future, function = item
+        try:
+            settle = partial(_succeed, future, function())
+        except BaseException as error:
+            settle = partial(_fail, future, error)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            future.get_loop().call_soon_threadsafe(settle)
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():  # the caller may have been cancelled meanwhile
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

@@ -13,8 +13,10 @@ class PeopleRepository(Repository):
     """Implements `bot.app.ports.People`."""
 
     async def touch_user(self, user: UserRef, now: datetime) -> None:
+        """Create or refresh the person's row; it is no part of a session, so the session
+        cache stays (every command and /start touches it)."""
         values = (user.user_id, user.chat_id, user.username, user.first_name, iso(now), iso(now))
-        await self.write(
+        await self.write_keeping_cache(
             lambda db: db.execute(
                 """
                 INSERT INTO users (user_id, chat_id, username, first_name, created_at, last_seen_at)

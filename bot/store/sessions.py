@@ -147,7 +147,7 @@ class SessionRepository(Repository):
             return True
 
         generation = self._sessions.generation
-        saved = await self.write_session(save)
+        saved = await self.write_keeping_cache(save)
         if not saved:
             self._sessions.forget(record.user_id)
             return False
@@ -203,7 +203,7 @@ class SessionRepository(Repository):
     async def set_message_id(self, session_id: int, message_id: int | None) -> None:
         """Remember which message carries the live keyboard, to edit it in place later."""
         generation = self._sessions.generation
-        await self.write_session(
+        await self.write_keeping_cache(
             lambda db: db.execute(
                 "UPDATE sessions SET message_id = ? WHERE id = ?", (message_id, session_id)
             )

@@ -275,13 +275,13 @@ class Storage(
         """
         self._sessions.forget_all()
         try:
-            return await self.write_session(work)
+            return await self.write_keeping_cache(work)
         finally:
             self._sessions.forget_all()
 
-    async def write_session(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`write` for the session repository's own writes, which keep its cache up to date
-        themselves (`save_state`, `set_message_id`)."""
+    async def write_keeping_cache(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`write` that leaves the session cache as it is: for writes that keep it up to date
+        themselves (`save_state`, `set_message_id`) or touch no session (`touch_user`)."""
         async with self._write_lock:
             return await self._db.run(partial(_in_transaction, work))
 
