@@ -36,6 +36,8 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
+from bot.app.ports import StoreBusy
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Parameters = Sequence[Any] | Mapping[str, Any]
@@ -131,24 +133,26 @@ Work = tuple["asyncio.Future[Any]", Callable[[], Any]]
 class Database:
     """One `sqlite3` connection, used only in its own thread; see the module docstring."""
 
-    def __init__(self, queue: SimpleQueue[Work | None], thread: threading.Thread) -> None:
-        self._queue = queue
-        self._thread = thread
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[Work | None] = SimpleQueue()
+        self._thread = threading.Thread(target=_serve, args=(self,), name="sqlite", daemon=True)
         self._connection: sqlite3.Connection | None = None
+        # Each counter is written by one thread only: handed over (event loop), finished
+        # (database thread). Equal means the database thread is waiting for work.
+        self._handed = 0
+        self.finished = 0
 
     @classmethod
     async def connect(cls, path: Path | str) -> Database:
         """Open the file (sqlite3 creates it if missing) in a thread of its own."""
-        queue: SimpleQueue[Work | None] = SimpleQueue()
-        thread = threading.Thread(target=_serve, args=(queue,), name="sqlite", daemon=True)
-        thread.start()
-        database = cls(queue, thread)
+        database = cls()
+        database._thread.start()
         try:
             connection = await database._submit(
                 partial(sqlite3.connect, str(path), isolation_level=None, check_same_thread=False)
             )
         except BaseException:
-            queue.put(None)
+            database._queue.put(None)
             raise
         connection.row_factory = sqlite3.Row
         database._connection = connection
@@ -162,8 +166,34 @@ class Database:
 
     def _submit(self, function: Callable[[], T]) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._handed += 1
         self._queue.put((future, function))
         return future
+
+    def run_here(self, work: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
+        """`work(connection)` right here in the event loop's thread, if the database thread
+        has nothing in hand (it then waits for work and never touches the connection, and
+        nothing can be handed to it before this returns); (False, None) otherwise.
+
+        For the hot path's short, indexed statements: they cost less than the hand-off. It
+        never waits: SQLite's busy timeout is 0 meanwhile, and if another process holds the
+        lock (`work` must then have changed nothing: a transaction rolls back) the answer is
+        (False, None) too, so the caller hands the work to the thread, which waits as usual.
+        Checkpoints, the other wait, are the database thread's (see `Storage`).
+        """
+        if self._handed != self.finished:
+            return False, None
+        connection = self.connection
+        (timeout,) = connection.execute("PRAGMA busy_timeout").fetchone()
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            return True, work(connection)
+        except (sqlite3.OperationalError, StoreBusy) as error:
+            if is_busy(error):
+                return False, None
+            raise
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={int(timeout)}")
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         if self._connection is None:
@@ -214,14 +244,21 @@ class Database:
             self._queue.put(None)
 
 
-def _serve(queue: SimpleQueue[Work | None]) -> None:
+def is_busy(error: BaseException) -> bool:
+    """SQLite's "database is locked" / "busy": another connection holds the lock."""
+    text = str(error)
+    return isinstance(error, StoreBusy) or "locked" in text or "busy" in text
+
+
+def _serve(database: Database) -> None:
     """The database thread: run each piece of work, hand its outcome to its event loop."""
-    while (item := queue.get()) is not None:
+    while (item := database._queue.get()) is not None:
         future, function = item
         try:
             settle = partial(_succeed, future, function())
         except BaseException as error:
             settle = partial(_fail, future, error)
+        database.finished += 1  # done with the connection (only this thread writes it)
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             future.get_loop().call_soon_threadsafe(settle)
 

@@ -74,7 +74,10 @@ class SessionRepository(Repository):
     async def current_session(self, user_id: int) -> SessionRecord | None:
         """The session row and its answers, both by index, in one hand-off (and cached)."""
         generation = self._sessions.generation
-        record = await self._db.run(partial(_read_session, _CURRENT, user_id))
+        read = partial(_read_session, _CURRENT, user_id)
+        done, record = self._db.run_here(read)
+        if not done:
+            record = await self._db.run(read)
         self._sessions.put(user_id, record, generation)
         return record
 

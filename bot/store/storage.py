@@ -8,16 +8,17 @@ one connection.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from bot.app.ports import StoreBusy
 from bot.store.base import one_row
-from bot.store.database import Database
+from bot.store.database import Database, is_busy
 from bot.store.groups import GroupRepository
 from bot.store.people import PeopleRepository
 from bot.store.personal import PersonalRepository
@@ -34,6 +35,7 @@ from bot.store.startup_checks import (
 from bot.store.versions import VersionRepository
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: people, questionnaire versions, sessions with their position, answers
@@ -203,6 +205,8 @@ class Storage(
         self._db = connection
         self._write_lock = asyncio.Lock()
         self._sessions = SessionCache()
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
@@ -223,6 +227,9 @@ class Storage(
             # commit.
             await connection.execute("PRAGMA synchronous=NORMAL")
             await connection.execute("PRAGMA foreign_keys=ON")
+            # Checkpoints run in the database thread (`Storage._committed`), never in a write
+            # the event loop's thread makes itself (`Database.run_here`).
+            await connection.execute("PRAGMA wal_autocheckpoint=0")
             storage = cls(connection)
             await storage._migrate()
             return storage
@@ -241,7 +248,21 @@ class Storage(
 
     async def close(self) -> None:
         async with self._write_lock:
+            if self._checkpoint is not None:
+                await asyncio.wait([self._checkpoint])
             await self._db.close()
+
+    def _committed(self) -> None:
+        """Count a commit; every `CHECKPOINT_EVERY`, move the WAL into the database file.
+
+        What SQLite's automatic checkpoint would do (it is off, see `open`), in the database
+        thread. PASSIVE never waits for readers; what it cannot copy yet, the next one does.
+        """
+        self._commits += 1
+        running = self._checkpoint is not None and not self._checkpoint.done()
+        if self._commits % CHECKPOINT_EVERY == 0 and not running:
+            self._checkpoint = asyncio.ensure_future(self._db.run(_checkpoint))
+            self._checkpoint.add_done_callback(_checkpoint_done)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
@@ -263,6 +284,7 @@ class Storage(
                 except BaseException:
                     await self._db.run(_rollback)
                     raise
+                self._committed()
         finally:
             self._sessions.forget_all()
 
@@ -281,9 +303,16 @@ class Storage(
 
     async def write_keeping_cache(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`write` that leaves the session cache as it is: for writes that keep it up to date
-        themselves (`save_state`, `set_message_id`) or touch no session (`touch_user`)."""
+        themselves (`save_state`, `set_message_id`) or touch no session (`touch_user`).
+
+        The hot path's writes: made in the event loop's own thread when the database thread
+        is idle (no hand-off at all), else handed over; committed before this returns.
+        """
         async with self._write_lock:
-            return await self._db.run(partial(_in_transaction, work))
+            ran, here = self._db.run_here(partial(_in_transaction, work))
+            result = cast(T, here) if ran else await self._db.run(partial(_in_transaction, work))
+            self._committed()
+            return result
 
     async def _migrate(self) -> None:
         async with self._db.execute("PRAGMA user_version") as cursor:
@@ -297,11 +326,23 @@ class Storage(
                 await db.execute(f"PRAGMA user_version={number}")
 
 
+CHECKPOINT_EVERY = 200  # commits: a few hundred WAL pages, as SQLite's own default of 1000
+
+
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _checkpoint_done(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("WAL checkpoint failed: %s", future.exception())
+
+
 def _begin(connection: sqlite3.Connection) -> None:
     try:
         connection.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
-        if "locked" in str(error) or "busy" in str(error):
+        if is_busy(error):
             raise StoreBusy(str(error)) from error
         raise
 
