@@ -82,10 +82,13 @@ async def history_db(sessions: int, answers: int, log: callable = print) -> Hist
     for leftover in CACHE.glob("schema-probe.sqlite3*"):
         leftover.unlink()
     if path.exists():
+        # Counting 20 million answers would read the whole file (minutes from a cold disk);
+        # the generator's own arithmetic says how many it wrote.
         with sqlite3.connect(path) as db:
-            (n_answers,) = db.execute("SELECT count(*) FROM answers").fetchone()
             (n_users,) = db.execute("SELECT count(*) FROM users").fetchone()
-        return History(path, sessions, n_answers, n_users, 0.0)
+            (n_sessions,) = db.execute("SELECT max(id) FROM sessions").fetchone()
+        assert n_sessions == sessions, f"{path.name}: {n_sessions} sessions, not {sessions}"
+        return History(path, sessions, planned_answers(q, sessions, answers), n_users, 0.0)
     for stale in CACHE.glob(f"history-{sessions}-{answers}-*.sqlite3"):
         stale.unlink()  # made for an older schema or questionnaire
     began = time.monotonic()
@@ -99,9 +102,7 @@ async def history_db(sessions: int, answers: int, log: callable = print) -> Hist
     options = [option.id for option in q.scale.options]
     archived = sessions // 5
     users = sessions - archived
-    completed = sessions * 3 // 4
-    open_count = sessions - completed
-    per_open = max(0, min(total - 1, round((answers - completed * total) / max(open_count, 1))))
+    per_open = _per_open(total, sessions, answers)
     sorted_prefix = {n: sorted(questions[:n]) for n in {per_open, total}}
 
     def is_completed(sid: int) -> bool:
@@ -175,6 +176,20 @@ async def history_db(sessions: int, answers: int, log: callable = print) -> Hist
         db.close()
     partial.rename(path)
     return History(path, sessions, n_answers, users, time.monotonic() - began)
+
+
+def _per_open(total: int, sessions: int, answers: int) -> int:
+    """Answers of each open session: the rest of `answers` after the completed ones."""
+    completed = sessions * 3 // 4
+    open_count = sessions - completed
+    return max(0, min(total - 1, round((answers - completed * total) / max(open_count, 1))))
+
+
+def planned_answers(q: Questionnaire, sessions: int, answers: int) -> int:
+    """How many answers `history_db` writes for these arguments (all sessions in order)."""
+    total = len(q.questions)
+    completed = sum(1 for sid in range(1, sessions + 1) if sid % 4 != 0)
+    return completed * total + (sessions - completed) * _per_open(total, sessions, answers)
 
 
 def copy_db(source: Path, target: Path) -> Path:

@@ -265,8 +265,10 @@ async def scripted_user(
     run: Run,
     deadline: float,
     wait: float,
+    schedule: Callable[[int], float] | None = None,
 ) -> None:
-    """/start, then one press per plan step, each after the previous press was shown."""
+    """/start, then one press per plan step, each after the previous press was shown and,
+    with a `schedule`, not before `schedule(step)` (a time.monotonic() moment)."""
     rng = random.Random(user_id)
     register(server, user_id)
     seen = len(server.shown[user_id])
@@ -276,7 +278,9 @@ async def scripted_user(
         run.errors += 1
         return
     run.shown(server.shown[user_id][seen])
-    for kind in plan:
+    for step, kind in enumerate(plan):
+        if schedule is not None:
+            await asyncio.sleep(max(0.0, schedule(step) - time.monotonic()))
         if time.monotonic() > deadline:
             run.errors += 1
             return
@@ -321,6 +325,37 @@ async def load(
                 run.errors += 1
 
     await asyncio.gather(*(one(user_id) for user_id in users))
+    return run
+
+
+async def paced_load(
+    server: TimedServer,
+    label: str,
+    users: range,
+    plan: list[str],
+    choose: Chooser,
+    rate: float,
+    time_limit: float,
+    wait: float = 30.0,
+) -> Run:
+    """An offered load of `rate` presses per second, spread evenly over `users`.
+
+    Each person presses once every len(users)/rate seconds, their phases staggered, so the
+    bot sees a steady stream at `rate` rather than bursts (unless it falls behind: a press
+    still waits until the previous one was shown). All users say /start first.
+    """
+    run = Run(label)
+    deadline = time.monotonic() + time_limit
+    period = len(users) / rate
+    begin = time.monotonic() + 1.0  # time for every /start to be answered
+
+    async def one(index: int, user_id: int) -> None:
+        phase = begin + index * period / len(users)
+        await scripted_user(
+            server, user_id, plan, choose, run, deadline, wait, lambda k: phase + k * period
+        )
+
+    await asyncio.gather(*(one(i, user_id) for i, user_id in enumerate(users)))
     return run
 
 

@@ -1,7 +1,7 @@
 """The layers import only downward: checked by importing each layer in a fresh interpreter.
 
 `flows` imports nothing of `bot`; `bot.app` and `bot.ui` import neither python-telegram-bot nor
-aiosqlite; only `bot.store` imports aiosqlite and only `bot.telegram` imports telegram. A
+sqlite3; only `bot.store` imports sqlite3 and only `bot.telegram` imports telegram. A
 fresh interpreter sees every module a layer pulls in, also through its own imports.
 """
 
@@ -49,9 +49,9 @@ def top(names: set[str]) -> set[str]:
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [
-        ("flows", {"bot", "telegram", "aiosqlite"}),
-        ("bot.app", {"telegram", "aiosqlite"}),
-        ("bot.ui", {"telegram", "aiosqlite"}),
+        ("flows", {"bot", "telegram", "sqlite3"}),
+        ("bot.app", {"telegram", "sqlite3"}),
+        ("bot.ui", {"telegram", "sqlite3"}),
         ("bot.store", {"telegram"}),
     ],
 )
@@ -66,7 +66,7 @@ def test_layers_import_only_downward(layer: str, forbidden: set[str]) -> None:
 def test_the_transport_and_the_store_each_bring_only_their_own_library() -> None:
     """The console needs no python-telegram-bot, the store none either."""
     assert "telegram" not in top(loaded_after_importing(["bot.console", *modules_of(bot.store)]))
-    assert "aiosqlite" in top(loaded_after_importing(["bot.store.storage"]))
+    assert "sqlite3" in top(loaded_after_importing(["bot.store.storage"]))
     assert modules_of(flows) and modules_of(bot.app)  # the layers are there
 
 

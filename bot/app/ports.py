@@ -66,6 +66,15 @@ class Sessions(Protocol):
 
     async def current_session(self, user_id: int) -> SessionRecord | None: ...
 
+    async def cached_session(self, user_id: int) -> SessionRecord | None:
+        """The current session as this process last read or wrote it, else as stored.
+
+        It may be out of date (another process changed the file): act on it only through
+        `save_state`, whose guard on the record's id and revision refuses a stale record, and
+        read `current_session` for anything else.
+        """
+        ...
+
     async def session(self, session_id: int) -> SessionRecord | None: ...
 
     async def create_session(

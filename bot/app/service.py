@@ -57,10 +57,13 @@ class SelfCheck:
         record, q, _ = await self._session(user)
         return record, q
 
-    async def _session(self, user: UserRef) -> tuple[SessionRecord, Questionnaire, bool]:
+    async def _session(
+        self, user: UserRef, cached: SessionRecord | None = None
+    ) -> tuple[SessionRecord, Questionnaire, bool]:
         """`session_for`, and whether the type was switched just now (the live message then
-        shows a questionnaire the session no longer runs on)."""
-        record = await self.storage.current_session(user.user_id)
+        shows a questionnaire the session no longer runs on). With `cached`, that record
+        instead of the stored one (see `press`)."""
+        record = cached or await self.storage.current_session(user.user_id)
         if record is None:
             # First contact of any kind (text, a sticker, a press on an old keyboard after a
             # restore) may come from someone without a row yet: the session refers to it.
@@ -170,8 +173,58 @@ class SelfCheck:
         return self._turn(record, Reply(send=[view]))
 
     async def press(self, user: UserRef, data: str | None, message_id: int | None) -> Turn:
-        """A button press: decode, check it against the stored revision, apply, persist."""
-        record, q, switched = await self._session(user)
+        """A button press: decode, check it against the stored revision, apply, persist.
+
+        Most presses answer or move on from the session as this process last saw it: with the
+        cached record, decided and saved by a write guarded by its id and revision, in one
+        hand-off to the database. Any other press, and any press the guard refuses, is
+        decided again on the stored session.
+        """
+        cached = await self.storage.cached_session(user.user_id)
+        if cached is not None:
+            session = await self._session(user, cached)
+            turn = await self._saved_press(user, session, data)
+            if turn is not None:
+                return turn
+            if session[2]:  # the type switch just wrote (guarded) what the press must meet
+                return await self._stored_press(user, session, data, message_id)
+        return await self._stored_press(user, await self._session(user), data, message_id)
+
+    async def _saved_press(
+        self, user: UserRef, session: tuple[SessionRecord, Questionnaire, bool], data: str | None
+    ) -> Turn | None:
+        """The turn of a press that moves the session on, once saved; None for anything else."""
+        record, q, switched = session
+        decoded = codec.decode(data, q)
+        if (
+            switched
+            or decoded is None
+            or decoded.event is None
+            or decoded.restart is not None
+            or decoded.choose_type
+            or decoded.municipality_type is not None
+            or self.needs_type(record, q)
+        ):
+            return None
+        outcome = apply(q, record.state, decoded.event)
+        if outcome.refused is not None or outcome.state == record.state:
+            return None
+        moved, saved = await self._move(record, q, outcome)
+        if not saved:
+            return None
+        if log.isEnabledFor(logging.INFO):
+            log.info("person %s: %s", alias(user.user_id), type(decoded.event).__name__)
+        return self._turn(moved, self._after_move(q, moved, outcome))
+
+    async def _stored_press(
+        self,
+        user: UserRef,
+        session: tuple[SessionRecord, Questionnaire, bool],
+        data: str | None,
+        message_id: int | None,
+    ) -> Turn:
+        """`press` decided on the session as stored (or as a type switch just wrote it)."""
+        record, q, switched = session
         if switched:  # the coordinator changed the group's type: show the screen anew
             message_id = None
         decoded = codec.decode(data, q)
@@ -188,12 +241,13 @@ class SelfCheck:
             return self._turn(record, Reply(edit=view, toast=self.t.plain("toast_choose_type")))
         assert decoded.event is not None
         outcome = apply(q, record.state, decoded.event)
-        log.info(
-            "person %s: %s%s",
-            alias(user.user_id),
-            type(decoded.event).__name__,
-            f" refused ({outcome.refused})" if outcome.refused else "",
-        )
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "person %s: %s%s",
+                alias(user.user_id),
+                type(decoded.event).__name__,
+                f" refused ({outcome.refused})" if outcome.refused else "",
+            )
         if outcome.refused is Refusal.STALE:
             return self._resync(record, q, message_id, self.t.plain("toast_stale"))
         if outcome.refused is not None:

@@ -28,7 +28,7 @@ REDACTED = "[redacted]"
 CALL_LOGGERS = (
     "httpx",
     "httpcore",
-    "aiosqlite",
+    "bot.store.database",  # every SQL statement with its parameters
     "telegram.Bot",
     "telegram.ext.ExtBot",
     "telegram.ext.Application",  # "Processing update …" with the whole update

@@ -13,8 +13,11 @@ class PeopleRepository(Repository):
     """Implements `bot.app.ports.People`."""
 
     async def touch_user(self, user: UserRef, now: datetime) -> None:
-        async with self.transaction() as db:
-            await db.execute(
+        """Create or refresh the person's row; it is no part of a session, so the session
+        cache stays (every command and /start touches it)."""
+        values = (user.user_id, user.chat_id, user.username, user.first_name, iso(now), iso(now))
+        await self.write_keeping_cache(
+            lambda db: db.execute(
                 """
                 INSERT INTO users (user_id, chat_id, username, first_name, created_at, last_seen_at)
                 VALUES (?, ?, ?, ?, ?, ?)
@@ -23,8 +26,9 @@ class PeopleRepository(Repository):
                     first_name = excluded.first_name, last_seen_at = excluded.last_seen_at,
                     blocked_at = NULL
                 """,
-                (user.user_id, user.chat_id, user.username, user.first_name, iso(now), iso(now)),
+                values,
             )
+        )
 
     async def mark_blocked(self, chat_id: int, now: datetime) -> None:
         async with self.transaction() as db:

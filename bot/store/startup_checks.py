@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-import aiosqlite
+from bot.store.base import one_row
+from bot.store.database import Database
 
 EXIT_STARTUP = 1
 T = TypeVar("T")
@@ -63,16 +64,39 @@ def check_writable(path: Path) -> None:
         raise database_problem(path, PermissionError(f"no write access to the folder {folder}"))
 
 
-async def check_database(db: aiosqlite.Connection, path: Path | str, known_version: int) -> None:
+# Up to this size the whole file is checked at every start (a few milliseconds per MiB).
+FULL_CHECK_BYTES = 64 * 2**20
+# The bulk of a grown database; checking its pages at every start would read the whole file.
+BULK_TABLES = frozenset({"answers"})
+
+
+async def check_database(db: Database, path: Path | str, known_version: int) -> None:
     """Refuse a damaged database and one written by a newer version of the bot.
 
-    `quick_check` reads every page once but skips the index cross-checks of
-    `integrity_check`, so it stays fast enough for every start. A schema newer than the
-    migrations this code has would be misread (columns it does not know), so it is refused.
+    Proportionate to the file: `quick_check` reads every page once (it skips the index
+    cross-checks of `integrity_check`), which for a small file takes milliseconds; for a file
+    over `FULL_CHECK_BYTES` it would take seconds (a 1.5 GB file: 4 s from the page cache,
+    minutes from a cold disk) at every start. There, header and schema are read and every
+    table except the answers (`BULK_TABLES`) is checked with its indexes; a damaged page of
+    the answers is still refused by SQLite ("malformed") when it is read. A schema newer
+    than the migrations this code has would be misread (columns it does not know), so it is
+    refused.
     """
-    async with db.execute("PRAGMA quick_check") as cursor:
-        problems = [row[0] for row in await cursor.fetchall()]
-    if problems != ["ok"]:
+    async with db.execute("PRAGMA page_count") as cursor:  # reads the header: "not a database"
+        (pages,) = one_row(await cursor.fetchone())
+    async with db.execute("PRAGMA page_size") as cursor:
+        (page_size,) = one_row(await cursor.fetchone())
+    if pages * page_size <= FULL_CHECK_BYTES:
+        checks = ["PRAGMA quick_check"]
+    else:
+        async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
+            tables = [row[0] for row in await cursor.fetchall()]
+        checks = [f'PRAGMA quick_check("{name}")' for name in tables if name not in BULK_TABLES]
+    problems: list[str] = []
+    for check in checks:
+        async with db.execute(check) as cursor:
+            problems += [row[0] for row in await cursor.fetchall() if row[0] != "ok"]
+    if problems:
         # The report is one text per problem, each possibly several lines under a heading.
         first = next(
             (line for text in problems for line in str(text).splitlines() if "***" not in line),
@@ -94,12 +118,12 @@ async def check_database(db: aiosqlite.Connection, path: Path | str, known_versi
 
 
 async def open_checked(
-    path: Path | str, opened: aiosqlite.Connection, prepare: Callable[[], Awaitable[T]]
+    path: Path | str, opened: Database, prepare: Callable[[], Awaitable[T]]
 ) -> T:
     """Run `prepare` (pragmas, checks, migrations) on a fresh connection; close it on failure.
 
-    Why: a connection left open keeps aiosqlite's worker thread alive, and the interpreter
-    then waits for that thread forever after the traceback.
+    Why: a connection left open keeps its database thread (and the file's locks) until
+    the interpreter ends; closed here, the process ends right after its one line.
     """
     try:
         return await prepare()

@@ -8,22 +8,24 @@ one connection.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
-
-import aiosqlite
+from typing import TypeVar, cast
 
 from bot.app.ports import StoreBusy
 from bot.store.base import one_row
+from bot.store.database import Database, is_busy
 from bot.store.groups import GroupRepository
 from bot.store.people import PeopleRepository
 from bot.store.personal import PersonalRepository
 from bot.store.releases import ReleaseRepository
 from bot.store.reminders import ReminderRepository
 from bot.store.reports import ReportRepository
-from bot.store.sessions import SessionRepository
+from bot.store.sessions import SessionCache, SessionRepository
 from bot.store.startup_checks import (
     check_database,
     check_writable,
@@ -31,6 +33,9 @@ from bot.store.startup_checks import (
     open_checked,
 )
 from bot.store.versions import VersionRepository
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: people, questionnaire versions, sessions with their position, answers
@@ -196,9 +201,12 @@ class Storage(
     composition root hands each use case the one object as the ports it needs.
     """
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
         self._write_lock = asyncio.Lock()
+        self._sessions = SessionCache()
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
@@ -207,10 +215,9 @@ class Storage(
             if str(path) != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 check_writable(Path(path))
-            connection = await aiosqlite.connect(str(path), isolation_level=None)
+            connection = await Database.connect(path)
         except (sqlite3.Error, OSError) as error:
             raise database_problem(path, error) from error
-        connection.row_factory = aiosqlite.Row
 
         async def prepare() -> Storage:
             await connection.execute("PRAGMA busy_timeout=5000")
@@ -220,6 +227,9 @@ class Storage(
             # commit.
             await connection.execute("PRAGMA synchronous=NORMAL")
             await connection.execute("PRAGMA foreign_keys=ON")
+            # Checkpoints run in the database thread (`Storage._committed`), never in a write
+            # the event loop's thread makes itself (`Database.run_here`).
+            await connection.execute("PRAGMA wal_autocheckpoint=0")
             storage = cls(connection)
             await storage._migrate()
             return storage
@@ -234,39 +244,75 @@ class Storage(
         place of the database file (and remove its -wal and -shm files), start again.
         """
         target.parent.mkdir(parents=True, exist_ok=True)
-        copy = await aiosqlite.connect(str(target))
-        try:
-            await self._db.backup(copy, pages=256)
-            async with copy.execute("PRAGMA page_count") as cursor:
-                (pages,) = one_row(await cursor.fetchone())
-        finally:
-            await copy.close()
-        return int(pages)
+        return await self._db.backup(target, pages=256)
 
     async def close(self) -> None:
         async with self._write_lock:
+            if self._checkpoint is not None:
+                await asyncio.wait([self._checkpoint])
             await self._db.close()
 
+    def _committed(self) -> None:
+        """Count a commit; every `CHECKPOINT_EVERY`, move the WAL into the database file.
+
+        What SQLite's automatic checkpoint would do (it is off, see `open`), in the database
+        thread. PASSIVE never waits for readers; what it cannot copy yet, the next one does.
+        """
+        self._commits += 1
+        running = self._checkpoint is not None and not self._checkpoint.done()
+        if self._commits % CHECKPOINT_EVERY == 0 and not running:
+            self._checkpoint = asyncio.ensure_future(self._db.run(_checkpoint))
+            self._checkpoint.add_done_callback(_checkpoint_done)
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time on the shared connection.
+    async def transaction(self) -> AsyncIterator[Database]:
+        """One write transaction at a time on the shared connection, statement by statement.
 
         A database another process keeps locked longer than busy_timeout raises `StoreBusy`
-        (nothing was written), so no caller has to know sqlite3's errors.
+        (nothing was written), so no caller has to know sqlite3's errors. For the hot path,
+        `write` does the same in one hand-off to the database thread.
+
+        The session cache is forgotten before and after: this may change anyone's session.
+        """
+        self._sessions.forget_all()
+        try:
+            async with self._write_lock:
+                await self._db.run(_begin)
+                try:
+                    yield self._db
+                    await self._db.run(_commit)
+                except BaseException:
+                    await self._db.run(_rollback)
+                    raise
+                self._committed()
+        finally:
+            self._sessions.forget_all()
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` as one write transaction, in one hand-off to the database thread.
+
+        The same transaction as `transaction()` (BEGIN IMMEDIATE, COMMIT, ROLLBACK if `work`
+        raises, `StoreBusy` if the lock cannot be had), and committed before this returns.
+        Like `transaction`, it makes the session cache forget everything.
+        """
+        self._sessions.forget_all()
+        try:
+            return await self.write_keeping_cache(work)
+        finally:
+            self._sessions.forget_all()
+
+    async def write_keeping_cache(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`write` that leaves the session cache as it is: for writes that keep it up to date
+        themselves (`save_state`, `set_message_id`) or touch no session (`touch_user`).
+
+        The hot path's writes: made in the event loop's own thread when the database thread
+        is idle (no hand-off at all), else handed over; committed before this returns.
         """
         async with self._write_lock:
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                if "locked" in str(error) or "busy" in str(error):
-                    raise StoreBusy(str(error)) from error
-                raise
-            try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+            ran, here = self._db.run_here(partial(_in_transaction, work))
+            result = cast(T, here) if ran else await self._db.run(partial(_in_transaction, work))
+            self._committed()
+            return result
 
     async def _migrate(self) -> None:
         async with self._db.execute("PRAGMA user_version") as cursor:
@@ -278,6 +324,48 @@ class Storage(
                 for statement in _statements(script):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version={number}")
+
+
+CHECKPOINT_EVERY = 200  # commits: a few hundred WAL pages, as SQLite's own default of 1000
+
+
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _checkpoint_done(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("WAL checkpoint failed: %s", future.exception())
+
+
+def _begin(connection: sqlite3.Connection) -> None:
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if is_busy(error):
+            raise StoreBusy(str(error)) from error
+        raise
+
+
+def _commit(connection: sqlite3.Connection) -> None:
+    connection.execute("COMMIT")
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:  # a failed COMMIT may already have ended it
+        connection.execute("ROLLBACK")
+
+
+def _in_transaction(work: Callable[[sqlite3.Connection], T], connection: sqlite3.Connection) -> T:
+    """In the database thread: BEGIN IMMEDIATE, `work`, COMMIT; ROLLBACK if anything raises."""
+    _begin(connection)
+    try:
+        result = work(connection)
+        _commit(connection)
+    except BaseException:
+        _rollback(connection)
+        raise
+    return result
 
 
 def _statements(script: str) -> Iterable[str]:

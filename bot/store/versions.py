@@ -14,15 +14,17 @@ class VersionRepository(Repository):
         self, content_hash: str, questionnaire_id: str, version: str, source: str, now: datetime
     ) -> None:
         """Keep the exact source so sessions can finish on the version they started with."""
-        async with self.transaction() as db:
-            await db.execute(
+        values = (content_hash, questionnaire_id, version, source, iso(now))
+        await self.write(
+            lambda db: db.execute(
                 """
                 INSERT OR IGNORE INTO questionnaire_versions
                     (content_hash, questionnaire_id, version, source, loaded_at)
                 VALUES (?, ?, ?, ?, ?)
                 """,
-                (content_hash, questionnaire_id, version, source, iso(now)),
+                values,
             )
+        )
 
     async def questionnaire_source(self, content_hash: str) -> str | None:
         async with self._db.execute(

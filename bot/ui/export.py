@@ -19,8 +19,6 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass, fields
 
-from openpyxl import Workbook
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PSEUDONYM_LENGTH = 16
 PSEUDONYM_PREFIX = "P-"
@@ -100,6 +98,10 @@ def build_csv(rows: Iterable[ExportRow], columns: Mapping[str, str]) -> bytes:
 
 def build_xlsx(rows: Iterable[ExportRow], columns: Mapping[str, str], title: str) -> bytes:
     """The same table as an Excel workbook; text cells are stored as text, never as formulas."""
+    # Imported here: openpyxl (with numpy) is a fifth of the bot's start-up and memory, and
+    # only an admin's XLSX export needs it.
+    from openpyxl import Workbook
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from bot.app import codec
 from bot.ui.texts import Html, Texts
@@ -36,11 +37,63 @@ def percent(done: int, total: int) -> int:
     return round(100 * done / total) if total else 0
 
 
+@dataclass(frozen=True)
+class QuestionFrame:
+    """What a question's screen shows whatever the answers are, made once per questionnaire
+    version and question: a question's screen is rendered after every answer."""
+
+    field_id: str
+    field_number: int  # 1-based, as shown
+    field_title: str
+    subtheme: Html
+    position: int  # 1-based within the field
+    total: int
+    text: str
+    hint: Html
+    introduction: Html
+    number: int  # in the whole questionnaire, 0-based: the buttons' handle
+    allow_not_applicable: bool
+
+
 class Renderer:
-    """Builds every view from state; holds no state of its own."""
+    """Builds every view from state; holds no state of its own but a cache of what never
+    changes within one questionnaire version (keyed by its content hash)."""
 
     def __init__(self, texts: Texts) -> None:
         self.t = texts
+        self._frames: dict[tuple[str, str], QuestionFrame] = {}
+
+    def _frame(self, q: Questionnaire, question_id: str) -> QuestionFrame:
+        key = (q.content_hash, question_id)
+        frame = self._frames.get(key)
+        if frame is None:
+            question = q.question(question_id)
+            field = q.field(question.field)
+            in_field = q.field_questions(field.id)
+            subtheme = field.subtheme(question.subtheme)
+            number = q.field_number(field.id) + 1
+            frame = QuestionFrame(
+                field_id=field.id,
+                field_number=number,
+                field_title=field.title,
+                subtheme=(
+                    self.t("question_subtheme", subtheme=subtheme.title) if subtheme else Html("")
+                ),
+                position=next(i for i, x in enumerate(in_field) if x.id == question.id) + 1,
+                total=len(in_field),
+                text=question.text,
+                hint=self.t("question_hint", hint=question.hint) if question.hint else Html(""),
+                introduction=self.t(
+                    "field_introduction",
+                    number=number,
+                    title=field.title,
+                    introduction=field.introduction,
+                ),
+                number=q.question_number(question.id),
+                allow_not_applicable=question.allow_not_applicable,
+            )
+            self._frames[key] = frame
+        return frame
 
     # entry points ---------------------------------------------------------------------------
 
@@ -137,39 +190,29 @@ class Renderer:
 
     def question(self, q: Questionnaire, state: SessionState, prefix: str = "") -> View:
         position = state.position
-        question = q.question(position.question_id or "")
-        field = q.field(question.field)
-        in_field = q.field_questions(field.id)
-        index = next(i for i, x in enumerate(in_field) if x.id == question.id)
+        frame = self._frame(q, position.question_id or "")
         done = answered_count(q, state.answers)
-        current = state.answers.get(question.id, ...)
+        current = state.answers.get(position.question_id or "", ...)
         current_label = self._answer_label(q, current) if current is not ... else None
-        subtheme = field.subtheme(question.subtheme)
         text = self.t(
             "question",
-            number=q.field_number(field.id) + 1,
-            field=field.title,
-            subtheme=self.t("question_subtheme", subtheme=subtheme.title) if subtheme else Html(""),
-            position=index + 1,
-            total=len(in_field),
+            number=frame.field_number,
+            field=frame.field_title,
+            subtheme=frame.subtheme,
+            position=frame.position,
+            total=frame.total,
             bar=progress_bar(done, len(q.questions)),
             percent=percent(done, len(q.questions)),
-            text=question.text,
-            hint=self.t("question_hint", hint=question.hint) if question.hint else Html(""),
+            text=frame.text,
+            hint=frame.hint,
             current=self.t("question_current", answer=current_label) if current_label else Html(""),
         )
         if position.review:
             text = Html(self.t("question_review") + text)
-        elif field_is_new(q, field.id, state.answers):
+        elif field_is_new(q, frame.field_id, state.answers):
             # A field's first question comes with what the field is about (once answered, not).
-            introduction = self.t(
-                "field_introduction",
-                number=q.field_number(field.id) + 1,
-                title=field.title,
-                introduction=field.introduction,
-            )
-            text = Html(introduction + text)
-        number = q.question_number(question.id)
+            text = Html(frame.introduction + text)
+        number = frame.number
         revision = state.revision
         mark = self.t.plain("selected_mark")
         option_buttons = [
@@ -188,7 +231,7 @@ class Renderer:
             navigation.append(Button(self.t.plain("button_keep"), codec.keep(revision, number)))
         navigation.append(Button(self.t.plain("button_menu"), codec.MENU))
         not_applicable: tuple[tuple[Button, ...], ...] = ()
-        if question.allow_not_applicable and q.scale.not_applicable_label:
+        if frame.allow_not_applicable and q.scale.not_applicable_label:
             label = (mark if current == NOT_APPLICABLE else "") + (
                 self.t.plain("not_applicable_prefix") + q.scale.not_applicable_label
             )
@@ -202,10 +245,8 @@ class Renderer:
         return View(prefix + text, keyboard)
 
     def previous_answer_note(self, q: Questionnaire, question_id: str, value: str | None) -> Html:
-        question = q.question(question_id)
-        in_field = q.field_questions(question.field)
-        index = next(i for i, x in enumerate(in_field) if x.id == question_id)
-        return self.t("question_previous", position=index + 1, answer=self._answer_label(q, value))
+        position = self._frame(q, question_id).position
+        return self.t("question_previous", position=position, answer=self._answer_label(q, value))
 
     def field_result(
         self, q: Questionnaire, state: SessionState, field_id: str, prefix: str = ""
