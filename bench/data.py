@@ -274,7 +274,9 @@ def add_group_round(path: Path, q: Questionnaire, participants: int, seed: int =
 
 
 def open_sessions(path: Path, q: Questionnaire, users: range, message_id: int) -> None:
-    """People who said /start earlier: a welcome screen whose message is `message_id`."""
+    """People who said /start earlier and chose their municipality type (the questionnaire's
+    own): a welcome screen whose message is `message_id`, so "Los geht's" opens question 1."""
+    chosen = q.municipality_type.id if q.municipality_type else None
     db = _open_bulk(path)
     try:
         db.execute("BEGIN")
@@ -285,8 +287,8 @@ def open_sessions(path: Path, q: Questionnaire, users: range, message_id: int) -
         )
         db.executemany(
             "INSERT INTO sessions (user_id, content_hash, screen, revision, message_id,"
-            " started_at, updated_at) VALUES (?, ?, 'welcome', 0, ?, ?, ?)",
-            ((u, q.content_hash, message_id, RECENTLY, RECENTLY) for u in users),
+            " started_at, updated_at, municipality_type) VALUES (?, ?, 'welcome', 0, ?, ?, ?, ?)",
+            ((u, q.content_hash, message_id, RECENTLY, RECENTLY, chosen) for u in users),
         )
         db.execute("COMMIT")
     finally:
