@@ -481,6 +481,7 @@ async def section_shipped(cfg: Config, plan: list[str], workdir: Path, report: R
         paced("echo shipped limiter", choose_in_echo),
         lambda server: load(server, "warm-up", warm, plan[:6], choose_in_echo, 4, 30.0),
     )
+    started(echo, "echo")
     bot = await measure(
         "python -m bot",
         BOT,
@@ -489,6 +490,7 @@ async def section_shipped(cfg: Config, plan: list[str], workdir: Path, report: R
         paced("python -m bot", choose_in_bot),
         lambda server: load(server, "warm-up", warm, plan[:6], choose_in_bot, 4, 30.0),
     )
+    started(bot, "bot")  # a fresh database, as in the throughput runs
     say(table(LOAD_HEADER, [describe(echo), describe(bot)]))
     errors = echo.run.errors + bot.run.errors
     p99 = ratio(bot.p99, echo.p99)
@@ -531,6 +533,7 @@ async def section_memory(cfg: Config, q: Any, workdir: Path, report: Report) -> 
         workdir,
         pressing("<b>Echo</b>", ["a:0:0", "a:0:1"], "echo memory"),
     )
+    started(echo, "echo")  # no database: its start is like any other
     bot = await measure(
         "bot memory",
         BOT,
@@ -900,7 +903,9 @@ async def main(args: argparse.Namespace) -> int:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small loads, under a minute")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller loads and database (about 3 minutes)"
+    )
     parser.add_argument("--users", type=int, help="simulated users at saturation")
     parser.add_argument("--answers", type=int, help="answers per user")
     parser.add_argument("--chats", type=int, help="chats for the memory run")

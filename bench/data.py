@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.store.catalog import Catalog
@@ -21,9 +22,13 @@ from bot.store.storage import MIGRATIONS, Storage
 from flows.questionnaire import Questionnaire
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-GENERATOR_VERSION = "3"
-LONG_AGO = "2024-01-15T09:00:00+00:00"
-RECENTLY = "2024-02-01T10:00:00+00:00"
+GENERATOR_VERSION = "4"
+# The history is recent: people inactive longer than RETENTION_MONTHS would all be due for a
+# notice and deletion, and the bot's retention job would then work through 160 000 of them
+# during every measurement (a real database has no such backlog: retention keeps it away).
+_GENERATED = datetime.now(UTC)
+LONG_AGO = (_GENERATED - timedelta(days=60)).isoformat(timespec="seconds")
+RECENTLY = (_GENERATED - timedelta(days=30)).isoformat(timespec="seconds")
 FIRST_BENCH_USER = 50_000_000  # simulated users of a run never collide with generated ones
 
 
@@ -42,6 +47,7 @@ def signature(q: Questionnaire) -> str:
     digest = hashlib.sha256("\n".join(MIGRATIONS).encode())
     digest.update(q.content_hash.encode())
     digest.update(GENERATOR_VERSION.encode())
+    digest.update(str(_GENERATED.year).encode())  # made anew each year, so it stays recent
     return digest.hexdigest()[:12]
 
 
@@ -274,7 +280,9 @@ def add_group_round(path: Path, q: Questionnaire, participants: int, seed: int =
 
 
 def open_sessions(path: Path, q: Questionnaire, users: range, message_id: int) -> None:
-    """People who said /start earlier: a welcome screen whose message is `message_id`."""
+    """People who said /start earlier and chose their municipality type (the questionnaire's
+    own): a welcome screen whose message is `message_id`, so "Los geht's" opens question 1."""
+    chosen = q.municipality_type.id if q.municipality_type else None
     db = _open_bulk(path)
     try:
         db.execute("BEGIN")
@@ -285,8 +293,8 @@ def open_sessions(path: Path, q: Questionnaire, users: range, message_id: int) -
         )
         db.executemany(
             "INSERT INTO sessions (user_id, content_hash, screen, revision, message_id,"
-            " started_at, updated_at) VALUES (?, ?, 'welcome', 0, ?, ?, ?)",
-            ((u, q.content_hash, message_id, RECENTLY, RECENTLY) for u in users),
+            " started_at, updated_at, municipality_type) VALUES (?, ?, 'welcome', 0, ?, ?, ?, ?)",
+            ((u, q.content_hash, message_id, RECENTLY, RECENTLY, chosen) for u in users),
         )
         db.execute("COMMIT")
     finally:

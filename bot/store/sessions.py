@@ -21,8 +21,9 @@ from flows.session import Position, Screen, SessionState
 class SessionCache:
     """People's current sessions as this process last read or wrote them; only a cache.
 
-    Never the source of truth: `Storage` forgets everything whenever any other write runs
-    (`forget_all`, which also refuses reads that were under way meanwhile), a failed guarded
+    Never the source of truth: `Storage` forgets everything whenever a write that may change
+    a session runs (`forget_all`, which also refuses reads that were under way meanwhile;
+    only the session writes here and `touch_user` keep it), a failed guarded
     write forgets the person, and a use case may act on a cached record only through a write
     that is guarded by the record's id and revision (see `Sessions.cached_session`). Bounded,
     least recently used out first, so memory stays flat however many chats are open.

@@ -53,10 +53,16 @@ def _button(button: Button) -> InlineKeyboardButton:
     return InlineKeyboardButton(button.label, callback_data=button.data)
 
 
-def shows(message: Message, view: View) -> bool:
-    """Whether the message already shows exactly this view's text and buttons."""
+def shows(message: Message, view: View, markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether the message already shows exactly this view's text and buttons (`markup`).
+
+    The buttons first: after an answer they differ (they carry the new revision), and
+    comparing them is cheaper than reading the text out of its HTML.
+    """
+    if message.reply_markup != markup:
+        return False
     visible = (message.text or message.caption or "").strip()
-    return visible == plain_text(view.text).strip() and message.reply_markup == keyboard(view)
+    return visible == plain_text(view.text).strip()
 
 
 class Messenger:
@@ -105,11 +111,12 @@ class Messenger:
             await self._answer(query, reply.toast)
         pressed = query.message if query is not None else None
         if edit is not None:
-            if isinstance(pressed, Message) and shows(pressed, edit):
+            markup = keyboard(edit)
+            if isinstance(pressed, Message) and shows(pressed, edit, markup):
                 # Already on screen (a double tap): Telegram would refuse it as "not modified".
                 edited = True
             else:
-                edited = origin is not None and await self._edit(chat_id, origin, edit)
+                edited = origin is not None and await self._edit(chat_id, origin, edit, markup)
             if not edited:
                 sends.insert(0, edit)
             elif edit.buttons:
@@ -153,11 +160,13 @@ class Messenger:
             )
         return await self.bot.send_document(chat_id, upload, caption=view.text, reply_markup=markup)
 
-    async def _edit(self, chat_id: int, message_id: int, view: View) -> bool:
+    async def _edit(
+        self, chat_id: int, message_id: int, view: View, markup: InlineKeyboardMarkup | None
+    ) -> bool:
         try:
             await self._retrying(
                 lambda: self.bot.edit_message_text(
-                    view.text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard(view)
+                    view.text, chat_id=chat_id, message_id=message_id, reply_markup=markup
                 )
             )
         except BadRequest as error:
