@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -29,10 +30,46 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         subprocess.run(["bash", str(ROOT / ".ci" / "system-packages")], check=True)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The few `long` tests first (otherwise in file order): started early, they run beside the
-    many short ones on the other worker instead of being the last ones left."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Spread the few `long` tests over the workers, each at the start of one worker's share.
+
+    The long tests mostly wait (for a killed bot to come back, for retries after injected
+    faults), so one worker running them in a row would leave a core idle for half a minute
+    while the others are done. pytest-xdist's work stealing first hands each worker one
+    contiguous slice of this list (see `first_slices`); placing each long test at the head of
+    the slice whose long tests add up to the least so far (longest first) starts them all at
+    once on different workers, next to short tests that use the CPU.
+    Every worker computes the same order from the same collection, as xdist requires.
+    """
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    long_tests = sorted(
+        (item for item in items if item.get_closest_marker("long")),
+        key=lambda item: -expected_seconds(item),
+    )
+    others = [item for item in items if not item.get_closest_marker("long")]
+    slices: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for item in long_tests:
+        min(slices, key=lambda chosen: sum(map(expected_seconds, chosen))).append(item)
+    rest = iter(others)
+    for share, size in zip(slices, first_slices(len(items), workers), strict=True):
+        share.extend(itertools.islice(rest, max(0, size - len(share))))
+    slices[-1].extend(rest)
+    items[:] = [item for share in slices for item in share]
+
+
+def expected_seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("long")
+    return float(marker.kwargs.get("seconds", 5)) if marker else 0.0
+
+
+def first_slices(count: int, workers: int) -> list[int]:
+    """How many tests each worker gets first: xdist's `WorkStealingScheduling.check_schedule`
+    gives each idle worker in turn `pending // workers_remaining`."""
+    sizes = []
+    for index in range(workers):
+        sizes.append(count // (workers - index))
+        count -= sizes[-1]
+    return sizes
 
 
 # A person on their own first chooses the municipality type; unless a test is about that

@@ -171,7 +171,7 @@ def cli(database: Path, questionnaire: Path, *args: str) -> subprocess.Completed
     )
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=6)
 async def test_cli_works_on_the_database_file(
     server: BotApiServer, database: Path, questionnaire: Path, tmp_path: Path
 ) -> None:

@@ -122,7 +122,7 @@ async def completed_group(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
     yield template
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=10)
 async def test_workshop_link_page_pdf_and_own_result(
     server: BotApiServer, database: Path, tmp_path: Path, completed_group: Path
 ) -> None:

@@ -213,7 +213,7 @@ async def answer_first_fields(
 # -- SIGKILL -----------------------------------------------------------------------------------
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=21)
 async def test_sigkill_loses_no_acknowledged_answer(
     server: BotApiServer, database: Path, tmp_path: Path
 ) -> None:
@@ -265,7 +265,7 @@ def unexpected_errors(caplog: pytest.LogCaptureFixture, allowed: tuple[type, ...
     return problems
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=28)
 async def test_server_faults_are_survived(
     server: BotApiServer, database: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -297,7 +297,7 @@ async def test_server_faults_are_survived(
     check_database(database, server, user_ids)
 
 
-@pytest.mark.long
+@pytest.mark.long(seconds=5)
 async def test_impatient_person_and_429_keep_retry_after(
     bot: InProcessBot, server: BotApiServer
 ) -> None:
