@@ -17,7 +17,9 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from bot.web.documents import own_result_pdf, workshop_pdf
+from bot.web.documents import own_result_pdf, workshop_page, workshop_pdf
+from bot.web.model import WorkshopPage
+from bot.web.render import Renderer
 from bot.web.server import WorkshopServer
 from bot.web.texts import load_web_texts
 from bot.web.tokens import LinkSigner, derive_secret
@@ -149,7 +151,7 @@ async def test_document_for_telegram_equals_the_served_pdf(served, tmp_path: Pat
     data = await server.source.page_data(MUSTERSTADT, 2)
     assert data is not None
     sent = tmp_path / "sent.pdf"
-    sent.write_bytes(await workshop_pdf(data))
+    sent.write_bytes(await workshop_pdf(data, Renderer()))  # rendered anew, not the kept one
     served_pdf = await download(client, server.link_path(MUSTERSTADT, 2, 0), tmp_path / "w.pdf")
     assert pdf_text(sent) == pdf_text(served_pdf)
 
@@ -164,7 +166,7 @@ async def test_weasyprint_reads_every_style_rule(served, caplog: pytest.LogCaptu
     data = await server.source.page_data(SIXTOWN, 1)
     assert data is not None
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
-        assert (await workshop_pdf(data)).startswith(b"%PDF")
+        assert (await workshop_pdf(data, Renderer())).startswith(b"%PDF")  # a real layout
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")]
     assert [m for m in messages if "media type" not in m] == []
 
@@ -239,3 +241,58 @@ async def test_pdf_of_five_shows_no_subtheme_figure(served, tmp_path: Path) -> N
         assert subtheme.mean is None
     assert not re.search(r"\d+,\d", profile)
     assert "Welche Aussagen oft übersprungen wurden, zeigt der Bericht erst ab 6" in text
+
+
+class CountingRenderer(Renderer):
+    """A real renderer that counts WeasyPrint layouts of workshop PDFs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layouts = 0
+
+    def _workshop_pdf(self, page: WorkshopPage) -> bytes:
+        self.layouts += 1
+        return super()._workshop_pdf(page)
+
+
+async def test_a_release_is_laid_out_once_however_many_download_it(tmp_path: Path) -> None:
+    """At a workshop many people open "Als PDF" at once: the same release is laid out once,
+    every download gets the same document, and another group's PDF is laid out anew."""
+    renderer = CountingRenderer()
+    source, _ = fake_source()
+    signer = LinkSigner(derive_secret(BOT_TOKEN))
+    server = WorkshopServer(source, signer, bot_token=BOT_TOKEN, port=0, renderer=renderer)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as client:
+            path = server.link_path(SIXTOWN, 1, 0)
+            downloads = [await download(client, path, tmp_path / f"six-{n}.pdf") for n in range(4)]
+            assert renderer.layouts == 1
+            assert len({pdf.read_bytes() for pdf in downloads}) == 1
+            other = await download(
+                client, server.link_path(MUSTERSTADT, 2, 0), tmp_path / "muster.pdf"
+            )
+            assert renderer.layouts == 2
+            assert "Stadt Musterstadt · Runde 2" in pdf_text(other)
+            assert "Stadt Musterstadt" not in pdf_text(downloads[0])
+    finally:
+        await server.stop()
+
+
+async def test_only_the_last_few_documents_are_kept() -> None:
+    """Memory stays bounded however many releases are viewed."""
+    renderer = CountingRenderer()
+    renderer.DOCUMENTS_KEPT = 2
+    source, _ = fake_source()
+    pages = []
+    for group, round in ((SIXTOWN, 1), (MUSTERSTADT, 2), (TINY, 1)):
+        data = await source.page_data(group, round)
+        assert data is not None
+        pages.append(workshop_page(data, renderer))
+    for page in pages:
+        renderer.workshop_pdf(page)
+    assert renderer.layouts == 3
+    renderer.workshop_pdf(pages[2])  # kept
+    assert renderer.layouts == 3
+    renderer.workshop_pdf(pages[0])  # the oldest, dropped
+    assert renderer.layouts == 4

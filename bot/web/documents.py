@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.web.model import WorkshopPage, own_result_model, workshop_page_model
-from bot.web.render import Renderer
+from bot.web.render import Renderer, shared_renderer
 from bot.web.source import WorkshopData
 from flows.questionnaire import Questionnaire
 from flows.scoring import FieldResult
@@ -31,7 +31,7 @@ def workshop_page(data: WorkshopData, renderer: Renderer) -> WorkshopPage:
 
 async def workshop_pdf(data: WorkshopData, renderer: Renderer | None = None) -> bytes:
     """The workshop PDF, e.g. for `/workshop pdf` as a Telegram document."""
-    renderer = renderer or Renderer()
+    renderer = renderer or shared_renderer()
     return await asyncio.to_thread(renderer.workshop_pdf, workshop_page(data, renderer))
 
 
@@ -43,6 +43,6 @@ async def own_result_pdf(
     renderer: Renderer | None = None,
 ) -> bytes:
     """A participant's own result ("📄 Ergebnis als PDF"); send it to that person only."""
-    renderer = renderer or Renderer()
+    renderer = renderer or shared_renderer()
     page = own_result_model(results, questionnaire, released=released, texts=renderer.t)
     return await asyncio.to_thread(renderer.own_result_pdf, page)

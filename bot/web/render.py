@@ -10,6 +10,9 @@ the URL fetcher refuses anything that is not the bundled stylesheet.
 from __future__ import annotations
 
 import base64
+import threading
+from collections import OrderedDict
+from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -39,10 +42,21 @@ def _as_image(svg: Markup) -> Markup:
 
 
 class Renderer:
-    """Turns page models into HTML and PDF; safe to share, holds no per-request state."""
+    """Turns page models into HTML and PDF; safe to share, holds no per-request state.
+
+    The last few workshop PDFs are kept (`DOCUMENTS_KEPT`), keyed by their page model: a
+    release never changes, and at a workshop many people download the same PDF at once (the
+    page's "Als PDF", `/workshop pdf`), which WeasyPrint would otherwise lay out anew for each,
+    half a second or more of CPU every time. A changed page (new release, other viewer, more
+    pending checks) is a different key, so nothing stale is ever served.
+    """
+
+    DOCUMENTS_KEPT = 8
 
     def __init__(self, texts: WebTexts | None = None) -> None:
         self.t = texts or load_web_texts()
+        self._documents: OrderedDict[WorkshopPage, bytes] = OrderedDict()
+        self._documents_lock = threading.Lock()  # PDFs are rendered in worker threads
         self._env = Environment(
             loader=FileSystemLoader(WEB_DIR / "templates"),
             autoescape=select_autoescape(["j2", "html"], default_for_string=True),
@@ -70,6 +84,24 @@ class Renderer:
         )
 
     def workshop_pdf(self, page: WorkshopPage) -> bytes:
+        with self._documents_lock:
+            kept = self._documents.get(page)
+            if kept is not None:
+                self._documents.move_to_end(page)
+                return kept
+        pdf = self._workshop_pdf(page)
+        with self._documents_lock:
+            self._documents[page] = pdf
+            while len(self._documents) > self.DOCUMENTS_KEPT:
+                self._documents.popitem(last=False)
+        return pdf
+
+    def forget_documents(self) -> None:
+        """For measurements of a cold render (`bench.web`)."""
+        with self._documents_lock:
+            self._documents.clear()
+
+    def _workshop_pdf(self, page: WorkshopPage) -> bytes:
         html = self._env.get_template("workshop.html.j2").render(
             page=page,
             charts=self._workshop_charts(page, narrow=False),
@@ -204,3 +236,10 @@ class Renderer:
             stylesheets=[CSS(filename=str(STYLESHEET), url_fetcher=fetcher)]
         )
         return pdf
+
+
+@cache
+def shared_renderer() -> Renderer:
+    """The one renderer of the process, so the web server and `/workshop pdf` share the charts
+    and documents already made."""
+    return Renderer()

@@ -25,7 +25,7 @@ from aiohttp import web
 from bot.cli.config import Settings
 from bot.web.documents import workshop_page
 from bot.web.initdata import DEFAULT_MAX_AGE_SECONDS, InitDataRefused, verify_init_data
-from bot.web.render import STYLESHEET, Renderer
+from bot.web.render import STYLESHEET, Renderer, shared_renderer
 from bot.web.source import WorkshopData, WorkshopSource
 from bot.web.tokens import (
     LinkProblem,
@@ -82,7 +82,7 @@ class WorkshopServer:
         self.signer = signer
         self.host = host
         self.port = port
-        self.renderer = renderer or Renderer()
+        self.renderer = renderer or shared_renderer()
         self._bot_token = bot_token
         self._init_data_max_age = init_data_max_age
         self._clock = clock
