@@ -2,8 +2,8 @@
 
 In: a completed check (`Check`) with its stored answers (`Given`). Out: the published figures
 (`PublishedReport` and its parts) and the release they belong to (`Release`), plain immutable
-pydantic models so that a release is stored as JSON and shown again unchanged. Nothing here
-decides anything; the rules that fill these types are in the package's other modules.
+pydantic models so that a release is stored as JSON and shown again unchanged. The rules
+that fill them are in the package's other modules.
 """
 
 from __future__ import annotations
