@@ -7,6 +7,8 @@ fresh interpreter sees every module a layer pulls in, also through its own impor
 
 from __future__ import annotations
 
+import ast
+import graphlib
 import json
 import pkgutil
 import re
@@ -93,3 +95,25 @@ def test_every_command_has_a_route_and_every_route_a_command() -> None:
         router_for(CommandTable(without_help))
     with pytest.raises(ValueError, match="twice"):
         CommandTable([*table.specs, CommandSpec("hilfe", "help", "everyone", "x")])
+
+
+def test_the_disclosure_package_imports_one_way() -> None:
+    """Within `flows.disclosure` every module imports only modules below it, none the package
+    itself (the README lists them in that order): the imports form no cycle."""
+    package = ROOT / "flows" / "disclosure"
+    graph: dict[str, set[str]] = {}
+    for path in package.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+        inside = {name for name in imported if name.startswith("flows.disclosure")}
+        if path.stem != "__init__":
+            assert "flows.disclosure" not in inside, f"{path.name} imports the package"
+        graph[path.stem] = {name.removeprefix("flows.disclosure.") for name in inside}
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as cycle:
+        pytest.fail(f"import cycle in flows.disclosure: {cycle.args[1]}")

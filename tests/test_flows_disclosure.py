@@ -20,7 +20,9 @@ report's figures.
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import pkgutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +34,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import flows.disclosure
 from flows.aggregation import Participant, half_up, tenths
 from flows.disclosure import (
     Check,
     Given,
+    Markers,
     PublishedReport,
     Reason,
     Release,
@@ -45,6 +49,8 @@ from flows.disclosure import (
     next_release,
     nothing_yet,
 )
+from flows.disclosure.audit import _audit
+from flows.disclosure.markers import _digest, _markers, _upgraded
 from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 from flows.scoring import assess_field
@@ -534,6 +540,22 @@ def test_no_individual_value_follows_on_the_real_questionnaire(
     assert attacker.exposed() == []
 
 
+def weaken(monkeypatch: pytest.MonkeyPatch, name: str, replacement: object) -> None:
+    """Replace one of disclosure control's own functions, for a test of a weaker control.
+
+    Each module of the package imports what it calls by name, so the function is replaced in
+    every module that has it: replaced in one only, the others would still call the real one.
+    """
+    modules = [
+        importlib.import_module(info.name)
+        for info in pkgutil.iter_modules(flows.disclosure.__path__, "flows.disclosure.")
+    ]
+    holders = [m for m in modules if name in vars(m)]
+    assert holders and len({id(vars(m)[name]) for m in holders}) == 1, name
+    for module in holders:
+        monkeypatch.setattr(module, name, replacement)
+
+
 # -- the same attacker against the old report ----------------------------------------------
 
 
@@ -712,18 +734,15 @@ def test_cells_are_the_pieces_sums_can_be_cut_into() -> None:
 
 def test_the_attacker_catches_a_weaker_control(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the release rule and the audit across releases, differencing succeeds."""
-    import flows.disclosure as disclosure
-
-    audit = disclosure._audit
-    monkeypatch.setattr(disclosure, "_changed", lambda *_: set(range(100)))
-    monkeypatch.setattr(disclosure, "_audit", lambda _history, *rest: audit([], *rest))
-    monkeypatch.setattr(disclosure, "_absence_audit", lambda *_: None)
+    weaken(monkeypatch, "_changed", lambda *_: set(range(100)))
+    weaken(monkeypatch, "_audit", lambda _history, *rest: _audit([], *rest))
+    weaken(monkeypatch, "_absence_audit", lambda *_: None)
     events: list[tuple] = [("complete", (None, pattern(MINI, s))) for s in range(3)]
     events += [("look",), ("complete", (None, pattern(MINI, 3))), ("look",)]
     exposed = play(MINI, 3, False, events).exposed()
     assert {(f.attack, f.check_id) for f in exposed} >= {("differencing", 4)}
     # And without any audit, a unanimous group is exposed by its mean alone.
-    monkeypatch.setattr(disclosure, "_audit", lambda *_: None)
+    weaken(monkeypatch, "_audit", lambda *_: None)
     events = [("complete", (None, alike(MINI, "none"))) for _ in range(3)] + [("look",)]
     exposed = play(MINI, 3, False, events).exposed()
     assert {f.check_id for f in exposed if f.attack == "inversion"} == {1, 2, 3}
@@ -733,12 +752,10 @@ def test_the_attacker_subtracts_its_own_answers_when_allowed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Without the audits' own-value case and the viewer rule, the two others are exposed."""
-    import flows.disclosure as disclosure
-
     events: list[tuple] = [("complete", (None, alike(MINI, "full")))]
     events += [("complete", (None, alike(MINI, "none"))) for _ in range(2)] + [("look",)]
     assert play(MINI, 3, True, events).exposed() == []
-    monkeypatch.setattr(disclosure, "_extremes", lambda *_, **__: set())
+    weaken(monkeypatch, "_extremes", lambda *_, **__: set())
     monkeypatch.setattr(
         sys.modules[__name__], "for_viewers", lambda _q, history, _v: history[-1].report
     )
@@ -765,8 +782,6 @@ def test_the_attacker_subtracts_statements_from_their_subtheme(
 ) -> None:
     """Everyone answered one statement of a subtheme "trifft nicht zu" and the other varied:
     subtheme sum minus the published other statement's sum is everyone's zero."""
-    import flows.disclosure as disclosure
-
     events: list[tuple] = [
         ("complete", (None, varied(s, beta_daycare="none"))) for s in range(6)
     ] + [("look",)]
@@ -782,7 +797,7 @@ def test_the_attacker_subtracts_statements_from_their_subtheme(
     # The housing subtheme (both statements varied) is published, with its band.
     housing = release.report.field("beta").subthemes[1]
     assert housing.mean is not None and housing.band is not None and housing.n == 6
-    monkeypatch.setattr(disclosure, "_subtheme_family", lambda *_: None)
+    weaken(monkeypatch, "_subtheme_family", lambda *_: None)
     exposed = play(MINI, 3, False, events).exposed()
     assert {(f.attack, f.key) for f in exposed} == {("subtheme-statements", "beta/education")}
     assert len({f.check_id for f in exposed}) == 6
@@ -823,8 +838,6 @@ def test_unclear_lists_only_what_k_skipped_most_first_without_counts() -> None:
 
 def test_the_attacker_reads_skips_off_a_weaker_control(monkeypatch: pytest.MonkeyPatch) -> None:
     """Everyone skipped one statement; then three newcomers all skipped another."""
-    import flows.disclosure as disclosure
-
     events: list[tuple] = [
         ("complete", (None, varied(s, gamma_council=None, alpha_two=None if s < 3 else "full")))
         for s in range(6)
@@ -835,12 +848,11 @@ def test_the_attacker_reads_skips_off_a_weaker_control(monkeypatch: pytest.Monke
     attacker = play(MINI, 3, False, events)
     assert attacker.exposed() == []
     assert {f.attack for f in attacker.findings} >= {"skips", "differencing"}
-    audit = disclosure._audit
-    monkeypatch.setattr(
-        disclosure,
+    weaken(
+        monkeypatch,
         "_audit",
         lambda history, candidate, value, low, high, *rest: (
-            None if high == 1 else audit(history, candidate, value, low, high, *rest)
+            None if high == 1 else _audit(history, candidate, value, low, high, *rest)
         ),
     )
     exposed = play(MINI, 3, False, events).exposed()
@@ -968,27 +980,24 @@ def test_a_type_change_or_a_reload_unlocks_no_release() -> None:
 def test_the_attacker_catches_markers_that_follow_the_type(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Hypothesis attacker finds finding A when markers are made from the answers as the
     current type reads them and a round may change its type (the control before the review)."""
-    import flows.disclosure as disclosure
-
     events: list[tuple] = [("complete", (None, pattern(MINI, s))) for s in range(4)]
     events += [("look",), ("complete", (None, pattern(MINI, 5))), ("type", "district"), ("look",)]
     city = MINI.for_type("city")
     assert play(city, 3, False, events).exposed() == []
-    markers = disclosure._markers
 
-    def as_the_type_reads_them(q: Questionnaire, c: Check, *cached: object) -> disclosure.Markers:
+    def as_the_type_reads_them(q: Questionnaire, c: Check, *cached: object) -> Markers:
         asked = q.field_questions
-        return disclosure.Markers(
+        return Markers(
             field={
                 f.id: f"{c.check_id}:"
-                + disclosure._digest(f.id, *(str(c.answers.get(x.id)) for x in asked(f.id)))
+                + _digest(f.id, *(str(c.answers.get(x.id)) for x in asked(f.id)))
                 for f in q.fields
             },
-            answer=markers(q, c).answer,
+            answer=_markers(q, c).answer,
         )
 
-    monkeypatch.setattr(disclosure, "_markers", as_the_type_reads_them)
-    monkeypatch.setattr(disclosure, "_type_of", lambda q: None)
+    weaken(monkeypatch, "_markers", as_the_type_reads_them)
+    weaken(monkeypatch, "_type_of", lambda q: None)
     exposed = play(city, 3, False, events).exposed()
     assert {(f.attack, f.check_id) for f in exposed} >= {("differencing", 5)}
 
@@ -1134,8 +1143,6 @@ def test_releases_stored_before_answer_markers_keep_unchanged_checks_unchanged()
     over the answers as the type read them. Read in today's format they stand for the same
     answers: no unchanged check counts as new (which would unlock a release one newcomer
     after the last), and the audit sees the same unknowns as if they had been stored so."""
-    import flows.disclosure as disclosure
-
     rng = __import__("random").Random(3)
     checks = [
         stored_check(
@@ -1149,7 +1156,7 @@ def test_releases_stored_before_answer_markers_keep_unchanged_checks_unchanged()
     def legacy(check_id: int, field_id: str) -> str:
         answers = by_id[check_id].answers
         asked = [str(answers.get(x.id)) for x in CITY.field_questions(field_id)]
-        return f"{check_id}:{disclosure._digest(field_id, *asked)}"
+        return f"{check_id}:{_digest(field_id, *asked)}"
 
     def field_of(key: str) -> str:
         kind, _, rest = key.partition(":")
@@ -1175,7 +1182,7 @@ def test_releases_stored_before_answer_markers_keep_unchanged_checks_unchanged()
         ).model_dump_json(exclude={"markers", "municipality_type"})
     )
     assert stored.markers == 1 and stored.municipality_type is None
-    (upgraded,) = disclosure._upgraded(CITY, [stored], checks)
+    (upgraded,) = _upgraded(CITY, [stored], checks)
     assert upgraded.members == {k: v for k, v in release.members.items() if not k.startswith("p:")}
     assert upgraded.band_members == release.band_members
     assert changed_checks(CITY, stored, checks) == 0
@@ -1191,15 +1198,13 @@ def test_the_attacker_reads_skipped_fields_off_n_without_its_audit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Finding F in the Hypothesis attacker's terms: three newcomers all skipped field alpha."""
-    import flows.disclosure as disclosure
-
     skipped = {x.id: None for x in MINI.field_questions("alpha")}
     events: list[tuple] = [("complete", (None, varied(s))) for s in range(6)] + [("look",)]
     events += [("complete", (None, varied(s) | skipped)) for s in range(6, 9)] + [("look",)]
     attacker = play(MINI, 3, False, events)
     assert attacker.exposed() == []
     assert len(attacker.seen) == 2 and attacker.seen[-1][0].field("beta").mean is not None
-    monkeypatch.setattr(disclosure, "_absence_audit", lambda *_: None)
+    weaken(monkeypatch, "_absence_audit", lambda *_: None)
     exposed = play(MINI, 3, False, events).exposed()
     assert {(f.attack, f.check_id, f.key) for f in exposed} == {
         ("field-n", i, "alpha") for i in (7, 8, 9)

@@ -1,7 +1,7 @@
 """The page models: what the workshop page, its PDF and a participant's PDF show.
 
 `workshop_page_model` reads exactly one thing, the disclosure layer's `PublishedReport`
-(`flows/disclosure.py`) — the same object the chat report renders (`GroupDesk.published_report`
+(`flows/disclosure/`) — the same object the chat report renders (`GroupDesk.published_report`
 for one viewer) — and `own_result_model` one participant's `FieldResult`s. Templates and charts
 read nothing but these models, so page, PDF and chat show the same figures by construction.
 
