@@ -206,6 +206,8 @@ def check_database(database: Path, server: BotApiServer, user_ids: list[int]) ->
 async def answer_first_fields(
     respondents: list[Respondent], seconds: float
 ) -> list[BaseException | None]:
+    """Everyone answers the first field; `seconds` is a deadline for a machine much busier than
+    usual (the suite runs three workers on two cores), not a target."""
     deadline = time.monotonic() + seconds
     return await asyncio.gather(*(r.run(deadline) for r in respondents), return_exceptions=True)
 
@@ -228,7 +230,7 @@ async def test_sigkill_loses_no_acknowledged_answer(
     work: asyncio.Future[list[BaseException | None]] | None = None
     await bot.start()
     try:
-        work = asyncio.ensure_future(answer_first_fields(respondents, 55.0))
+        work = asyncio.ensure_future(answer_first_fields(respondents, 90.0))
         for _ in range(3):
             await asyncio.sleep(rng.uniform(0.5, 2.5))
             unfinished_at_kill.append(sum(not r.done for r in respondents))
@@ -287,7 +289,7 @@ async def test_server_faults_are_survived(
         respondents = [
             Respondent(bot.user(uid), uid, patience=6.0, settle=True) for uid in user_ids
         ]
-        errors = await answer_first_fields(respondents, 60.0)
+        errors = await answer_first_fields(respondents, 90.0)
         faults.clear()
         assert errors == [None] * len(respondents), errors
     fired = {kind for _, kind in server.faults.log}
