@@ -72,6 +72,13 @@ def test_the_transport_and_the_store_each_bring_only_their_own_library() -> None
     assert modules_of(flows) and modules_of(bot.app)  # the layers are there
 
 
+def test_the_page_server_loads_its_drawing_libraries_on_first_use() -> None:
+    """matplotlib and WeasyPrint take about a second to import: a bot that serves workshop
+    pages starts without them, and loads them for the first chart or PDF."""
+    loaded = top(loaded_after_importing(["bot.web.server", "bot.web.pages"]))
+    assert not loaded & {"matplotlib", "weasyprint"}
+
+
 def router_for(table: CommandTable) -> Router:
     """Only the table matters for the route check; the use cases are not called."""
     unused = None

@@ -17,13 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 from markupsafe import Markup
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
 
 from bot.web.model import BandView
 
@@ -94,6 +88,11 @@ def _chart(
     layout: Layout,
     chart_id: str,
 ) -> Markup:
+    # Imported on the first chart (two thirds of a second): a bot that serves workshop pages
+    # starts without waiting for matplotlib, as does every process that never draws one.
+    import matplotlib
+
+    matplotlib.use("Agg")
     with (
         _LOCK,
         matplotlib.rc_context(
@@ -120,6 +119,9 @@ def _chart(
 def _draw(
     rows: Sequence[ChartRow], bands: Sequence[BandView], axis_label: str, layout: Layout
 ) -> str:
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
     n = len(rows)
     height = 0.9 + layout.height_per_row * n
     figure = Figure(figsize=(layout.width, height))
