@@ -892,14 +892,14 @@ async def main(args: argparse.Namespace) -> int:
         workdir = Path(tmp)
         q = await data.create_schema(workdir / "probe.sqlite3")
         plan = press_plan([len(q.field_questions(f.id)) for f in q.fields], cfg.answers)
-        say(
-            f"\n## Large database\n\n{cfg.history_sessions:,} sessions / "
-            f"{cfg.history_answers:,} answers (cache: bench/.cache/)"
-        )
         wanted = set(args.only or SECTIONS)
         needs_history = bool(wanted & {"throughput", "growth", "plans", "group"})
         history = None
         if needs_history:
+            say(
+                f"\n## Large database\n\n{cfg.history_sessions:,} sessions / "
+                f"{cfg.history_answers:,} answers (cache: bench/.cache/)"
+            )
             history = await guarded(
                 "large database",
                 report,
