@@ -10,6 +10,7 @@ at start-up, and the objects start-up makes are frozen out of garbage collection
 from __future__ import annotations
 
 import gc
+import weakref
 from pathlib import Path
 
 from bot.cli import collector
@@ -51,6 +52,32 @@ def test_resume_frozen_freezes_what_exists_and_collects_again() -> None:
         assert frozen == gc.get_freeze_count() >= len(made_during_start_up)
     finally:
         gc.unfreeze()  # this test process's objects go back to being collected
+        if not was_enabled:
+            gc.disable()
+
+
+class Attempt:
+    """Stands for what a start-up attempt builds: objects that refer to each other."""
+
+    def __init__(self) -> None:
+        self.itself = self
+
+
+def test_thaw_collects_what_a_failed_start_up_left_frozen() -> None:
+    was_enabled = gc.isenabled()
+    try:
+        collector.pause()
+        attempt = Attempt()
+        gone = weakref.ref(attempt)
+        collector.resume_frozen()
+        del attempt
+        gc.collect()
+        assert gone() is not None  # frozen: no collection frees it
+        collector.thaw()
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        assert gone() is None
+    finally:
+        gc.unfreeze()
         if not was_enabled:
             gc.disable()
 

@@ -10,8 +10,10 @@ loop stood still, the longest stalls behind a press's p99. `gc.freeze()` moves t
 permanent generation that no collection visits; what is made later is collected as before.
 
 The price: the little cyclic garbage start-up leaves (about 700 objects, 170 kB) is frozen
-with the rest and never freed. Only the process's own entry point uses this (`bot.cli.run`):
-a test that runs the bot in its own process keeps its collector as it is.
+with the rest and never freed. A start-up attempt that fails (Telegram unreachable, retried)
+thaws everything and collects, so an abandoned attempt's objects are not kept. Only the
+process's own entry point uses this (`bot.cli.run`): a test that runs the bot in its own
+process keeps its collector as it is.
 """
 
 from __future__ import annotations
@@ -30,3 +32,11 @@ def resume_frozen() -> int:
     gc.freeze()
     gc.enable()
     return gc.get_freeze_count()
+
+
+def thaw() -> None:
+    """Everything back under collection, collected now: after a start-up attempt failed, its
+    objects (frozen or made while collections were off) are garbage."""
+    gc.unfreeze()
+    gc.enable()
+    gc.collect()

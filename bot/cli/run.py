@@ -83,17 +83,23 @@ def run() -> int:
 
 
 async def _serve_until_signal(settings: Settings) -> None:
-    from bot.telegram.app import serve
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     # A network failure before the bot serves (getMe, the command menus) is retried; once it
     # polls, PTB itself retries failed requests.
-    await retry_network(
-        lambda: serve(settings, stop, ready=_started), settings.telegram_startup_timeout, stop
-    )
+    await retry_network(lambda: _attempt(settings, stop), settings.telegram_startup_timeout, stop)
+
+
+async def _attempt(settings: Settings, stop: asyncio.Event) -> None:
+    from bot.telegram.app import serve
+
+    try:
+        await serve(settings, stop, ready=_started)
+    except BaseException:
+        collector.thaw()  # the failed attempt's objects are garbage (see bot.cli.collector)
+        raise
 
 
 def _started() -> None:
