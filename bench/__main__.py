@@ -62,6 +62,11 @@ class Config:
     growth_users: int = 5  # light load, as for the latency targets
     growth_rounds: int = 5
     shipped_rate: float = 20.0  # answers per second offered to the shipped limiter (30/s)
+    shipped_rounds: int = 1  # runs of the shipped limiter's section (each: echo, then bot)
+    startups: int = 0  # extra starts of each bot without load (`--startups`), for start-up
+
+
+SECTIONS = ("throughput", "growth", "plans", "group", "web", "memory", "shipped", "startup")
 
 
 FULL = Config(10, 50, 40, 200_000, 20_000_000, 10_000, 1_000, 20, 30, 2, 240.0)
@@ -597,6 +602,30 @@ async def section_memory(cfg: Config, q: Any, workdir: Path, report: Report) -> 
     )
 
 
+async def section_startup(cfg: Config, workdir: Path) -> None:
+    """`cfg.startups` more starts of each bot, alternating, without load: process start →
+    first getUpdates (the bot on a new, empty database each time), for the start-up target."""
+    if not cfg.startups:
+        return
+    say(f"\n## Start-up: {cfg.startups} more starts of each bot, alternating\n")
+    for number in range(cfg.startups):
+        for which, module, env in (
+            ("echo", ECHO, {"ECHO_RATE_LIMIT": "off"}),
+            ("bot", BOT, {"DATABASE_PATH": str(workdir / f"start-{number}.sqlite3")}),
+        ):
+            async with TimedServer() as server:
+                bot = BotUnderTest(f"{which} start {number}", module, env, workdir / "start.log")
+                await bot.start(server)
+                await bot.stop()
+            assert bot.startup is not None
+            STARTUPS[which].append(bot.startup)
+    say(
+        ", ".join(
+            f"{which}: {' '.join(f'{t:.2f}' for t in times)} s" for which, times in STARTUPS.items()
+        )
+    )
+
+
 def startup_target(report: Report) -> None:
     """Process start → first getUpdates: the median over every start of each bot."""
     bot, echo = STARTUPS["bot"], STARTUPS["echo"]
@@ -863,15 +892,19 @@ async def main(args: argparse.Namespace) -> int:
         workdir = Path(tmp)
         q = await data.create_schema(workdir / "probe.sqlite3")
         plan = press_plan([len(q.field_questions(f.id)) for f in q.fields], cfg.answers)
-        say(
-            f"\n## Large database\n\n{cfg.history_sessions:,} sessions / "
-            f"{cfg.history_answers:,} answers (cache: bench/.cache/)"
-        )
-        history = await guarded(
-            "large database",
-            report,
-            data.history_db(cfg.history_sessions, cfg.history_answers, say),
-        )
+        wanted = set(args.only or SECTIONS)
+        needs_history = bool(wanted & {"throughput", "growth", "plans", "group"})
+        history = None
+        if needs_history:
+            say(
+                f"\n## Large database\n\n{cfg.history_sessions:,} sessions / "
+                f"{cfg.history_answers:,} answers (cache: bench/.cache/)"
+            )
+            history = await guarded(
+                "large database",
+                report,
+                data.history_db(cfg.history_sessions, cfg.history_answers, say),
+            )
         if history is not None:
             size = history.path.stat().st_size / 2**20
             origin = f"generated in {history.seconds:.1f} s" if history.seconds else "from cache"
@@ -879,14 +912,27 @@ async def main(args: argparse.Namespace) -> int:
                 f"{history.path.name}: {history.sessions:,} sessions, {history.users:,} people, "
                 f"{history.answers:,} answers, {size:,.0f} MiB, {origin}"
             )
-        await guarded("throughput", report, section_throughput(cfg, plan, workdir, report, history))
-        if history is not None:
+        if "throughput" in wanted:
+            await guarded(
+                "throughput", report, section_throughput(cfg, plan, workdir, report, history)
+            )
+        if history is not None and "growth" in wanted:
             await guarded("growth", report, section_growth(cfg, plan, workdir, report, history))
+        if history is not None and "plans" in wanted:
             await guarded("query plans", report, section_plans(history, workdir, report))
-        await guarded("group report", report, section_group(cfg, q, history, workdir, report))
-        await guarded("workshop page", report, section_web(cfg, report))
-        await guarded("memory", report, section_memory(cfg, q, workdir, report))
-        await guarded("shipped configuration", report, section_shipped(cfg, plan, workdir, report))
+        if "group" in wanted:
+            await guarded("group report", report, section_group(cfg, q, history, workdir, report))
+        if "web" in wanted:
+            await guarded("workshop page", report, section_web(cfg, report))
+        if "memory" in wanted:
+            await guarded("memory", report, section_memory(cfg, q, workdir, report))
+        if "shipped" in wanted:
+            for _ in range(cfg.shipped_rounds):
+                await guarded(
+                    "shipped configuration", report, section_shipped(cfg, plan, workdir, report)
+                )
+        if "startup" in wanted:
+            await guarded("start-up", report, section_startup(cfg, workdir))
     startup_target(report)
     say(f"\n## Summary\n\n{machine()}\n")
     say(
@@ -911,6 +957,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--chats", type=int, help="chats for the memory run")
     parser.add_argument("--rounds", type=int, help="repetitions of the throughput runs")
     parser.add_argument("--growth-rounds", type=int, help="runs per database of the growth target")
+    parser.add_argument(
+        "--shipped-rounds", type=int, help="repetitions of the shipped limiter's run"
+    )
+    parser.add_argument(
+        "--startups", type=int, help="extra starts of each bot for the start-up target (0: none)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="run only this section (repeatable); default: all. The large database is read "
+        "only for throughput, growth, plans and group",
+    )
     return parser.parse_args(argv)
 
 

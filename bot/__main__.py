@@ -4,6 +4,10 @@ Sub-commands: `validate [FILE ...]`, `preview [FILE]` for questionnaire authors,
 `admin stats|reset|export|grant-coordinator` for the server operator.
 """
 
-from bot.cli.main import main
+from bot.cli import collector
+
+collector.pause()  # before the imports: see bot.cli.collector
+
+from bot.cli.main import main  # noqa: E402
 
 raise SystemExit(main())

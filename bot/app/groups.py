@@ -12,8 +12,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import segno
-
 from bot.app import codec
 from bot.app.ports import Clock, Groups, People, Questionnaires, Releases, Sessions, Turn
 from bot.app.records import GroupRecord, SessionRecord, UserRef
@@ -125,6 +123,8 @@ class GroupDesk:
             min_group=self.policy.min_group,
             coordinator_link=self.link(group.coordinator_token),
         )
+        import segno  # only for a new group's QR code: not part of every start-up (issue 15)
+
         qr = io.BytesIO()
         segno.make(link, error="m").save(qr, kind="png", scale=8, border=4)
         caption = self.t("group_qr_caption", name=group.name, link=link)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 
 from bot.cli import admin_cli, authoring
 
@@ -29,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command is not None:
+        gc.enable()  # only the bot's own start-up runs without collections (bot.cli.collector)
     if args.command == "validate":
         return authoring.validate(args.files)
     if args.command == "preview":

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
 import sys
 from urllib.parse import urlsplit
 
-from bot.cli import log_redaction
+from bot.cli import collector, log_redaction
 from bot.cli.config import ConfigError, Settings, load_settings, require_privacy_contact
 from bot.cli.instance_lock import InstanceLock
 from bot.store.startup_checks import EXIT_STARTUP, StartupError, retry_network
 from flows.loading import QuestionnaireInvalid
+
+log = logging.getLogger(__name__)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -55,6 +58,8 @@ def run() -> int:
         if settings.token is None:
             from bot.console import chat
 
+            collector.resume_frozen()  # the console chat's start-up is over here
+
             if "LOG_LEVEL" not in os.environ:
                 # Event logs would interleave with the chat in the same terminal.
                 logging.getLogger().setLevel(logging.WARNING)
@@ -72,16 +77,31 @@ def run() -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        gc.enable()  # a start-up that failed never reached `collector.resume_frozen`
     return 0
 
 
 async def _serve_until_signal(settings: Settings) -> None:
-    from bot.telegram.app import serve
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     # A network failure before the bot serves (getMe, the command menus) is retried; once it
     # polls, PTB itself retries failed requests.
-    await retry_network(lambda: serve(settings, stop), settings.telegram_startup_timeout, stop)
+    await retry_network(lambda: _attempt(settings, stop), settings.telegram_startup_timeout, stop)
+
+
+async def _attempt(settings: Settings, stop: asyncio.Event) -> None:
+    from bot.telegram.app import serve
+
+    try:
+        await serve(settings, stop, ready=_started)
+    except BaseException:
+        collector.thaw()  # the failed attempt's objects are garbage (see bot.cli.collector)
+        raise
+
+
+def _started() -> None:
+    frozen = collector.resume_frozen()
+    log.debug("start-up done: %d objects frozen out of garbage collection", frozen)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -114,13 +115,19 @@ async def publish_profile(app: Application[Any, Any, Any, Any, Any, Any], core: 
     await app.bot.set_my_short_description(core.texts.plain("bot_short_description"))
 
 
-async def serve(settings: Settings, stop: asyncio.Event, clock: Clock | None = None) -> None:
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    clock: Clock | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
     """Run the bot (long polling, or a webhook if configured) until `stop` is set.
 
     Shutdown order: the reminder task ends (a reminder being sent is finished), no new updates
     are taken, updates being handled run to completion (`Application.stop` waits for them),
     the workshop pages' server stops, and only then is the database closed. `clock` replaces
-    the wall clock (tests).
+    the wall clock (tests); `ready` is called once everything is built, just before the bot
+    starts receiving updates (`python -m bot` freezes start-up's objects there).
     """
     storage, catalog = await open_storage(settings)
     try:
@@ -138,6 +145,8 @@ async def serve(settings: Settings, stop: asyncio.Event, clock: Clock | None = N
                 await publish_profile(app, core)
                 await app.start()
                 try:
+                    if ready is not None:
+                        ready()
                     await _receive_updates(app, settings)
                     core.reminders.start()
                     await stop.wait()
