@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.cli.config import Settings, load_settings
 from tests.telegram_server import BotApiServer, SimulatedUser
@@ -154,3 +155,16 @@ class BotProcess:
         code = await asyncio.to_thread(self.process.wait, 20)
         self.process = None
         return code
+
+
+async def log_of_a_run(
+    server: BotApiServer, env: dict[str, str], log_file: Path, conversation: Callable[[], Any]
+) -> str:
+    """`python -m bot` (polling) for one conversation, ended by SIGTERM: its log's text."""
+    bot = BotProcess(server, env, log=log_file)
+    await bot.start()
+    try:
+        await conversation()
+    finally:
+        assert await bot.terminate() == 0
+    return log_file.read_text(errors="replace")

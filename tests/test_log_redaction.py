@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.cli.log_redaction import REDACTED, Redactor
-from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env, free_port
+from tests.harness import PRIVACY, TOKEN, BotProcess, bot_env, free_port, log_of_a_run
 from tests.process import run_to_exit
 from tests.telegram_server import BotApiServer, SimulatedUser
 from tests.test_e2e_webhook import webhook_env
@@ -43,14 +43,8 @@ async def converse(server: BotApiServer) -> None:
 async def test_the_token_reaches_the_logs_at_debug_level(
     server: BotApiServer, database: Path, tmp_path: Path
 ) -> None:
-    log_file = tmp_path / "bot.log"
-    bot = BotProcess(server, bot_env(server, database, LOG_LEVEL="DEBUG"), log=log_file)
-    await bot.start()
-    try:
-        await converse(server)
-    finally:
-        assert await bot.terminate() == 0
-    log = log_file.read_text(errors="replace")
+    env = bot_env(server, database, LOG_LEVEL="DEBUG")
+    log = await log_of_a_run(server, env, tmp_path / "bot.log", lambda: converse(server))
     assert " DEBUG " in log and "Traceback" not in log  # it did log at DEBUG, without errors
     assert_no_secrets(log)
     # Per-call lines (Bot API parameters, SQL values) stay off: no answer, name or text.
@@ -115,15 +109,8 @@ async def test_the_token_reaches_the_logs_even_with_every_call_logged(
 ) -> None:
     """LOG_CALLS=true turns the libraries' per-call lines on (with the Bot API URLs in
     them): the filter replaces the token there too."""
-    log_file = tmp_path / "bot.log"
     env = bot_env(server, database, LOG_LEVEL="DEBUG", LOG_CALLS="true")
-    bot = BotProcess(server, env, log=log_file)
-    await bot.start()
-    try:
-        await converse(server)
-    finally:
-        assert await bot.terminate() == 0
-    log = log_file.read_text(errors="replace")
+    log = await log_of_a_run(server, env, tmp_path / "bot.log", lambda: converse(server))
     assert_no_secrets(log)
     assert f"/bot{REDACTED}/getMe" in log  # the URL was logged, with the token replaced
     assert "trifft eher nicht zu" in log  # and the per-call lines are really on

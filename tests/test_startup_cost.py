@@ -14,7 +14,7 @@ import weakref
 from pathlib import Path
 
 from bot.cli import collector
-from tests.harness import BotProcess, bot_env
+from tests.harness import bot_env, log_of_a_run
 from tests.telegram_server import BotApiServer, SimulatedUser
 from tests.test_architecture import loaded_after_importing
 
@@ -85,16 +85,13 @@ def test_thaw_collects_what_a_failed_start_up_left_frozen() -> None:
 async def test_python_m_bot_freezes_its_start_up_objects_and_serves(
     server: BotApiServer, database: Path, tmp_path: Path
 ) -> None:
-    log_file = tmp_path / "bot.log"
-    bot = BotProcess(server, bot_env(server, database, LOG_LEVEL="DEBUG"), log=log_file)
-    await bot.start()
-    try:
+    async def welcome() -> None:
         person = SimulatedUser(server, 4711, first_name="Frieda")
         await person.send_command("/start")
         await person.wait_for_message(lambda m: "Willkommen" in m.visible_text)
-    finally:
-        assert await bot.terminate() == 0
-    log = log_file.read_text(errors="replace")
+
+    env = bot_env(server, database, LOG_LEVEL="DEBUG")
+    log = await log_of_a_run(server, env, tmp_path / "bot.log", welcome)
     frozen = [line for line in log.splitlines() if "objects frozen out of garbage" in line]
     assert len(frozen) == 1, log[-2000:]
     assert int(frozen[0].split("start-up done: ")[1].split()[0]) > 10_000
