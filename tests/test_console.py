@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -98,4 +99,43 @@ async def test_ctrl_c_does_not_quit_the_console_chat(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert output.rstrip().endswith("Bis bald – Ihre Antworten sind gespeichert."), output[-500:]
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert query(database, "SELECT option_id FROM answers") == [("full",)]
+
+
+def test_a_reader_that_goes_away_ends_the_chat_quietly(tmp_path: Path) -> None:
+    """`python -m bot | head`: once nobody reads the chat any more, it ends without a
+    traceback, and the answer given before is stored."""
+    database = tmp_path / "console.sqlite3"
+    env = {key: value for key, value in os.environ.items() if key != "BOT_TOKEN"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=ROOT,
+        env={**env, "DATABASE_PATH": str(database)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        seen = b""
+        for answer, marker in ((b"1\n", b"Art von Kommune"), (b"1\n", b"Los geht")):
+            while marker not in seen:
+                chunk = os.read(process.stdout.fileno(), 65536)
+                assert chunk, seen.decode()
+                seen += chunk
+            process.stdin.write(answer)
+            process.stdin.flush()
+        while b"Frage 1 von" not in seen or not seen.endswith(b"> "):  # the question, asked
+            seen += os.read(process.stdout.fileno(), 65536)
+        process.stdout.close()  # the reader goes away
+        process.stdin.write(b"1\n1\n")  # "trifft voll zu", then more the chat cannot show
+        process.stdin.close()
+        code = process.wait(timeout=20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            process.wait()
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    assert code == 1, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
     assert query(database, "SELECT option_id FROM answers") == [("full",)]

@@ -77,6 +77,11 @@ def run() -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Whoever read the console chat went away (`python -m bot | head`): every answer is
+        # stored already. End quietly, and keep the final flush from failing once more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     finally:
         gc.enable()  # a start-up that failed never reached `collector.resume_frozen`
     return 0
