@@ -10,11 +10,15 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import ValidationError
 
 from flows.questionnaire import Questionnaire
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 Path = tuple[str | int, ...]
 
@@ -68,8 +72,10 @@ def parse_questionnaire(text: str, source: str = "<questionnaire>") -> Questionn
             [Problem(source, "", "the file must contain a mapping with keys like id, fields")]
         )
     lines = _LineFinder(node)
+    from pydantic import ValidationError
+
     try:
-        questionnaire = Questionnaire.model_validate(data)
+        questionnaire = _validator().validate_python(data)
     except ValidationError as error:
         problems = [_problem_from_pydantic(source, err, data, lines) for err in error.errors()]
         raise QuestionnaireInvalid(problems) from None
@@ -80,6 +86,29 @@ def parse_questionnaire(text: str, source: str = "<questionnaire>") -> Questionn
     if problems:
         raise QuestionnaireInvalid(problems)
     return questionnaire.for_type()
+
+
+def questionnaire_from_data(data: Any) -> Questionnaire:
+    """A questionnaire from already parsed data, validated by the schema (for tools and tests
+    that build variants of a document); raises pydantic's `ValidationError`."""
+    return _validator().validate_python(data)
+
+
+def prepare_validator() -> None:
+    """Build the validator now (importing pydantic), so the first validation is not slower."""
+    _validator()
+
+
+@cache
+def _validator() -> TypeAdapter[Questionnaire]:
+    """pydantic's validator for the questionnaire dataclasses, built on first use.
+
+    Imported here, not at module level: a process that only serves answers from questionnaires
+    validated elsewhere (`bot.store.validation`) never loads pydantic (issue 15).
+    """
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Questionnaire)
 
 
 def _compose_and_construct(text: str) -> tuple[yaml.Node | None, object]:
@@ -314,6 +343,7 @@ def _check_bands(q: Questionnaire) -> list[tuple[Path, str]]:
 _PYDANTIC_MESSAGES = {
     "missing": "missing required key",
     "extra_forbidden": "unknown key",
+    "unexpected_keyword_argument": "unknown key",
     "string_type": "expected text",
     "int_type": "expected a whole number",
     "int_parsing": "expected a whole number",
@@ -321,6 +351,7 @@ _PYDANTIC_MESSAGES = {
     "list_type": "expected a list",
     "dict_type": "expected a mapping",
     "model_type": "expected a mapping",
+    "dataclass_type": "expected a mapping",
     "string_too_short": "text must not be empty",
     "string_pattern_mismatch": "ids may use only lowercase letters, digits, '_', '.' and '-'",
     "string_too_long": "too long",
@@ -341,7 +372,7 @@ def _problem_from_pydantic(source: str, err: dict, data: dict, lines: _LineFinde
         elif key in {"text", "label", "title", "introduction", "suggestion", "skip_label"}:
             message = f"missing text: add '{key}'"
         line = lines.line(path[:-1])
-    elif kind == "extra_forbidden":
+    elif kind in {"extra_forbidden", "unexpected_keyword_argument"}:
         message = f"unknown key '{key}'"
         line = lines.line(path)
     else:

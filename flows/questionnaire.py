@@ -17,22 +17,55 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from annotated_types import Ge, Le, Len
-from pydantic import BaseModel, ConfigDict, PrivateAttr, StringConstraints
-
-Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=48)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+from annotated_types import Ge, Le, Len, MaxLen, MinLen
 
 
-class Model(BaseModel):
-    """Base for all content models: immutable and strict about unknown keys."""
+class Stripped:
+    """Constraint for pydantic: leading and trailing whitespace is removed before any other
+    check, so a text of blanks counts as empty. Read only when `flows.loading` validates."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        schema["strip_whitespace"] = True
+        return schema
 
 
+class Pattern:
+    """Constraint for pydantic: the text must match `regex` (pydantic's own pattern check and
+    its error, without importing pydantic here)."""
+
+    def __init__(self, regex: str) -> None:
+        self.regex = regex
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        schema["pattern"] = self.regex
+        return schema
+
+
+Id = Annotated[str, Pattern(r"^[a-z0-9][a-z0-9_.-]*$"), MaxLen(48)]
+Text = Annotated[str, Stripped(), MinLen(1)]
+
+
+class Model:
+    """Base for all content types: plain frozen dataclasses with keyword-only fields, strict
+    about unknown keys.
+
+    Why not pydantic models: the process that serves answers reads the questionnaire millions
+    of times and validates it once. pydantic with its machinery costs that process about 9 MiB
+    (issue 15), so it validates only in `flows.loading` (imported there on first use), which
+    builds these dataclasses; the constraints above are metadata pydantic reads from the type
+    hints. `__pydantic_config__` is how pydantic takes a stdlib dataclass's settings.
+    """
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Option(Model):
     """One step of the answer scale, worth `points`."""
 
@@ -41,6 +74,7 @@ class Option(Model):
     points: int
 
 
+@dataclass(frozen=True, kw_only=True)
 class Scale(Model):
     """The answer scale shared by all questions, ordered from best to worst."""
 
@@ -67,6 +101,7 @@ class Scale(Model):
         return self._options_by_id.get(option_id) if option_id is not None else None
 
 
+@dataclass(frozen=True, kw_only=True)
 class Band(Model):
     """A range of field scores (inclusive integers) that shares one assessment."""
 
@@ -79,6 +114,7 @@ class Band(Model):
         return self.min <= score <= self.max
 
 
+@dataclass(frozen=True, kw_only=True)
 class Perspective(Model):
     """The angle from which a participant answers (administration, politics, ...)."""
 
@@ -86,11 +122,13 @@ class Perspective(Model):
     label: Text
 
 
+@dataclass(frozen=True, kw_only=True)
 class Subtheme(Model):
     id: Id
     title: Text
 
 
+@dataclass(frozen=True, kw_only=True)
 class BandSuggestion(Model):
     """A band-level suggestion that depends on the person's answers.
 
@@ -101,10 +139,11 @@ class BandSuggestion(Model):
     """
 
     text: Text
-    builds_on: list[Id] = []
-    covers: list[Id] = []
+    builds_on: list[Id] = field(default_factory=list)
+    covers: list[Id] = field(default_factory=list)
 
 
+@dataclass(frozen=True, kw_only=True)
 class Assessment(Model):
     """What a field's band means for the municipality and how to go on from there."""
 
@@ -118,6 +157,7 @@ class Assessment(Model):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
 class Field(Model):
     """A field of action (Handlungsfeld)."""
 
@@ -126,13 +166,14 @@ class Field(Model):
     introduction: Text
     min_answered: Annotated[int, Ge(1)] = 1
     """An absolute floor of answered questions; `ResultRules` adds the share of applicable ones."""
-    subthemes: list[Subtheme] = []
+    subthemes: list[Subtheme] = field(default_factory=list)
     assessments: dict[str, Assessment]
 
     def subtheme(self, subtheme_id: str | None) -> Subtheme | None:
         return next((s for s in self.subthemes if s.id == subtheme_id), None)
 
 
+@dataclass(frozen=True, kw_only=True)
 class Question(Model):
     """One concrete statement about the municipality's practice, rated on the scale."""
 
@@ -158,6 +199,7 @@ class Question(Model):
         return type_id is None or self.applies_to is None or type_id in self.applies_to
 
 
+@dataclass(frozen=True, kw_only=True)
 class MunicipalityType(Model):
     """A kind of municipality the check serves; questions and wording can differ per type."""
 
@@ -165,6 +207,7 @@ class MunicipalityType(Model):
     label: Text
 
 
+@dataclass(frozen=True, kw_only=True)
 class ResultRules(Model):
     """When a field gets an assessment at all (beyond each field's `min_answered`).
 
@@ -183,30 +226,38 @@ PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 """A term placeholder in a text, e.g. `{council}`; resolved per municipality type."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class Questionnaire(Model):
     """A whole self-check: metadata, scale, bands, fields and their questions."""
 
     id: Id
     title: Text
     version: Text
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+    language: Annotated[str, Pattern(r"^[a-z]{2}$")]
     estimated_minutes: Annotated[int, Ge(1)]
     introduction: Text
     scale: Scale
     bands: Annotated[list[Band], Len(3)]
-    perspectives: list[Perspective] = []
-    municipality_types: list[MunicipalityType] = []
+    perspectives: list[Perspective] = field(default_factory=list)
+    municipality_types: list[MunicipalityType] = field(default_factory=list)
     default_municipality_type: Id | None = None
-    terms: dict[Id, dict[Id, Text]] = {}
+    terms: dict[Id, dict[Id, Text]] = field(default_factory=dict)
     """Placeholder name -> municipality type id -> wording, e.g. council: {district: Kreistag}."""
-    result_rules: ResultRules = ResultRules()
+    result_rules: ResultRules = field(default_factory=lambda: ResultRules())
     fields: Annotated[list[Field], Len(1)]
     questions: Annotated[list[Question], Len(1)]
 
-    # Set only on a questionnaire derived with `for_type`: its type and the document it came from.
-    _type: str | None = PrivateAttr(default=None)
-    _document: Questionnaire | None = PrivateAttr(default=None)
-    _derived: dict[str, Questionnaire] = PrivateAttr(default_factory=dict)
+    # Per instance, but not fields (never compared, dumped or hashed), hence declared as
+    # ClassVar for the type checker and set in `__post_init__`: on a questionnaire derived with
+    # `for_type` its type and the document it came from; `_derived` caches a document's types.
+    _type: ClassVar[str | None]
+    _document: ClassVar[Questionnaire | None]
+    _derived: ClassVar[dict[str, Questionnaire]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_type", None)
+        object.__setattr__(self, "_document", None)
+        object.__setattr__(self, "_derived", {})
 
     @cached_property
     def content_hash(self) -> str:
@@ -271,26 +322,26 @@ class Questionnaire(Model):
         return tuple(document.for_type(t.id) for t in document.municipality_types)
 
     def _derive(self, type_id: str) -> Questionnaire:
-        data = self.model_dump(mode="python")
-        data["questions"] = [
-            q.model_dump(mode="python") for q in self.questions if q.applies(type_id)
-        ]
+        questions = [q for q in self.questions if q.applies(type_id)]
+        estimated = self.estimated_minutes
         default = self.default_municipality_type or self.municipality_types[0].id
         default_count = sum(1 for q in self.questions if q.applies(default))
         if default_count:
-            data["estimated_minutes"] = max(
-                1, round(self.estimated_minutes * len(data["questions"]) / default_count)
-            )
+            estimated = max(1, round(self.estimated_minutes * len(questions) / default_count))
         terms = {name: wording[type_id] for name, wording in self.terms.items()}
-        derived = Questionnaire.model_validate(_resolve(data, terms))
-        derived._type = type_id
-        derived._document = self
+        derived: Questionnaire = _resolve(
+            replace(self, questions=questions, estimated_minutes=estimated), terms
+        )
+        object.__setattr__(derived, "_type", type_id)
+        object.__setattr__(derived, "_document", self)
         return derived
 
     def placeholders(self) -> list[tuple[str, tuple[str | int, ...]]]:
         """Every placeholder used in the texts with the path where it occurs (for validation)."""
         found: list[tuple[str, tuple[str | int, ...]]] = []
-        _collect(self.model_dump(mode="python", exclude={"terms"}), (), found)
+        data = asdict(self)
+        del data["terms"]
+        _collect(data, (), found)
         return found
 
     @cached_property
@@ -335,13 +386,24 @@ class Questionnaire(Model):
 
 
 def _resolve(value: Any, terms: dict[str, str]) -> Any:
-    """Replace `{term}` in every text of a dumped questionnaire; unknown names stay visible."""
+    """A copy with `{term}` replaced in every text; unknown names stay visible.
+
+    Texts were validated as stripped and non-empty, and terms are such texts too, so the
+    resolved texts need no validation again.
+    """
     if isinstance(value, str):
         return PLACEHOLDER.sub(lambda m: terms.get(m.group(1), m.group(0)), value)
     if isinstance(value, list):
         return [_resolve(v, terms) for v in value]
     if isinstance(value, dict):
-        return {k: (v if k == "terms" else _resolve(v, terms)) for k, v in value.items()}
+        return {k: _resolve(v, terms) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _resolve(getattr(value, f.name), terms)
+            for f in fields(value)
+            if f.name != "terms"  # the wordings themselves stay as written, per type
+        }
+        return replace(value, **changes)
     return value
 
 
@@ -365,7 +427,7 @@ _LATER_KEYS: dict[tuple[str, ...], dict[str, Any]] = {
         "municipality_types": [],
         "default_municipality_type": None,
         "terms": {},
-        "result_rules": ResultRules().model_dump(mode="json"),
+        "result_rules": asdict(ResultRules()),
     },
     ("scale",): {"not_applicable_label": None},
     ("questions",): {"topic": None, "applies_to": None, "allow_not_applicable": False},
@@ -373,7 +435,7 @@ _LATER_KEYS: dict[tuple[str, ...], dict[str, Any]] = {
 
 
 def _hashed(q: Questionnaire) -> dict[str, Any]:
-    data = q.model_dump(mode="json")
+    data = asdict(q)  # every value is a str, int, bool, None, list or dict: JSON as it is
     _drop_defaults(data, _LATER_KEYS[()])
     _drop_defaults(data["scale"], _LATER_KEYS[("scale",)])
     for question in data["questions"]:

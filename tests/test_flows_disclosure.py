@@ -25,7 +25,7 @@ import itertools
 import pkgutil
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -51,7 +51,7 @@ from flows.disclosure import (
 )
 from flows.disclosure.audit import _audit
 from flows.disclosure.markers import _digest, _markers, _upgraded
-from flows.loading import parse_questionnaire
+from flows.loading import parse_questionnaire, questionnaire_from_data
 from flows.questionnaire import Questionnaire
 from flows.scoring import assess_field
 from flows.translation import answers_on
@@ -466,11 +466,11 @@ def scenarios(draw: st.DrawFn, q: Questionnaire) -> tuple[int, bool, list[tuple]
 
 def reloaded(q: Questionnaire) -> Questionnaire:
     """`q`'s document as an admin's reload might change it: one question fewer, a new version."""
-    data = q.document.model_dump(mode="python")
+    data = asdict(q.document)
     dropped = q.document.field_questions(q.document.fields[0].id)[-1].id
     data["questions"] = [x for x in data["questions"] if x["id"] != dropped]
     data["version"] = f"{data['version']}-reloaded"
-    return Questionnaire.model_validate(data)
+    return questionnaire_from_data(data)
 
 
 def play(q: Questionnaire, k: int, viewer_takes_part: bool, events: list[tuple]) -> Attacker:
