@@ -25,6 +25,7 @@ from bot.app.service import SelfCheck
 from bot.app.workshop import Workshop
 from bot.cli.config import Settings
 from bot.store.catalog import Catalog
+from bot.store.content import Validate, validate_here
 from bot.store.startup_checks import StartupError
 from bot.store.storage import Storage
 from bot.ui.render import Renderer
@@ -60,12 +61,14 @@ def reminder_policy(settings: Settings) -> ReminderPolicy:
     )
 
 
-async def open_storage(settings: Settings) -> tuple[Storage, Catalog]:
+async def open_storage(
+    settings: Settings, validate: Validate = validate_here
+) -> tuple[Storage, Catalog]:
     """Open the database and load the questionnaire (raises `QuestionnaireInvalid`)."""
     storage = await Storage.open(settings.database_path)
     try:
         pseudonyms.configure(await storage.export_salt())
-        catalog = await Catalog.load(storage, settings.questionnaire_path)
+        catalog = await Catalog.load(storage, settings.questionnaire_path, validate)
     except BaseException:
         await storage.close()
         raise

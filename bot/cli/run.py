@@ -14,6 +14,7 @@ from bot.cli import collector, log_redaction
 from bot.cli.config import ConfigError, Settings, load_settings, require_privacy_contact
 from bot.cli.instance_lock import InstanceLock
 from bot.store.startup_checks import EXIT_STARTUP, StartupError, retry_network
+from bot.store.validation import ChildValidator
 from flows.loading import QuestionnaireInvalid
 
 log = logging.getLogger(__name__)
@@ -92,16 +93,25 @@ async def _serve_until_signal(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    # A network failure before the bot serves (getMe, the command menus) is retried; once it
-    # polls, PTB itself retries failed requests.
-    await retry_network(lambda: _attempt(settings, stop), settings.telegram_startup_timeout, stop)
+    # Questionnaires are validated in a child process, so this one never loads pydantic; the
+    # first child starts now and gets ready while the imports below run.
+    validator = ChildValidator()
+    validator.warm_up()
+    try:
+        # A network failure before the bot serves (getMe, the command menus) is retried; once
+        # it polls, PTB itself retries failed requests.
+        await retry_network(
+            lambda: _attempt(settings, stop, validator), settings.telegram_startup_timeout, stop
+        )
+    finally:
+        validator.close()
 
 
-async def _attempt(settings: Settings, stop: asyncio.Event) -> None:
+async def _attempt(settings: Settings, stop: asyncio.Event, validator: ChildValidator) -> None:
     from bot.telegram.app import serve
 
     try:
-        await serve(settings, stop, ready=_started)
+        await serve(settings, stop, ready=_started, validate=validator)
     except BaseException:
         collector.thaw()  # the failed attempt's objects are garbage (see bot.cli.collector)
         raise

@@ -10,17 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app.records import utc_now
-from bot.store.content import load_questionnaire
+from bot.store.content import Validate, read_source, validate_here
 from bot.store.storage import Storage
-from flows.loading import parse_questionnaire
 from flows.questionnaire import Questionnaire
 
 
 class StoredVersions:
     """Every questionnaire version a session may run on, parsed once from its stored source."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, validate: Validate = validate_here) -> None:
         self._storage = storage
+        self._validate = validate
         self._cache: dict[str, Questionnaire] = {}
 
     def keep(self, questionnaire: Questionnaire) -> None:
@@ -34,7 +34,7 @@ class StoredVersions:
             source = await self._storage.questionnaire_source(content_hash)
             if source is None:
                 raise LookupError(f"questionnaire version {content_hash} is not stored")
-            self.keep(parse_questionnaire(source, f"stored version {content_hash}"))
+            self.keep(await self._validate(source, f"stored version {content_hash}"))
             cached = self._cache.get(content_hash)
             if cached is None:
                 raise LookupError(f"no municipality type of the stored source has {content_hash}")
@@ -44,24 +44,38 @@ class StoredVersions:
 class Catalog:
     """Holds the active questionnaire; older versions are re-read from the stored source."""
 
-    def __init__(self, storage: Storage, active: Questionnaire, path: Path) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        active: Questionnaire,
+        path: Path,
+        validate: Validate = validate_here,
+    ) -> None:
         self._storage = storage
         self._path = path
+        self._validate = validate
         self.active = active
-        self._versions = StoredVersions(storage)
+        self._versions = StoredVersions(storage, validate)
         self._versions.keep(active)
 
     @classmethod
-    async def load(cls, storage: Storage, path: Path) -> Catalog:
-        """Load and validate the file (raises `QuestionnaireInvalid`) and remember its source."""
-        questionnaire, source = load_questionnaire(path)
-        catalog = cls(storage, questionnaire, path)
+    async def load(
+        cls, storage: Storage, path: Path, validate: Validate = validate_here
+    ) -> Catalog:
+        """Load and validate the file (raises `QuestionnaireInvalid`) and remember its source.
+
+        `validate` is where sources are validated, now and later (in this process by default;
+        `python -m bot` uses a child process, see `bot.store.validation`)."""
+        source = read_source(path)
+        questionnaire = await validate(source, str(path))
+        catalog = cls(storage, questionnaire, path, validate)
         await catalog._remember(questionnaire, source)
         return catalog
 
     async def reload(self) -> Questionnaire:
         """Re-read the file; on any error the running version stays active (the error is raised)."""
-        questionnaire, source = load_questionnaire(self._path)
+        source = read_source(self._path)
+        questionnaire = await self._validate(source, str(self._path))
         await self._remember(questionnaire, source)
         self.active = questionnaire
         return questionnaire

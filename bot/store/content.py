@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from flows.loading import Problem, QuestionnaireInvalid, parse_questionnaire
@@ -9,6 +10,16 @@ from flows.questionnaire import Questionnaire
 
 QUESTIONNAIRE_DIR = Path(__file__).resolve().parents[2] / "questionnaires"
 DEFAULT_QUESTIONNAIRE = QUESTIONNAIRE_DIR / "weltoffene-kommune.de.yaml"
+
+
+Validate = Callable[[str, str], Awaitable[Questionnaire]]
+"""(source text, name for messages) → the questionnaire, or `QuestionnaireInvalid`."""
+
+
+async def validate_here(source: str, name: str) -> Questionnaire:
+    """Validation in this process (pydantic is loaded on first use); see also
+    `bot.store.validation.ChildValidator`."""
+    return parse_questionnaire(source, name)
 
 
 def questionnaire_files(paths: list[str] | None = None) -> list[Path]:

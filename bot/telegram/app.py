@@ -22,6 +22,7 @@ from bot.app.ports import Clock
 from bot.app.records import utc_now
 from bot.cli.compose import Core, build_core, open_storage, start_web_server
 from bot.cli.config import Settings
+from bot.store.content import Validate, validate_here
 from bot.telegram.handlers import CommandMenus, Handlers, bot_commands
 from bot.telegram.messenger import Messenger
 from bot.telegram.update_processor import FairUpdateProcessor
@@ -120,6 +121,7 @@ async def serve(
     stop: asyncio.Event,
     clock: Clock | None = None,
     ready: Callable[[], None] | None = None,
+    validate: Validate = validate_here,
 ) -> None:
     """Run the bot (long polling, or a webhook if configured) until `stop` is set.
 
@@ -127,9 +129,10 @@ async def serve(
     are taken, updates being handled run to completion (`Application.stop` waits for them),
     the workshop pages' server stops, and only then is the database closed. `clock` replaces
     the wall clock (tests); `ready` is called once everything is built, just before the bot
-    starts receiving updates (`python -m bot` freezes start-up's objects there).
+    starts receiving updates (`python -m bot` freezes start-up's objects there); `validate` is
+    where questionnaire sources are validated (`python -m bot`: in a child process).
     """
-    storage, catalog = await open_storage(settings)
+    storage, catalog = await open_storage(settings, validate)
     try:
         app = build_application(settings)
         messenger = Messenger(app.bot)
