@@ -13,7 +13,7 @@ import json
 import random
 import sqlite3
 from contextlib import closing
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +22,17 @@ from pydantic import ValidationError
 
 from bot.store.release_json import dump_release, load_release
 from bot.store.storage import Storage
-from flows.disclosure import Check, Given, Reason, Release, next_release
+from flows.disclosure import (
+    Check,
+    Given,
+    Reason,
+    Release,
+    for_viewers,
+    forget,
+    next_release,
+    nothing_yet,
+)
+from flows.disclosure.markers import _upgraded
 from flows.loading import parse_questionnaire
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,14 +43,13 @@ FIXTURE = ROOT / "tests/fixtures/release-2026-12.json"
 OPTIONS = ["none", "partly", "mostly", "full"]
 
 
-def published() -> Release:
-    """A second-round release as the group desk publishes it, with every kind of value.
+def stored_checks() -> list[Check]:
+    """Fourteen checks (ten Verwaltung, three Politik, one without a perspective).
 
-    Fourteen checks (ten Verwaltung, three Politik, one without a perspective): Politik
-    skips field alpha, so Verwaltung's column there would tell the one left (a note with
-    `others`); nearly everyone skips gamma (a withheld field: None everywhere) and most skip
-    the subtheme housing (a withheld subtheme); the rest gives means, bands, band counts,
-    perspective columns, a change against the first round, statements and "zu klären".
+    Politik skips field alpha, so Verwaltung's column there would tell the one left (a note
+    with `others`); nearly everyone skips gamma (a withheld field: None everywhere) and most
+    skip the subtheme housing (a withheld subtheme); the rest gives means, bands, band counts,
+    perspective columns, statements and "zu klären".
     """
     rng = random.Random(4)
     perspectives = [*["administration"] * 10, *["politics"] * 3, None]
@@ -55,6 +64,13 @@ def published() -> Release:
             for x in CITY.questions
         }
         checks.append(Check(perspective, answers, i + 1, Given(answers, CITY)))
+    return checks
+
+
+def published() -> Release:
+    """A second round's first release as the group desk publishes it, with every kind of
+    value (see `stored_checks`), and a change per field against the first round."""
+    checks = stored_checks()
     t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     first_round = next_release(CITY, [], checks[:7], 3, t0)
     assert first_round is not None
@@ -166,3 +182,44 @@ async def test_the_store_keeps_a_release_as_published(tmp_path: Path) -> None:
     with closing(sqlite3.connect(tmp_path / "db.sqlite3")) as db:
         ((kind, body),) = db.execute("SELECT typeof(body), body FROM group_releases").fetchall()
     assert kind == "text" and body == dump_release(release)
+
+
+def no_lists(value: object, where: str = "release") -> None:
+    """Every sequence in a published value is a tuple: none of the types has a list field, and
+    a list where a tuple belongs would make a report unhashable and unequal to itself read
+    back (pydantic made tuples of lists; a dataclass keeps what it is given)."""
+    assert not isinstance(value, list), where
+    if is_dataclass(value):
+        for f in fields(value):
+            no_lists(getattr(value, f.name), f"{where}.{f.name}")
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            no_lists(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            no_lists(item, f"{where}[{key!r}]")
+
+
+def test_every_way_of_making_a_release_gives_tuples() -> None:
+    """Publishing, a viewer's view, the report before a release, a deletion, an old format."""
+    checks = stored_checks()
+    release = published()
+    mine = for_viewers(CITY, [release], [1])
+    assert mine != release.report and mine.for_participants
+    before = nothing_yet(CITY, 2, 3, for_participants=True)
+    (forgotten,) = forget([release], 1, -7, lambda: "0a1b2c3d4e5f")
+    assert -7 in forgotten.check_ids and forgotten.members != release.members
+    (upgraded,) = _upgraded(CITY, [replace(release, markers=1)], checks)
+    assert upgraded.markers == 2
+    for what, value in [
+        ("release", release),
+        ("viewers", mine),
+        ("nothing yet", before),
+        ("forgotten", forgotten),
+        ("upgraded", upgraded),
+    ]:
+        no_lists(value, what)
+        report = value.report if isinstance(value, Release) else value
+        assert hash(report) == hash(replace(report)), what
+        if isinstance(value, Release):
+            assert load_release(dump_release(value)) == value, what
