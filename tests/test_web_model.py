@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -71,20 +71,18 @@ def pairs(counts: Sequence[BandCountView | BandCount] | None) -> list[tuple[str,
 def withheld(report: PublishedReport, index: int, reason: Reason) -> PublishedReport:
     """`report` with field `index` withheld for `reason`, as `flows.disclosure` withholds it."""
     changed = list(report.fields)
-    changed[index] = changed[index].model_copy(
-        update={
-            "mean": None,
-            "band": None,
-            "band_counts": None,
-            "change": None,
-            "withheld_reason": reason,
-            "by_perspective": tuple(
-                p.model_copy(update={"mean": None, "withheld_reason": reason})
-                for p in changed[index].by_perspective
-            ),
-        }
+    changed[index] = replace(
+        changed[index],
+        mean=None,
+        band=None,
+        band_counts=None,
+        change=None,
+        withheld_reason=reason,
+        by_perspective=tuple(
+            replace(p, mean=None, withheld_reason=reason) for p in changed[index].by_perspective
+        ),
     )
-    return report.model_copy(update={"fields": tuple(changed)})
+    return replace(report, fields=tuple(changed))
 
 
 def test_only_published_numbers_and_no_extremes() -> None:
@@ -201,7 +199,7 @@ def test_every_withheld_reason_is_the_chats_sentence(reason: Reason, own: bool) 
     assert sentence in cards(html)[page.fields[1].field_id]
     assert T("chart_withheld") in html and T("legend_withheld") in html
     # In a later release the page says once why such a figure may stay withheld (as the chat).
-    again = report.model_copy(update={"release": 2})
+    again = replace(report, release=2)
     later = page_for(Published(again, 0, own), round=1)
     held_back = format_plain(CHAT["report_held_back"])
     assert again.held_back or reason is Reason.TOO_FEW
@@ -218,7 +216,7 @@ def test_every_perspective_note_is_the_chats_sentence(reason: Reason) -> None:
         note = PerspectiveNote(
             perspective_id="politics", label="Politik", reason=reason, others=rest
         )
-        report = RESULTS[SIXTOWN].report.model_copy(update={"perspective_notes": (note,)})
+        report = replace(RESULTS[SIXTOWN].report, perspective_notes=(note,))
         counted = reason in (Reason.TOO_FEW, Reason.SMALL, Reason.COMPLEMENT)
         key = f"report_note_{reason.value if counted else 'protected'}"
         expected = format_plain(CHAT[key], label="Politik", min_group=3, others=rest)

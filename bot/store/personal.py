@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.base import Repository, iso
+from bot.store.release_json import dump_release, load_release
 from flows.disclosure import Release, forget
 
 
@@ -196,7 +197,7 @@ async def _forget_in_releases(db: Any, session_ids: list[int]) -> None:
     cursor = await db.execute("SELECT group_id, round, number, body FROM group_releases")
     rounds: dict[tuple[int, int], list[Release]] = defaultdict(list)
     for row in await cursor.fetchall():
-        rounds[(row["group_id"], row["round"])].append(Release.model_validate_json(row["body"]))
+        rounds[(row["group_id"], row["round"])].append(load_release(row["body"]))
     for (group_id, round_number), releases in rounds.items():
         touched = False
         for check_id in session_ids:
@@ -210,5 +211,5 @@ async def _forget_in_releases(db: Any, session_ids: list[int]) -> None:
                 await db.execute(
                     "UPDATE group_releases SET body = ? "
                     "WHERE group_id = ? AND round = ? AND number = ?",
-                    (release.model_dump_json(), group_id, round_number, release.number),
+                    (dump_release(release), group_id, round_number, release.number),
                 )

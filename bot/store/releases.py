@@ -1,8 +1,9 @@
 """Group releases: the published reports of each group round, stored so they survive a restart.
 
-A release is stored as the JSON of `flows.disclosure.Release` exactly as it was published, so a
-report seen once is shown again unchanged, and the next release is audited against the whole
-history (a restart must never start a fresh one: that would allow differencing).
+A release is stored as the JSON of `flows.disclosure.Release` exactly as it was published
+(`bot.store.release_json`), so a report seen once is shown again unchanged, and the next
+release is audited against the whole history (a restart must never start a fresh one: that
+would allow differencing).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.store.base import Repository, iso
+from bot.store.release_json import dump_release, load_release
 from flows.disclosure import Release
 
 
@@ -21,7 +23,7 @@ class ReleaseRepository(Repository):
             "SELECT body FROM group_releases WHERE group_id = ? AND round = ? ORDER BY number",
             (group_id, round_number),
         ) as cursor:
-            return [Release.model_validate_json(row["body"]) for row in await cursor.fetchall()]
+            return [load_release(row["body"]) for row in await cursor.fetchall()]
 
     async def add_release(
         self, group_id: int, round_number: int, release: Release, now: datetime
@@ -33,6 +35,6 @@ class ReleaseRepository(Repository):
                 INSERT OR IGNORE INTO group_releases (group_id, round, number, body, stored_at)
                 VALUES (?, ?, ?, ?, ?)
                 """,
-                (group_id, round_number, release.number, release.model_dump_json(), iso(now)),
+                (group_id, round_number, release.number, dump_release(release), iso(now)),
             )
             return cursor.rowcount == 1

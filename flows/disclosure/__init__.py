@@ -40,8 +40,9 @@ Every group figure a person sees (the chat report, the workshop page, the PDF) i
 - What to clarify (`PublishedUnclear`): the statements most often skipped, in order only, never
   with a count; each skipped by at least k of at least 2k, audited as if its count were public.
 
-The published types are plain, immutable pydantic models, so a release can be stored as JSON and
-shown again unchanged (`Release.model_dump_json()` / `Release.model_validate_json()`):
+The published types are plain frozen dataclasses (no pydantic in the process serving answers);
+a release is stored as JSON and shown again unchanged through the store's codec
+(`bot.store.release_json`, which validates with pydantic there and only there):
 
 - `PublishedReport` — one release as a viewer may see it: `release` (number, 0 = none yet),
   `published_at`, `completed` (checks in the release), `min_group` (k), `missing` (checks still

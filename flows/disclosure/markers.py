@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flows.aggregation import answer_points
 from flows.disclosure.model import MARKERS, Check, Given, Release
@@ -141,12 +141,11 @@ def _upgraded(
     return [
         r
         if r.markers >= MARKERS
-        else r.model_copy(
-            update={
-                "members": upgrade(r.members),
-                "band_members": upgrade(r.band_members),
-                "markers": MARKERS,
-            }
+        else replace(
+            r,
+            members=upgrade(r.members),
+            band_members=upgrade(r.band_members),
+            markers=MARKERS,
         )
         for r in history
     ]

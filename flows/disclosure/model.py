@@ -1,9 +1,11 @@
 """The types disclosure control takes and gives, and the numbers its rules rest on.
 
 In: a completed check (`Check`) with its stored answers (`Given`). Out: the published figures
-(`PublishedReport` and its parts) and the release they belong to (`Release`), plain immutable
-pydantic models so that a release is stored as JSON and shown again unchanged. The rules
-that fill them are in the package's other modules.
+(`PublishedReport` and its parts) and the release they belong to (`Release`), plain frozen
+dataclasses: the process serving answers never imports pydantic for them. A release is stored
+as JSON and shown again unchanged; the store's codec (`bot.store.release_json`) validates it
+with pydantic at that boundary only. The rules that fill them are in the package's other
+modules.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict
+from typing import ClassVar
 
 from flows.aggregation import Participant
 from flows.questionnaire import Band, Questionnaire
@@ -45,16 +46,27 @@ class Reason(StrEnum):
     OWN = "own"  # this viewer could work out others from their own answers
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True)
+class Frozen:
+    """Base of the published types: immutable, and strict about unknown keys when read back.
+
+    Tuple-typed fields must be given tuples (a dataclass does not coerce a list), so that a
+    report is hashable and equals itself after a JSON round trip. `__pydantic_config__` is
+    what pydantic reads from a stdlib dataclass: stored JSON with a key no field has is
+    refused, as it was while these were pydantic models.
+    """
+
+    __pydantic_config__: ClassVar[dict[str, object]] = {"extra": "forbid"}
 
 
+@dataclass(frozen=True)
 class BandCount(Frozen):
     band_id: str
     label: str
     count: int
 
 
+@dataclass(frozen=True)
 class PublishedPerspective(Frozen):
     perspective_id: str
     label: str
@@ -63,6 +75,7 @@ class PublishedPerspective(Frozen):
     withheld_reason: Reason | None
 
 
+@dataclass(frozen=True)
 class PublishedSubtheme(Frozen):
     """One subtheme of a field (Bildung, Sprache, ...): the group's mean agreement (0–100)
     over every answer given to the subtheme's statements; `mean` None = withheld."""
@@ -75,6 +88,7 @@ class PublishedSubtheme(Frozen):
     withheld_reason: Reason | None
 
 
+@dataclass(frozen=True)
 class PublishedUnclear(Frozen):
     """A statement many skipped ("weiß nicht"): to clarify in the workshop. Listed most skipped
     first, never with a count (see `_publish_unclear`)."""
@@ -84,6 +98,7 @@ class PublishedUnclear(Frozen):
     text: str
 
 
+@dataclass(frozen=True)
 class PublishedField(Frozen):
     field_id: str
     title: str
@@ -98,6 +113,7 @@ class PublishedField(Frozen):
     # releases, stored before subtheme profiles existed, read back with none
 
 
+@dataclass(frozen=True)
 class PublishedQuestion(Frozen):
     question_id: str
     field_id: str
@@ -107,12 +123,14 @@ class PublishedQuestion(Frozen):
     mean: float
 
 
+@dataclass(frozen=True)
 class PerspectiveCount(Frozen):
     perspective_id: str
     label: str
     n: int
 
 
+@dataclass(frozen=True)
 class PerspectiveNote(Frozen):
     """Why one perspective has no column; `others` is the rest for `Reason.COMPLEMENT`."""
 
@@ -122,6 +140,7 @@ class PerspectiveNote(Frozen):
     others: int | None
 
 
+@dataclass(frozen=True)
 class PublishedReport(Frozen):
     release: int
     published_at: datetime | None
@@ -162,6 +181,7 @@ class PublishedReport(Frozen):
         return next(f for f in self.fields if f.field_id == field_id)
 
 
+@dataclass(frozen=True)
 class Release(Frozen):
     """A published report over a frozen set of checks, with what later releases must respect.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from flows.aggregation import known_perspective
@@ -117,12 +118,11 @@ def build_release(
     divergent, priorities = _publish_questions(q, checks, points, k, previous, members)
     statements = {s.question_id for s in (*divergent, *priorities)}
     fields = tuple(
-        _publish_field(
-            q, f.id, checks, tokens, k, previous, previous_round, members, band_members
-        ).model_copy(
-            update={
-                "subthemes": _publish_subthemes(q, f.id, points, statements, k, previous, members)
-            }
+        replace(
+            _publish_field(
+                q, f.id, checks, tokens, k, previous, previous_round, members, band_members
+            ),
+            subthemes=_publish_subthemes(q, f.id, points, statements, k, previous, members),
         )
         for f in q.fields
     )
@@ -180,14 +180,11 @@ def forget(
         return {key: tuple(token(t) for t in tokens) for key, tokens in groups.items()}
 
     return [
-        release.model_copy(
-            update={
-                "check_ids": tuple(
-                    sorted(placeholder if c == check_id else c for c in release.check_ids)
-                ),
-                "members": scrub(release.members),
-                "band_members": scrub(release.band_members),
-            }
+        replace(
+            release,
+            check_ids=tuple(sorted(placeholder if c == check_id else c for c in release.check_ids)),
+            members=scrub(release.members),
+            band_members=scrub(release.band_members),
         )
         for release in releases
     ]

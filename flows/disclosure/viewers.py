@@ -8,6 +8,7 @@ for a missing or withheld figure, the same for chat, page and PDF.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 
 from flows.disclosure.audit import cells
 from flows.disclosure.fields import _notes, _same_quantity, _withheld_field
@@ -73,7 +74,7 @@ def for_viewers(
         ):
             # The subthemes stay: each cell of theirs holds 2k people, so k besides a viewer.
             withheld = _withheld_field(q, field_id, field.n, (), Reason.TOO_FEW)
-            fields.append(withheld.model_copy(update={"subthemes": field.subthemes}))
+            fields.append(replace(withheld, subthemes=field.subthemes))
             continue
         groups = {
             p.perspective_id: release.members.get(f"{field_id}/{p.perspective_id}", ())
@@ -86,30 +87,27 @@ def for_viewers(
             visible.remove(min(reversed(visible), key=lambda p: len(groups[p])))
         if not field_enough(field_id, whole, *(groups[p] for p in visible)):
             withheld = _withheld_field(q, field_id, field.n, (), Reason.OWN)
-            fields.append(withheld.model_copy(update={"subthemes": field.subthemes}))
+            fields.append(replace(withheld, subthemes=field.subthemes))
             continue
         perspectives = tuple(
             p
             if p.mean is None or p.perspective_id in visible
-            else p.model_copy(update={"mean": None, "withheld_reason": Reason.OWN})
+            else replace(p, mean=None, withheld_reason=Reason.OWN)
             for p in field.by_perspective
         )
-        fields.append(field.model_copy(update={"by_perspective": perspectives}))
+        fields.append(replace(field, by_perspective=perspectives))
 
     def answers_enough(key: str) -> bool:
         return others_enough(figures(key.__eq__, release.members.get(key, ())))
 
-    return report.model_copy(
-        update={
-            "for_participants": True,
-            "fields": tuple(fields),
-            "perspective_notes": _notes(fields),
-            "divergent": tuple(s for s in report.divergent if answers_enough(f"q:{s.question_id}")),
-            "priorities": tuple(
-                s for s in report.priorities if answers_enough(f"q:{s.question_id}")
-            ),
-            "unclear": tuple(u for u in report.unclear if answers_enough(f"z:{u.question_id}")),
-        }
+    return replace(
+        report,
+        for_participants=True,
+        fields=tuple(fields),
+        perspective_notes=_notes(fields),
+        divergent=tuple(s for s in report.divergent if answers_enough(f"q:{s.question_id}")),
+        priorities=tuple(s for s in report.priorities if answers_enough(f"q:{s.question_id}")),
+        unclear=tuple(u for u in report.unclear if answers_enough(f"z:{u.question_id}")),
     )
 
 
