@@ -19,8 +19,11 @@ from tests.telegram_server import BotApiServer, SimulatedUser
 from tests.test_architecture import loaded_after_importing
 
 # Imported on first use only: a group's QR code, the workshop page and its PDF, the XLSX
-# export (with numpy), charts.
+# export (with numpy), charts, and pydantic (validating a questionnaire, reading a release;
+# `python -m bot` validates in a child, see tests/test_validation_child.py).
 ON_FIRST_USE = {
+    "pydantic",
+    "pydantic_core",
     "segno",
     "weasyprint",
     "openpyxl",

@@ -3,7 +3,8 @@
 The child must give exactly what validation in this process gives (the same content, the same
 hashes a session is stored under, the same problems with the same lines), its warm start must
 be used and cleaned up, and a child that cannot answer must never cost a start-up: the source
-is then validated here.
+is then validated here. And the operator's `python -m bot` must not load pydantic at all while
+it starts, answers, reloads and reads an older version back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from bot.store.content import DEFAULT_QUESTIONNAIRE
 from bot.store.validation import ChildValidator
 from flows.loading import QuestionnaireInvalid, parse_questionnaire
 from flows.questionnaire import Questionnaire
+from tests.harness import BotProcess, bot_env
+from tests.stored import query
+from tests.telegram_server import BotApiServer, SimulatedUser
+from tests.test_e2e_admin import ADMIN, answer, begin, press, say
+from tests.test_e2e_admin import env as admin_env
 
 SOURCE = DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -122,3 +128,60 @@ async def test_a_child_that_answers_garbage_means_validation_here(
         questionnaire = await ChildValidator()(SOURCE, "shipped")
     assert questionnaire.content_hash == parse_questionnaire(SOURCE, "shipped").content_hash
     assert "validating the questionnaire in a child failed" in caplog.text
+
+
+def pydantic_mapped(process: BotProcess) -> bool:
+    """Whether pydantic's compiled core is loaded into the process (it is, once pydantic is
+    imported; shared libraries are never unloaded)."""
+    assert process.process is not None
+    return "pydantic_core" in Path(f"/proc/{process.process.pid}/maps").read_text()
+
+
+@pytest.mark.long(seconds=8)
+async def test_python_m_bot_validates_start_up_reloads_and_old_versions_in_children(
+    server: BotApiServer, database: Path, questionnaire: Path, tmp_path: Path
+) -> None:
+    old_text = "Es gibt eine zuständige Stelle."
+    new_text = "Es gibt eine zuständige Stelle mit eigenem Budget."
+    log = tmp_path / "bot.log"
+    environment = bot_env(server, database, **admin_env(questionnaire))
+    bot = BotProcess(server, environment, log=log)
+    admin = SimulatedUser(server, ADMIN, first_name="Ada")
+    early = SimulatedUser(server, 506, first_name="Eli")
+    late = SimulatedUser(server, 507, first_name="Lou")
+    await bot.start()
+    try:
+        await begin(early)
+        await answer(early, 1)
+        assert old_text in (early.last_text or "")
+        source = questionnaire.read_text(encoding="utf-8")
+        questionnaire.write_text("id: [kaputt", encoding="utf-8")
+        report = await say(admin, "/reload")
+        assert "konnte nicht geladen werden" in report and "YAML" in report
+        questionnaire.write_text(
+            source.replace(old_text, new_text).replace('"test.1"', '"test.2"'), encoding="utf-8"
+        )
+        report = await say(admin, "/reload")
+        assert "Fragebogen neu geladen" in report and "Version test.2" in report
+        await begin(late)
+        await answer(late, 1)
+        assert new_text in (late.last_text or "")
+        assert not pydantic_mapped(bot)
+    finally:
+        assert await bot.terminate() == 0
+
+    # After a restart the early check runs on its stored older version, read back through a
+    # child as well.
+    await bot.start()
+    try:
+        await answer(early, 1)
+        await press(early, "zurück")
+        assert old_text in (early.last_text or "") and new_text not in (early.last_text or "")
+        assert not pydantic_mapped(bot)
+    finally:
+        assert await bot.terminate() == 0
+    text = log.read_text(errors="replace")
+    assert "validating the questionnaire in a child failed" not in text
+    assert " ERROR " not in text and "Traceback" not in text
+    hashes = query(database, "SELECT user_id, content_hash FROM sessions ORDER BY user_id")
+    assert hashes[0][1] != hashes[1][1]
