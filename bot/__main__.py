@@ -4,9 +4,10 @@ Sub-commands: `validate [FILE ...]`, `preview [FILE]` for questionnaire authors,
 `admin stats|reset|export|grant-coordinator` for the server operator.
 """
 
-from bot.cli import collector
+from bot.cli import collector, early
 
 collector.pause()  # before the imports: see bot.cli.collector
+early.start_validation_child()  # ready when start-up needs it: see bot.cli.early
 
 from bot.cli.main import main  # noqa: E402
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import early
+from bot.store import validation_child
 from bot.store.content import DEFAULT_QUESTIONNAIRE
 from bot.store.validation import ChildValidator
 from flows.loading import QuestionnaireInvalid, parse_questionnaire
@@ -29,6 +31,12 @@ from tests.test_e2e_admin import env as admin_env
 
 SOURCE = DEFAULT_QUESTIONNAIRE.read_text(encoding="utf-8")
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def spawn(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def same(a: Questionnaire, b: Questionnaire) -> None:
@@ -88,19 +96,39 @@ async def test_a_warm_child_is_used_once_and_an_unused_one_ended() -> None:
     assert unused.returncode is not None and validator._waiting is None
 
 
+async def test_the_child_started_at_process_start_is_only_for_serving_telegram() -> None:
+    for argv, environ in [
+        (["bot"], {}),  # the console chat
+        (["bot"], {"BOT_TOKEN": "  "}),
+        (["bot", "admin", "stats"], {"BOT_TOKEN": "1:x"}),
+        (["bot", "validate"], {"BOT_TOKEN": "1:x"}),
+    ]:
+        early.start_validation_child(argv, environ)
+        assert early.take_validation_child() is None
+    early.start_validation_child(["bot"], {"BOT_TOKEN": "1:x"})
+    child = early.take_validation_child()
+    assert child is not None and early.take_validation_child() is None  # handed over once
+    validator = ChildValidator(child)
+    validator.warm_up()
+    assert validator._waiting is child
+    questionnaire = await validator(SOURCE, "shipped")
+    assert child.returncode == 0
+    same(questionnaire, parse_questionnaire(SOURCE, "shipped"))
+
+
+async def test_an_unused_child_exits_when_its_parent_closes_its_input() -> None:
+    child = validation_child.start()
+    assert child.stdin is not None
+    child.stdin.close()  # what the end of the parent process does to the pipe
+    assert child.wait(timeout=30) == 0
+    assert child.stdout is not None and child.stdout.read() == b""
+
+
 async def test_a_child_that_cannot_answer_means_validation_here(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     failing = [sys.executable, "-c", "import sys; print('kaputt', file=sys.stderr); sys.exit(3)"]
-    monkeypatch.setattr(
-        ChildValidator,
-        "_start",
-        staticmethod(
-            lambda: subprocess.Popen(
-                failing, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-        ),
-    )
+    monkeypatch.setattr(validation_child, "start", lambda: spawn(failing))
     with caplog.at_level(logging.WARNING):
         questionnaire = await ChildValidator()(SOURCE, "shipped")
     same(questionnaire, parse_questionnaire(SOURCE, "shipped"))
@@ -115,15 +143,7 @@ async def test_a_child_that_answers_garbage_means_validation_here(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     garbage = [sys.executable, "-c", "import sys; sys.stdin.read(); sys.stdout.write('nonsense')"]
-    monkeypatch.setattr(
-        ChildValidator,
-        "_start",
-        staticmethod(
-            lambda: subprocess.Popen(
-                garbage, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-        ),
-    )
+    monkeypatch.setattr(validation_child, "start", lambda: spawn(garbage))
     with caplog.at_level(logging.WARNING):
         questionnaire = await ChildValidator()(SOURCE, "shipped")
     assert questionnaire.content_hash == parse_questionnaire(SOURCE, "shipped").content_hash

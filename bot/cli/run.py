@@ -10,7 +10,7 @@ import signal
 import sys
 from urllib.parse import urlsplit
 
-from bot.cli import collector, log_redaction
+from bot.cli import collector, early, log_redaction
 from bot.cli.config import ConfigError, Settings, load_settings, require_privacy_contact
 from bot.cli.instance_lock import InstanceLock
 from bot.store.startup_checks import EXIT_STARTUP, StartupError, retry_network
@@ -93,9 +93,10 @@ async def _serve_until_signal(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    # Questionnaires are validated in a child process, so this one never loads pydantic; the
-    # first child starts now and gets ready while the imports below run.
-    validator = ChildValidator()
+    # Questionnaires are validated in a child process, so this one never loads pydantic. The
+    # first child was started at process start (bot.cli.early), or starts now and gets ready
+    # while the imports below run.
+    validator = ChildValidator(early.take_validation_child())
     validator.warm_up()
     try:
         # A network failure before the bot serves (getMe, the command menus) is retried; once
