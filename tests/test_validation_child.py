@@ -131,9 +131,11 @@ async def test_an_unused_child_exits_when_its_parent_closes_its_input() -> None:
             "import sys; print('kaputt', file=sys.stderr); sys.exit(3)",
             "exit status 3: kaputt",
         ),
-        ("import sys; sys.stdin.read(); sys.stdout.write('nonsense')", "child failed"),
+        ("import sys; sys.stdin.read(); sys.stdout.write('nonsense')", "unreadable answer"),
+        ("import sys; sys.stdin.read()", "unreadable answer (EOFError)"),
+        ("import pickle, sys; sys.stdin.read(); pickle.dump(42, sys.stdout.buffer)", "unexpected"),
     ],
-    ids=["fails", "answers-garbage"],
+    ids=["fails", "answers-garbage", "answers-nothing", "answers-something-else"],
 )
 async def test_a_child_without_a_usable_answer_means_validation_here(
     child: str, logged: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture

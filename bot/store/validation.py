@@ -64,7 +64,7 @@ class ChildValidator:
         child, self._waiting = self._waiting, None
         try:
             outcome = await asyncio.to_thread(self._ask, child, source, name)
-        except (OSError, subprocess.SubprocessError, pickle.UnpicklingError, _ChildFailed) as error:
+        except (OSError, subprocess.SubprocessError, _ChildFailed) as error:
             log.warning("validating the questionnaire in a child failed (%s): doing it here", error)
             return parse_questionnaire(source, name)
         if isinstance(outcome, Invalid):
@@ -85,7 +85,10 @@ class ChildValidator:
         if child.returncode != 0:
             tail = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise _ChildFailed(f"exit status {child.returncode}: {tail[0]}")
-        outcome = pickle.loads(output)
+        try:
+            outcome = pickle.loads(output)
+        except Exception as error:  # anything but our pickle: empty, cut short, foreign
+            raise _ChildFailed(f"unreadable answer ({type(error).__name__})") from error
         if not isinstance(outcome, Valid | Invalid):
             raise _ChildFailed(f"unexpected answer {type(outcome).__name__}")
         return outcome
