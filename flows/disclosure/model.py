@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
 
 from flows.aggregation import Participant
-from flows.questionnaire import Band, Questionnaire
+from flows.questionnaire import Band, Model, Questionnaire
 
 QUESTION_FACTOR = 2
 """Per-question figures need this many times `k` answers: one answer moves them far more."""
@@ -47,16 +46,14 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True)
-class Frozen:
-    """Base of the published types: immutable, and strict about unknown keys when read back.
+class Frozen(Model):
+    """Base of the published types: immutable, and strict about unknown keys when read back
+    (the questionnaire types' `Model` carries pydantic's setting for that): stored JSON with a
+    key no field has is refused, as it was while these were pydantic models.
 
     Tuple-typed fields must be given tuples (a dataclass does not coerce a list), so that a
-    report is hashable and equals itself after a JSON round trip. `__pydantic_config__` is
-    what pydantic reads from a stdlib dataclass: stored JSON with a key no field has is
-    refused, as it was while these were pydantic models.
+    report is hashable and equals itself after a JSON round trip.
     """
-
-    __pydantic_config__: ClassVar[dict[str, object]] = {"extra": "forbid"}
 
 
 @dataclass(frozen=True)
