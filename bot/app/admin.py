@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.app.ports import People, PersonalData, Reports, Sessions
+from bot.app.ports import People, PersonalData, Reports, Sessions, VersionUnavailable
 from bot.app.pseudonyms import alias
 from bot.app.records import SessionRecord, utc_now
 from bot.ui.export import ExportRow, build_csv, build_xlsx, day, pseudonym
@@ -108,6 +108,13 @@ class Admin:
         self.versions = versions
         self.clock = clock
 
+    async def _readable(self, content_hash: str) -> Questionnaire | None:
+        """The version, or None if it cannot be read (its answers are exported as ids)."""
+        try:
+            return await self.versions(content_hash)
+        except VersionUnavailable:
+            return None
+
     async def find(self, spec: str) -> Person | None:
         """A person by numeric Telegram id or @username; None if the bot does not know them."""
         spec = spec.strip()
@@ -163,7 +170,9 @@ class Admin:
         titles: dict[str, str] = {f.id: f.title for f in active.fields} if active else {}
         complete: dict[str, int] = dict.fromkeys(titles, 0)
         for content_hash, answered in await self.storage.current_answered():
-            q = await self.versions(content_hash)
+            q = await self._readable(content_hash)
+            if q is None:
+                continue  # no fields to count it under; the WARNING names the version
             answers = dict.fromkeys(answered)
             for field in q.fields:
                 titles.setdefault(field.id, field.title)
@@ -179,12 +188,12 @@ class Admin:
         salt = await self.storage.export_salt()
         rows: list[tuple[int, int, ExportRow]] = []
         for raw in await self.storage.export_answers():
-            q = await self.versions(raw["content_hash"])
+            q = await self._readable(raw["content_hash"])
             question_id = raw["question_id"]
-            known = q.has_question(question_id)
-            option = q.scale.option(raw["option_id"])
-            order = q.question_number(question_id) if known else len(q.questions)
-            field_id = q.question(question_id).field if known else None
+            known = q is not None and q.has_question(question_id)
+            option = q.scale.option(raw["option_id"]) if q is not None else None
+            order = q.question_number(question_id) if q is not None and known else 10**6
+            field_id = q.question(question_id).field if q is not None and known else None
             rows.append(
                 (
                     raw["session_id"],
@@ -200,9 +209,9 @@ class Admin:
                         questionnaire_version=raw["questionnaire_version"],
                         content_hash=raw["content_hash"],
                         field_id=field_id,
-                        field_title=q.field(field_id).title if field_id else None,
+                        field_title=q.field(field_id).title if q and field_id else None,
                         question_id=question_id,
-                        question_text=q.question(question_id).text if known else None,
+                        question_text=q.question(question_id).text if q and known else None,
                         option_id=raw["option_id"],
                         answer=answer_label(self.t, q, raw["option_id"]),
                         points=option.points if option is not None else None,

@@ -3,10 +3,10 @@
 This module owns every prefix: the self-check's own buttons, group actions (`g:`), the workshop
 page's actions (`w:`), the person's own result PDF (`d`), the join dialogue (`j:`, `p:`), a
 group's municipality type (`gt:`), the person's own type (`t:`), a person's data rights (`d:`
-delete, `l:` leave a group) and the admins' reset confirmation (`adm:`). `parse` turns any data
-into
-a typed press or None, so forged or oddly formed data (other digits than 0-9, numbers too long
-to be ids) is refused in one place, like any unknown button.
+delete, `l:` leave a group), the admins' reset confirmation (`adm:`) and going on with the
+active questionnaire version (`u`). `parse` turns any data into a typed press or None, so
+forged or oddly formed data (other digits than 0-9, numbers too long to be ids) is refused in
+one place, like any unknown button.
 
 Question and option are referenced by their position in the session's own questionnaire
 version; answer, skip, keep ("weiter") and back carry the session revision they were shown at,
@@ -42,6 +42,8 @@ RESULTS = "r"
 REVIEW = "v"
 RESUME = "c"
 TYPE_CHOICE = "t"
+ADOPT_ACTIVE = "u"
+"""Go on with the active questionnaire version: the answer to `SelfCheck.version_unavailable`."""
 
 _PATTERN = re.compile(
     r"^(?:a:([0-9]{1,9}):([0-9]{1,4}):([0-9]{1,2})|s:([0-9]{1,9}):([0-9]{1,4})"
@@ -97,6 +99,12 @@ class ResultPdfPress:
 
 
 @dataclass(frozen=True)
+class AdoptActivePress:
+    """ "Mit der aktuellen Fassung weitermachen": the presser's own session, like every
+    self-check button; it never names a session, a user or a version."""
+
+
+@dataclass(frozen=True)
 class GroupTypePress:
     """A coordinator sets the group's municipality type (index into the declared types)."""
 
@@ -140,6 +148,7 @@ class RightsPress:
 
 Pressed = (
     SelfCheckPress
+    | AdoptActivePress
     | GroupPress
     | GroupTypePress
     | WorkshopPress
@@ -196,6 +205,8 @@ def parse(data: str | None) -> Pressed | None:
         return WorkshopPress(match[1], int(match[2])) if match else WorkshopPress("", None)
     if data == RESULT_PDF:
         return ResultPdfPress()
+    if data == ADOPT_ACTIVE:
+        return AdoptActivePress()
     if data.startswith("p:"):
         match = _PERSPECTIVE.match(data)
         return JoinPress(int(match[1]), perspective=int(match[2])) if match else JoinPress(None)

@@ -7,13 +7,23 @@ button can never put someone into a group whose link they did not open.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.app import codec
-from bot.app.ports import Clock, Groups, People, Questionnaires, Releases, Sessions, Turn
+from bot.app.ports import (
+    Clock,
+    Groups,
+    People,
+    Questionnaires,
+    Releases,
+    Sessions,
+    Turn,
+    VersionUnavailable,
+)
 from bot.app.records import GroupRecord, SessionRecord, UserRef
 from bot.app.service import SelfCheck
 from bot.ui.report import render_report
@@ -33,6 +43,8 @@ from flows.membership import Join, joining
 from flows.naming import group_name
 from flows.questionnaire import Questionnaire
 from flows.translation import answers_on
+
+log = logging.getLogger(__name__)
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 GROUP_NAME_LIMIT = 80
@@ -351,9 +363,18 @@ class GroupDesk:
         # questions); the stored answers go along, for the markers the audit compares.
         checks = []
         viewers = set()
+        unreadable = 0
         coordinators = await self.storage.coordinators_of(group_id)
         for c in await self.storage.completed_checks(group_id, round_number):
-            own = await self.catalog.get(c.content_hash)
+            # A coordinator who took part is a viewer whether or not their check can be read:
+            # leaving them out would show them figures their own answers let them narrow.
+            if c.user_id in coordinators:
+                viewers.add(c.session_id)
+            try:
+                own = await self.catalog.get(c.content_hash)
+            except VersionUnavailable:
+                unreadable += 1
+                continue
             checks.append(
                 _Check(
                     c.perspective,
@@ -363,11 +384,21 @@ class GroupDesk:
                     user_id=c.user_id,
                 )
             )
-            if c.user_id in coordinators:
-                viewers.add(c.session_id)
         # Stored, never held in memory: a restart must not begin a fresh history, whose first
         # release could be differenced against what a coordinator saw before it.
         history = await self.storage.releases(group_id, round_number)
+        if unreadable:
+            # Without a check's answers a release would differ from the last by that check:
+            # leaving it out would publish it by difference. Nothing new until it can be read
+            # (its person may move it onto the active version), the last release stays.
+            log.warning(
+                "group %s round %s: %s completed check(s) on a questionnaire version that "
+                "cannot be read, no new release until they can",
+                group_id,
+                round_number,
+                unreadable,
+            )
+            return history, checks, viewers
         now = self.clock()
         release = next_release(
             q,

@@ -95,7 +95,7 @@ class Sessions(Protocol):
     async def set_municipality_type(
         self,
         record: SessionRecord,
-        municipality_type: str,
+        municipality_type: str | None,
         content_hash: str,
         state: SessionState,
         now: datetime,
@@ -232,12 +232,26 @@ class ReminderStore(Protocol):
     async def reminders_enabled(self, user_id: int) -> bool: ...
 
 
+class VersionUnavailable(LookupError):
+    """A questionnaire version some session runs on cannot be read: not stored, or its stored
+    source no longer validates (a damaged row, or a later release of the bot with stricter
+    rules than the ones that source once passed). The answers are unaffected; each use case
+    decides what it can still do without that version's texts."""
+
+    def __init__(self, content_hash: str, reason: str) -> None:
+        super().__init__(f"questionnaire version {content_hash} cannot be read: {reason}")
+        self.content_hash = content_hash
+        self.reason = reason
+
+
 class Questionnaires(Protocol):
     """The active questionnaire and every version sessions still run on."""
 
     active: Questionnaire
 
-    async def get(self, content_hash: str) -> Questionnaire: ...
+    async def get(self, content_hash: str) -> Questionnaire:
+        """The version with this hash; raises `VersionUnavailable` if it cannot be read."""
+        ...
 
     async def reload(self) -> Questionnaire: ...
 

@@ -19,7 +19,16 @@ from typing import Protocol
 from bot.app import codec
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
-from bot.app.ports import Clock, Delivery, People, Questionnaires, ReminderStore, Sessions, Turn
+from bot.app.ports import (
+    Clock,
+    Delivery,
+    People,
+    Questionnaires,
+    ReminderStore,
+    Sessions,
+    Turn,
+    VersionUnavailable,
+)
 from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.app.retention import Retention
@@ -146,7 +155,11 @@ class Reminders:
             record = await storage.session(session_id)
             if record is None:
                 return 0
-            q = await self.catalog.get(record.content_hash)
+            try:
+                q = await self.catalog.get(record.content_hash)
+            except VersionUnavailable:
+                # No title or count to remind of; the person hears of it when they come back.
+                return 0
             done, total = len(record.state.answers), len(q.questions)
             t = self.t
             view = View(

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.app import codec
-from bot.app.ports import Clock, Groups, PersonalData, Questionnaires, Reports, Sessions, Turn
+from bot.app.ports import (
+    Clock,
+    Groups,
+    PersonalData,
+    Questionnaires,
+    Reports,
+    Sessions,
+    Turn,
+    VersionUnavailable,
+)
 from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.ui.export import pseudonym
@@ -75,7 +84,11 @@ class RightsDesk:
         data = await self.storage.personal_data(user.user_id)
         versions: dict[int, Questionnaire | None] = {}
         for session in data["sessions"]:
-            versions[session["id"]] = await self.catalog.get(session["content_hash"])
+            try:
+                versions[session["id"]] = await self.catalog.get(session["content_hash"])
+            except VersionUnavailable:
+                # Everything stored is still given: the ids, without the words beside them.
+                versions[session["id"]] = None
         sections = explained(self.t, data, versions)
         log.info("person %s: own data sent", alias(user.user_id))
         return _plain(

@@ -24,7 +24,7 @@ from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.app.reminders import ReminderPolicy, RemindersStore, reminder_command
 from bot.app.rights import RightsDesk
-from bot.app.service import SelfCheck
+from bot.app.service import OwnVersionUnavailable, SelfCheck
 from bot.app.workshop import Workshop
 from bot.ui.texts import Html, Texts
 from bot.ui.views import Reply, View
@@ -196,7 +196,11 @@ class Router:
             if isinstance(pressed, codec.ResetPress) and self.is_admin(person):
                 return await self._reset_press(person, pressed, delivery)
         async with self.locks.hold(person.user_id):
-            turn = await self._turn(person, message)
+            try:
+                turn = await self._turn(person, message)
+            except OwnVersionUnavailable:
+                # Whatever they sent: the answers are safe, and the one way on is offered.
+                turn = self.selfcheck.version_unavailable(as_edit=isinstance(message, Press))
             await self.outbox.deliver(delivery, person.chat_id, turn)
             return turn
 
@@ -219,6 +223,8 @@ class Router:
             return await self.groups.set_type(person, pressed.group_id, pressed.type_index)
         if isinstance(pressed, codec.WorkshopPress):
             return await self.workshop.act(person, pressed.action, pressed.group_id)
+        if isinstance(pressed, codec.AdoptActivePress):
+            return await self.selfcheck.adopt_active_version(person, press.message_id)
         if isinstance(pressed, codec.ResultPdfPress):
             # The turn is delivered to the presser's own chat: a person's PDF goes nowhere else.
             return await self.workshop.own_result(person)

@@ -12,12 +12,20 @@ from dataclasses import replace
 from typing import Protocol
 
 from bot.app import codec
-from bot.app.ports import Clock, Groups, People, Questionnaires, Sessions, Turn
+from bot.app.ports import (
+    Clock,
+    Groups,
+    People,
+    Questionnaires,
+    Sessions,
+    Turn,
+    VersionUnavailable,
+)
 from bot.app.pseudonyms import alias
 from bot.app.records import SessionRecord, UserRef, utc_now
 from bot.ui.render import Renderer
 from bot.ui.texts import Html, Texts
-from bot.ui.views import Reply, View
+from bot.ui.views import Button, Reply, View
 from flows.membership import behind_current_round
 from flows.questionnaire import Questionnaire
 from flows.scoring import NOT_APPLICABLE
@@ -28,6 +36,18 @@ log = logging.getLogger(__name__)
 
 class SelfCheckStore(Sessions, People, Groups, Protocol):
     """The repositories the self-check reads and writes."""
+
+
+class OwnVersionUnavailable(Exception):
+    """The person's own session runs on a questionnaire version that cannot be read.
+
+    Raised wherever the session is read, so that every input of that person (a press, a
+    command, text) gets the same answer from the routing table: `SelfCheck.version_unavailable`.
+    """
+
+    def __init__(self, record: SessionRecord, cause: VersionUnavailable) -> None:
+        super().__init__(str(cause))
+        self.record = record
 
 
 class SelfCheck:
@@ -71,7 +91,7 @@ class SelfCheck:
             record = await self.storage.create_session(
                 user.user_id, self.catalog.active.content_hash, self.clock()
             )
-        q = await self.catalog.get(record.content_hash)
+        q = await self._own_version(record)
         wanted = record.municipality_type
         if record.group_id is not None:
             group = await self.storage.group(record.group_id)
@@ -84,8 +104,71 @@ class SelfCheck:
         switched = await self._switch_type(record, q, wanted)
         if switched is None:  # the row moved on meanwhile: read it again
             record = await self.storage.current_session(user.user_id) or record
-            return record, await self.catalog.get(record.content_hash), True
+            return record, await self._own_version(record), True
         return *switched, True
+
+    async def _own_version(self, record: SessionRecord) -> Questionnaire:
+        try:
+            return await self.catalog.get(record.content_hash)
+        except VersionUnavailable as error:
+            raise OwnVersionUnavailable(record, error) from error
+
+    def version_unavailable(self, as_edit: bool) -> Turn:
+        """What a person on an unreadable version gets for any input: their answers are safe,
+        and they may go on with the active version (`adopt_active_version`) or wait."""
+        button = Button(self.t.plain("button_adopt_active"), codec.ADOPT_ACTIVE)
+        view = View(self.t("version_unavailable"), ((button,),))
+        if as_edit:
+            return Turn(Reply(edit=view, toast=self.t.plain("toast_version_unavailable")))
+        return Turn(Reply(send=[view]))
+
+    async def adopt_active_version(self, user: UserRef, message_id: int | None) -> Turn:
+        """Move a session whose version cannot be read onto the active version; the answers
+        stay as stored.
+
+        Only what the person agreed to by pressing, and only while their version is still
+        unreadable: a stale or forged press (the version is readable again, or was never
+        broken) changes nothing. The stored answers keep their question and option ids, so
+        the active version counts every answer whose question and option it still has, and
+        treats any other as unanswered (`flows.scoring`); nothing is deleted. The revision
+        advances, so buttons shown on the old version become stale, and the person lands in
+        the menu, where progress shows what carried over.
+        """
+        record = await self.storage.current_session(user.user_id)
+        if record is not None and await self._unreadable(record.content_hash):
+            active = self.catalog.active
+            chosen = record.municipality_type
+            target = active.for_type(chosen) if self._offers(active, chosen) else active
+            state = SessionState(
+                record.state.answers, Position(Screen.MENU), record.state.revision + 1
+            )
+            kept_type = type_of(target) if chosen is not None else None
+            saved = await self.storage.set_municipality_type(
+                record, kept_type, target.content_hash, state, self.clock()
+            )
+            if saved:
+                log.info(
+                    "session %s: moved from unreadable version %s to %s",
+                    record.id,
+                    record.content_hash,
+                    target.content_hash,
+                )
+                record, q = await self.session_for(user)
+                view = self._current(record, q, prefix=self.t("version_adopted") + "\n\n")
+                return self._turn(record, Reply(edit=view))
+        record, q = await self.session_for(user)
+        return self._resync(record, q, message_id, self.t.plain("toast_stale"))
+
+    async def _unreadable(self, content_hash: str) -> bool:
+        try:
+            await self.catalog.get(content_hash)
+        except VersionUnavailable:
+            return True
+        return False
+
+    @staticmethod
+    def _offers(q: Questionnaire, type_id: str | None) -> bool:
+        return type_id is not None and q.document.municipality_type_by_id(type_id) is not None
 
     def needs_type(self, record: SessionRecord, q: Questionnaire) -> bool:
         """A person on their own who has not chosen a type yet (and not begun)."""

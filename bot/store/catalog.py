@@ -7,38 +7,71 @@ file's source: after a restart a Landkreis session finds the Landkreis questions
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from bot.app.ports import VersionUnavailable
 from bot.app.records import utc_now
 from bot.store.content import Validate, read_source, validate_here
 from bot.store.storage import Storage
+from flows.loading import QuestionnaireInvalid
 from flows.questionnaire import Questionnaire
+
+log = logging.getLogger(__name__)
 
 
 class StoredVersions:
-    """Every questionnaire version a session may run on, parsed once from its stored source."""
+    """Every questionnaire version a session may run on, parsed once from its stored source.
+
+    A version that cannot be read is remembered as such for the life of the process, with one
+    WARNING: every press of a person on it would otherwise validate the source again (in a
+    child process, about 0.4 s) only to fail the same way. A restart tries again.
+    """
 
     def __init__(self, storage: Storage, validate: Validate = validate_here) -> None:
         self._storage = storage
         self._validate = validate
         self._cache: dict[str, Questionnaire] = {}
+        self._unreadable: dict[str, str] = {}
 
     def keep(self, questionnaire: Questionnaire) -> None:
         """Cache every municipality type's variant of this questionnaire under its hash."""
         for variant in questionnaire.variants():
             self._cache[variant.content_hash] = variant
+            self._unreadable.pop(variant.content_hash, None)
 
     async def __call__(self, content_hash: str) -> Questionnaire:
         cached = self._cache.get(content_hash)
-        if cached is None:
-            source = await self._storage.questionnaire_source(content_hash)
-            if source is None:
-                raise LookupError(f"questionnaire version {content_hash} is not stored")
-            self.keep(await self._validate(source, f"stored version {content_hash}"))
+        if cached is not None:
+            return cached
+        reason = self._unreadable.get(content_hash)
+        if reason is None:
+            reason = await self._read(content_hash)
             cached = self._cache.get(content_hash)
-            if cached is None:
-                raise LookupError(f"no municipality type of the stored source has {content_hash}")
-        return cached
+            if cached is not None:
+                return cached
+            self._unreadable[content_hash] = reason
+            log.warning(
+                "stored questionnaire version %s cannot be read, sessions on it are offered "
+                "the active version and group reports make no new release: %s",
+                content_hash,
+                reason,
+            )
+        raise VersionUnavailable(content_hash, reason)
+
+    async def _read(self, content_hash: str) -> str:
+        """Parse the stored source into the cache; why not, if it could not be."""
+        source = await self._storage.questionnaire_source(content_hash)
+        if source is None:
+            return "not stored"
+        try:
+            questionnaire = await self._validate(source, f"stored version {content_hash}")
+        except QuestionnaireInvalid as error:
+            count = len(error.problems)
+            first = error.problems[0] if error.problems else "no details"
+            return f"{count} problem(s), the first: {first}"
+        self.keep(questionnaire)
+        return "no municipality type of the stored source has this hash"
 
 
 class Catalog:
@@ -81,6 +114,7 @@ class Catalog:
         return questionnaire
 
     async def get(self, content_hash: str) -> Questionnaire:
+        """The version with this hash; raises `VersionUnavailable` if it cannot be read."""
         return await self._versions(content_hash)
 
     async def _remember(self, questionnaire: Questionnaire, source: str) -> None:

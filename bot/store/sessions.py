@@ -167,7 +167,7 @@ class SessionRepository(Repository):
     async def set_municipality_type(
         self,
         record: SessionRecord,
-        municipality_type: str,
+        municipality_type: str | None,
         content_hash: str,
         state: SessionState,
         now: datetime,
