@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import codec
-from tests.fast import FastUser, fast_bot
+from tests.fast import FastBot, FastUser, fast_bot
 from tests.stored import query
 from tests.test_e2e_groups import create_group
+from tests.test_e2e_reminders import FakeClock
 from tests.test_fast_conversation import finish_check
 
 NOTICE = "lässt sich im Moment nicht laden"
@@ -126,49 +127,61 @@ async def test_a_forged_adopt_press_on_a_readable_version_changes_nothing(
         assert query(database, "SELECT content_hash, revision FROM sessions") == before
 
 
-async def test_a_group_report_keeps_its_last_release_while_a_check_cannot_be_read(
+async def join_and_finish(bot: FastBot, user_id: int, token: str, label: str) -> None:
+    person = bot.user(user_id, f"P{user_id}")
+    await person.send_command("/start", token)
+    await person.press("✅ Einverstanden, teilnehmen")
+    await person.press("Verwaltung")
+    await finish_check(person, label)
+
+
+async def reload_version(bot: FastBot, questionnaire: Path, version: str) -> None:
+    new_version(questionnaire, version)
+    admin = bot.user(900, "Admin")
+    await admin.send_command("/reload")
+    assert "Fragebogen neu geladen." in (admin.last_text or "")
+
+
+def releases(database: Path) -> int:
+    return int(query(database, "SELECT COUNT(*) FROM group_releases")[0][0])
+
+
+async def test_an_unreadable_check_no_release_counted_yet_is_left_out_and_the_round_goes_on(
     database: Path, questionnaire: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Three checks make the first release; a fourth, on a version that then breaks, must not
-    change what is published (without its answers, or leaving it out, a new release would
-    differ from the first by exactly that check), and the rest of the bot goes on."""
+    """In no published figure, so leaving it out publishes nothing about it: three more
+    checks make the next release without it, and it counts again once it can be read."""
     env = {"QUESTIONNAIRE_PATH": str(questionnaire), "ADMIN_IDS": "900"}
     async with fast_bot(database, **env) as bot:
         coordinator = bot.user(100, "Kim")
         token, _, _ = await create_group(coordinator)
         for user_id in (201, 202, 203):
-            person = bot.user(user_id, f"P{user_id}")
-            await person.send_command("/start", token)
-            await person.press("✅ Einverstanden, teilnehmen")
-            await person.press("Verwaltung")
-            await finish_check(person, "trifft voll zu")
+            await join_and_finish(bot, user_id, token, "trifft voll zu")
         await coordinator.send_command("/gruppenbericht")
-        first = coordinator.last_text or ""
-        assert "Stand: Bericht 1 vom" in first
-        new_version(questionnaire, "test.2")
-        admin = bot.user(900, "Admin")
-        await admin.send_command("/reload")
-        late = bot.user(204, "P204")
-        await late.send_command("/start", token)
-        await late.press("✅ Einverstanden, teilnehmen")
-        await late.press("Politik")
-        await finish_check(late, "trifft nicht zu")
-        new_version(questionnaire, "test.3")
-        await admin.send_command("/reload")
+        assert "Stand: Bericht 1 vom" in (coordinator.last_text or "")
+        await reload_version(bot, questionnaire, "test.2")
+        await join_and_finish(bot, 204, token, "trifft nicht zu")
+        await reload_version(bot, questionnaire, "test.3")
     break_stored_source(database, session_hash(database, 204))
     caplog.set_level(logging.INFO)
     async with fast_bot(database, **env) as bot:
+        for user_id in (205, 206, 207):
+            await join_and_finish(bot, user_id, token, "trifft eher zu")
         coordinator = bot.user(100, "Kim")
         await coordinator.send_command("/gruppenbericht")
         report = coordinator.last_text or ""
-        assert "Stand: Bericht 1 vom" in report and "3 abgeschlossene Selbstchecks" in report
-        assert query(database, "SELECT COUNT(*) FROM group_releases")[0][0] == 1
+        assert "Stand: Bericht 2 vom" in report and "6 abgeschlossene Selbstchecks" in report
+        assert "Seitdem" not in report and "technisch nicht laden" not in report
+        assert releases(database) == 2
         held = [r for r in caplog.records if r.name == "bot.app.groups"]
-        assert held and all(r.levelno == logging.WARNING for r in held)
+        assert held and "left out until they can" in held[0].getMessage()
         # The admin's export and the person's own data still give every stored answer.
         admin = bot.user(900, "Admin")
         await admin.send_command("/export")
+        assert any(m.document for m in admin.messages)
         await admin.send_command("/stats")
+        stats = admin.last_text or ""
+        assert "Nicht mitgezählt: ein aktueller Selbstcheck, dessen Fragebogen-Fassung" in stats
         late = bot.user(204, "P204")
         await late.send_command("/meinedaten")
         assert any(m.document for m in late.messages)
@@ -177,12 +190,80 @@ async def test_a_group_report_keeps_its_last_release_while_a_check_cannot_be_rea
         await late.press(ADOPT)
         await coordinator.send_command("/gruppenbericht")
         assert "Seitdem ist 1 Selbstcheck hinzugekommen" in (coordinator.last_text or "")
-    assert (
-        query(
-            database,
-            "SELECT COUNT(*) FROM answers WHERE session_id IN "
-            "(SELECT id FROM sessions WHERE user_id = 204)",
-        )[0][0]
-        == 10
+    answers_of_204 = query(
+        database,
+        "SELECT COUNT(*) FROM answers WHERE session_id IN "
+        "(SELECT id FROM sessions WHERE user_id = 204)",
     )
+    assert answers_of_204 == [(10,)]
+    no_errors(caplog)
+
+
+async def test_an_unreadable_check_a_release_counted_holds_the_round_at_that_release(
+    database: Path, questionnaire: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Leaving out a released check would be a removal: the next release would differ from
+    the last by it (and the audit would withhold its fields for the rest of the round). So
+    the round stays at its release, says so without promising the next one, and goes on
+    once the check can be read again."""
+    env = {"QUESTIONNAIRE_PATH": str(questionnaire), "ADMIN_IDS": "900"}
+    async with fast_bot(database, **env) as bot:
+        coordinator = bot.user(100, "Kim")
+        token, _, _ = await create_group(coordinator)
+        for user_id in (201, 202):
+            await join_and_finish(bot, user_id, token, "trifft voll zu")
+        await reload_version(bot, questionnaire, "test.2")
+        await join_and_finish(bot, 203, token, "trifft nicht zu")
+        await coordinator.send_command("/gruppenbericht")
+        assert "Stand: Bericht 1 vom" in (coordinator.last_text or "")
+        await reload_version(bot, questionnaire, "test.3")
+    break_stored_source(database, session_hash(database, 203))
+    caplog.set_level(logging.INFO)
+    async with fast_bot(database, **env) as bot:
+        for user_id in (204, 205, 206):
+            await join_and_finish(bot, user_id, token, "trifft eher zu")
+        coordinator = bot.user(100, "Kim")
+        await coordinator.send_command("/gruppenbericht")
+        report = coordinator.last_text or ""
+        assert "Stand: Bericht 1 vom" in report and "3 abgeschlossene Selbstchecks" in report
+        assert "lässt sich die Fragebogen-Fassung gerade technisch nicht laden" in report
+        assert "im nächsten Bericht" not in report
+        assert releases(database) == 1
+        held = [r for r in caplog.records if r.name == "bot.app.groups"]
+        assert held and "no new release until they can" in held[0].getMessage()
+        # The workshop page and PDF promise no next release either.
+        report_now, pending, _ = await bot.core.groups.published_report(
+            await bot.core.storage.group(1), None
+        )
+        assert report_now.release == 1 and pending == 0
+        # The person comes back and goes on with the active version: the round moves on.
+        person = bot.user(203, "P203")
+        await person.send_command("/start")
+        assert NOTICE in (person.last_text or "")
+        await person.press(ADOPT)
+        await coordinator.send_command("/gruppenbericht")
+        report = coordinator.last_text or ""
+        assert "Stand: Bericht 2 vom" in report and "6 abgeschlossene Selbstchecks" in report
+    assert releases(database) == 2
+    no_errors(caplog)
+
+
+async def test_a_due_reminder_on_an_unreadable_version_brings_the_notice(
+    database: Path, questionnaire: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    env = {"QUESTIONNAIRE_PATH": str(questionnaire), "REMINDER_DAYS": "3"}
+    async with fast_bot(database, clock=clock, **env) as bot:
+        await begin_and_answer(bot.user(201, "Kim"), answers=1)
+    old = session_hash(database, 201)
+    new_version(questionnaire, "test.2")
+    break_stored_source(database, old)
+    caplog.set_level(logging.INFO)
+    clock.advance(days=4)
+    async with fast_bot(database, clock=clock, **env) as bot:
+        assert await bot.core.reminders.check() == 1
+        person = bot.user(201, "Kim")
+        assert NOTICE in (person.last_text or "") and person.buttons() == [ADOPT]
+        await person.press(ADOPT)
+        assert "Sie machen jetzt mit der aktuellen Fassung" in (person.last_text or "")
     no_errors(caplog)

@@ -82,6 +82,7 @@ class Stats:
     active_7: int
     active_30: int
     fields: tuple[FieldCompletion, ...]
+    unreadable: int = 0  # current checks on a version that cannot be read: in no field count
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,12 @@ class Admin:
         counts = await self.storage.usage_counts(now - timedelta(days=7), now - timedelta(days=30))
         titles: dict[str, str] = {f.id: f.title for f in active.fields} if active else {}
         complete: dict[str, int] = dict.fromkeys(titles, 0)
+        unreadable = 0
         for content_hash, answered in await self.storage.current_answered():
             q = await self._readable(content_hash)
             if q is None:
-                continue  # no fields to count it under; the WARNING names the version
+                unreadable += 1  # no fields to count it under; the WARNING names the version
+                continue
             answers = dict.fromkeys(answered)
             for field in q.fields:
                 titles.setdefault(field.id, field.title)
@@ -181,7 +184,7 @@ class Admin:
                     complete[field.id] += 1
         fields = tuple(FieldCompletion(fid, titles[fid], n) for fid, n in complete.items())
         await self.audit(who, "stats", None)
-        return Stats(**counts, fields=fields)
+        return Stats(**counts, fields=fields, unreadable=unreadable)
 
     async def export(self, who: str) -> Export:
         """All answers and skips, one row each, with pseudonyms instead of Telegram ids."""

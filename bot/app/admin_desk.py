@@ -117,7 +117,9 @@ class AdminDesk:
             )
             for number, field in enumerate(stats.fields, start=1)
         ]
-        values = {k: v for k, v in vars(stats).items() if k != "fields"}
+        if stats.unreadable:
+            lines.append(self.t("admin_stats_unreadable", count=stats.unreadable))
+        values = {k: v for k, v in vars(stats).items() if k not in ("fields", "unreadable")}
         return _say_all([self.t("admin_stats", **values, fields=Html("\n".join(lines)))])
 
     async def export(self, admin_id: int) -> Turn:

@@ -59,6 +59,19 @@ def new_token() -> str:
 
 
 @dataclass(frozen=True)
+class _Round:
+    """A round as `_latest_release` leaves it: its releases, its readable completed checks,
+    the check ids of coordinators who took part (`viewers`), the user ids of everyone who
+    completed a check, and the unreadable checks that hold it at its last release."""
+
+    history: list[Release]
+    checks: list[_Check]
+    viewers: set[int]
+    participants: set[int]
+    held: frozenset[int]
+
+
+@dataclass(frozen=True)
 class _Check(Check):
     """A completed check with the person it belongs to, to recognise a coordinator's own."""
 
@@ -308,8 +321,8 @@ class GroupDesk:
 
     async def report_views(self, group: GroupRecord, viewer_id: int | None = None) -> list[View]:
         """The group report as chat messages, for one coordinator."""
-        report, pending, own = await self.published_report(group, viewer_id)
-        return render_report(self.t, group, report, pending, own=own)
+        report, pending, own, held = await self._published(group, viewer_id)
+        return render_report(self.t, group, report, pending, own=own, held=held)
 
     async def published_report(
         self, group: GroupRecord, viewer_id: int | None
@@ -317,6 +330,17 @@ class GroupDesk:
         """The latest release of the group's round as this person may see it.
 
         Returns (report, checks waiting for the next release, whether the viewer took part).
+        While the round is held at its release (`_latest_release`), no check is said to be
+        waiting for the next one: the page and the PDF would promise a release that does not
+        come; the chat report says why instead (`report_views`).
+        """
+        report, pending, own, held = await self._published(group, viewer_id)
+        return report, 0 if held else pending, own
+
+    async def _published(
+        self, group: GroupRecord, viewer_id: int | None
+    ) -> tuple[PublishedReport, int, bool, bool]:
+        """`published_report`, and whether the round is held at its last release.
         Every rendering (chat, web page, PDF) shows this object and nothing computed elsewhere:
         the report is never recomputed from live answers; a new release is made only when
         disclosure control allows one (enough checks added or changed since the last). The
@@ -328,21 +352,24 @@ class GroupDesk:
         k = self.policy.min_group
         previous_round = None
         if group.current_round > 1:
-            earlier, _, earlier_viewers = await self._latest_release(
+            earlier = await self._latest_release(
                 q, group.id, group.current_round - 1, None, closed=True
             )
             # The change per field is new mean minus old: it must not give a coordinator who
             # took part in the earlier round an old mean that round withheld from them.
-            previous_round = for_viewers(q, earlier, earlier_viewers) if earlier else None
-        history, checks, viewers = await self._latest_release(
-            q, group.id, group.current_round, previous_round
-        )
-        own = any(c.user_id == viewer_id for c in checks)
+            previous_round = (
+                for_viewers(q, earlier.history, earlier.viewers) if earlier.history else None
+            )
+        now = await self._latest_release(q, group.id, group.current_round, previous_round)
+        history, viewers = now.history, now.viewers
+        own = viewer_id in now.participants
         if not history:
             # A coordinator's own check never counts towards their threshold.
-            return nothing_yet(q, len(checks), k, for_participants=bool(viewers)), 0, own
-        pending = changed_checks(q, history[-1], checks)
-        return for_viewers(q, history, viewers), pending, own
+            report = nothing_yet(q, len(now.checks), k, for_participants=bool(viewers))
+            return report, 0, own, False
+        # A check held back (see `_latest_release`) is no change anybody made.
+        pending = changed_checks(q, history[-1], now.checks, unchanged=now.held)
+        return for_viewers(q, history, viewers), pending, own, bool(now.held)
 
     async def _latest_release(
         self,
@@ -351,29 +378,37 @@ class GroupDesk:
         round_number: int,
         previous_round: PublishedReport | None,
         closed: bool = False,
-    ) -> tuple[list[Release], list[_Check], set[int]]:
+    ) -> _Round:
         """Add a release if one is due; return the round's releases (none before the first),
-        its completed checks, and the check ids of coordinators who took part.
+        its readable completed checks and who took part.
 
         An earlier round is closed: it keeps its last release (or gets a first one). Every
         check is evaluated with `q`, the group's type, whatever type it was answered under.
+
+        A completed check whose questionnaire version cannot be read (`VersionUnavailable`)
+        is left out while no release has counted it: like a check not yet completed, it is in
+        no published figure, and its coordinator (if one took part) has nothing of their own
+        to subtract. One that a release has counted holds the round at its last release
+        instead: leaving it out would be a removal, after which the audit withholds every
+        figure it was in for the rest of the round, although its person may well come back
+        (they are offered to go on with the active version, and then it counts again).
         """
         # Each check means what its own questionnaire version says: read it in the group's
         # questionnaire's terms before combining (a reload may have renamed options or changed
         # questions); the stored answers go along, for the markers the audit compares.
         checks = []
         viewers = set()
-        unreadable = 0
+        participants = set()
+        unreadable = set()
         coordinators = await self.storage.coordinators_of(group_id)
         for c in await self.storage.completed_checks(group_id, round_number):
-            # A coordinator who took part is a viewer whether or not their check can be read:
-            # leaving them out would show them figures their own answers let them narrow.
+            participants.add(c.user_id)
             if c.user_id in coordinators:
                 viewers.add(c.session_id)
             try:
                 own = await self.catalog.get(c.content_hash)
             except VersionUnavailable:
-                unreadable += 1
+                unreadable.add(c.session_id)
                 continue
             checks.append(
                 _Check(
@@ -387,18 +422,19 @@ class GroupDesk:
         # Stored, never held in memory: a restart must not begin a fresh history, whose first
         # release could be differenced against what a coordinator saw before it.
         history = await self.storage.releases(group_id, round_number)
+        released = {check_id for r in history for check_id in r.check_ids}
+        held = frozenset(unreadable & released)
         if unreadable:
-            # Without a check's answers a release would differ from the last by that check:
-            # leaving it out would publish it by difference. Nothing new until it can be read
-            # (its person may move it onto the active version), the last release stays.
             log.warning(
                 "group %s round %s: %s completed check(s) on a questionnaire version that "
-                "cannot be read, no new release until they can",
+                "cannot be read: %s",
                 group_id,
                 round_number,
-                unreadable,
+                len(unreadable),
+                "no new release until they can" if held else "left out until they can",
             )
-            return history, checks, viewers
+        if held:
+            return _Round(history, checks, viewers, participants, held)
         now = self.clock()
         release = next_release(
             q,
@@ -418,7 +454,7 @@ class GroupDesk:
             release = None
         if release is not None:
             history.append(release)
-        return history, checks, viewers
+        return _Round(history, checks, viewers, participants, held)
 
     def _actions(self, group: GroupRecord) -> tuple[tuple[Button, ...], ...]:
         toggle = (

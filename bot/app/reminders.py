@@ -32,6 +32,7 @@ from bot.app.ports import (
 from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
 from bot.app.retention import Retention
+from bot.app.service import version_unavailable_view
 from bot.ui.render import percent
 from bot.ui.texts import Texts
 from bot.ui.views import Button, Reply, View
@@ -155,23 +156,25 @@ class Reminders:
             record = await storage.session(session_id)
             if record is None:
                 return 0
+            t = self.t
             try:
                 q = await self.catalog.get(record.content_hash)
             except VersionUnavailable:
-                # No title or count to remind of; the person hears of it when they come back.
-                return 0
-            done, total = len(record.state.answers), len(q.questions)
-            t = self.t
-            view = View(
-                t(
-                    "reminder",
-                    title=q.title,
-                    answered=done,
-                    questions=total,
-                    percent=percent(done, total),
-                ),
-                ((Button(t.plain("button_continue"), codec.RESUME),),),
-            )
+                # Nothing to count progress on: the reminder is the notice and its way on,
+                # which the person would otherwise only see when they come back by themselves.
+                view = version_unavailable_view(t)
+            else:
+                done, total = len(record.state.answers), len(q.questions)
+                view = View(
+                    t(
+                        "reminder",
+                        title=q.title,
+                        answered=done,
+                        questions=total,
+                        percent=percent(done, total),
+                    ),
+                    ((Button(t.plain("button_continue"), codec.RESUME),),),
+                )
             turn = Turn(Reply(send=[view]), record.id, record.message_id)
             await self.outbox.deliver(self.delivery, chat_id, turn)
             log.info(

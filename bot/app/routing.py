@@ -198,9 +198,10 @@ class Router:
         async with self.locks.hold(person.user_id):
             try:
                 turn = await self._turn(person, message)
-            except OwnVersionUnavailable:
+            except OwnVersionUnavailable as error:
                 # Whatever they sent: the answers are safe, and the one way on is offered.
-                turn = self.selfcheck.version_unavailable(as_edit=isinstance(message, Press))
+                on = message.message_id if isinstance(message, Press) else None
+                turn = self.selfcheck.version_unavailable(error, isinstance(message, Press), on)
             await self.outbox.deliver(delivery, person.chat_id, turn)
             return turn
 

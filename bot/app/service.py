@@ -38,6 +38,13 @@ class SelfCheckStore(Sessions, People, Groups, Protocol):
     """The repositories the self-check reads and writes."""
 
 
+def version_unavailable_view(t: Texts) -> View:
+    """The notice for a person whose session runs on an unreadable version, with the one way
+    on; the same in answer to any input and as a reminder."""
+    button = Button(t.plain("button_adopt_active"), codec.ADOPT_ACTIVE)
+    return View(t("version_unavailable"), ((button,),))
+
+
 class OwnVersionUnavailable(Exception):
     """The person's own session runs on a questionnaire version that cannot be read.
 
@@ -47,7 +54,7 @@ class OwnVersionUnavailable(Exception):
 
     def __init__(self, record: SessionRecord, cause: VersionUnavailable) -> None:
         super().__init__(str(cause))
-        self.record = record
+        self.record = record  # the session as read, for the notice's live message
 
 
 class SelfCheck:
@@ -113,14 +120,23 @@ class SelfCheck:
         except VersionUnavailable as error:
             raise OwnVersionUnavailable(record, error) from error
 
-    def version_unavailable(self, as_edit: bool) -> Turn:
+    def version_unavailable(
+        self, error: OwnVersionUnavailable, pressed: bool, message_id: int | None = None
+    ) -> Turn:
         """What a person on an unreadable version gets for any input: their answers are safe,
-        and they may go on with the active version (`adopt_active_version`) or wait."""
-        button = Button(self.t.plain("button_adopt_active"), codec.ADOPT_ACTIVE)
-        view = View(self.t("version_unavailable"), ((button,),))
-        if as_edit:
-            return Turn(Reply(edit=view, toast=self.t.plain("toast_version_unavailable")))
-        return Turn(Reply(send=[view]))
+        and they may go on with the active version (`adopt_active_version`) or wait.
+
+        A press on the live message turns it into the notice; a press elsewhere (an old
+        results message, say) keeps that message as it is and gets the notice below, like
+        `_resync`."""
+        record = error.record
+        view = version_unavailable_view(self.t)
+        if not pressed:
+            return self._turn(record, Reply(send=[view]))
+        toast = self.t.plain("toast_version_unavailable")
+        if message_id is not None and message_id == record.message_id:
+            return self._turn(record, Reply(edit=view, toast=toast))
+        return self._turn(record, Reply(send=[view], toast=toast))
 
     async def adopt_active_version(self, user: UserRef, message_id: int | None) -> Turn:
         """Move a session whose version cannot be read onto the active version; the answers
@@ -142,7 +158,8 @@ class SelfCheck:
             state = SessionState(
                 record.state.answers, Position(Screen.MENU), record.state.revision + 1
             )
-            kept_type = type_of(target) if chosen is not None else None
+            # A type the active version no longer has is no choice the person made there.
+            kept_type = type_of(target) if self._offers(active, chosen) else None
             saved = await self.storage.set_municipality_type(
                 record, kept_type, target.content_hash, state, self.clock()
             )

@@ -178,4 +178,9 @@ def print_stats(stats: Stats, out: TextIO) -> None:
             for n, f in enumerate(stats.fields, start=1)
         ),
     ]
+    if stats.unreadable:
+        lines.append(
+            f"  not counted: {stats.unreadable} current check(s) on a questionnaire version "
+            "that cannot be read (see the WARNING in the bot's log)"
+        )
     print("\n".join(lines), file=out)

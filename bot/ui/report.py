@@ -33,7 +33,12 @@ def _signed(value: float) -> str:
 
 
 def render_report(
-    t: Texts, group: GroupRecord, report: PublishedReport, pending: int, own: bool = False
+    t: Texts,
+    group: GroupRecord,
+    report: PublishedReport,
+    pending: int,
+    own: bool = False,
+    held: bool = False,
 ) -> list[View]:
     """The coordinator's combined picture, from published figures only (flows.disclosure).
 
@@ -65,7 +70,10 @@ def render_report(
         number=report.release,
         date=report.published_at.strftime(t.plain("report_date_format")),
     )
-    if pending:
+    if held:
+        # A check of this round cannot be read: no next release, so no promise of one.
+        stand = Html(stand + "\n" + t("report_on_hold"))
+    elif pending:
         stand = Html(stand + "\n" + t("report_pending", n=pending, min_group=k))
     if report.held_back:
         stand = Html(stand + "\n" + t("report_held_back"))

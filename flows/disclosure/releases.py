@@ -31,9 +31,17 @@ from flows.disclosure.unclear import _publish_unclear
 from flows.questionnaire import Questionnaire
 
 
-def changed_checks(q: Questionnaire, previous: Release | None, checks: Sequence[Check]) -> int:
-    """Checks added, removed or with changed answers since `previous` (all of them if None)."""
-    return len(_changed(q, previous, checks))
+def changed_checks(
+    q: Questionnaire,
+    previous: Release | None,
+    checks: Sequence[Check],
+    unchanged: Collection[int] = (),
+) -> int:
+    """Checks added, removed or with changed answers since `previous` (all of them if None).
+
+    `unchanged`: check ids missing from `checks` that nobody removed (their questionnaire
+    version cannot be read just now), so they are not counted as removed."""
+    return len(_changed(q, previous, checks) - set(unchanged))
 
 
 def _changed(q: Questionnaire, previous: Release | None, checks: Sequence[Check]) -> set[int]:
