@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -142,6 +144,21 @@ async def reload_version(bot: FastBot, questionnaire: Path, version: str) -> Non
     assert "Fragebogen neu geladen." in (admin.last_text or "")
 
 
+@asynccontextmanager
+async def broken_then_three_more(
+    database: Path, env: dict[str, str], token: str, broken: int, newcomers: tuple[int, ...]
+) -> AsyncIterator[tuple[FastBot, str]]:
+    """Break the stored version of `broken`'s check, restart, let `newcomers` complete on
+    the active version; yields the bot and the coordinator's report then."""
+    break_stored_source(database, session_hash(database, broken))
+    async with fast_bot(database, **env) as bot:
+        for user_id in newcomers:
+            await join_and_finish(bot, user_id, token, "trifft eher zu")
+        coordinator = bot.user(100, "Kim")
+        await coordinator.send_command("/gruppenbericht")
+        yield bot, coordinator.last_text or ""
+
+
 def releases(database: Path) -> int:
     return int(query(database, "SELECT COUNT(*) FROM group_releases")[0][0])
 
@@ -162,14 +179,9 @@ async def test_an_unreadable_check_no_release_counted_yet_is_left_out_and_the_ro
         await reload_version(bot, questionnaire, "test.2")
         await join_and_finish(bot, 204, token, "trifft nicht zu")
         await reload_version(bot, questionnaire, "test.3")
-    break_stored_source(database, session_hash(database, 204))
     caplog.set_level(logging.INFO)
-    async with fast_bot(database, **env) as bot:
-        for user_id in (205, 206, 207):
-            await join_and_finish(bot, user_id, token, "trifft eher zu")
+    async with broken_then_three_more(database, env, token, 204, (205, 206, 207)) as (bot, report):
         coordinator = bot.user(100, "Kim")
-        await coordinator.send_command("/gruppenbericht")
-        report = coordinator.last_text or ""
         assert "Stand: Bericht 2 vom" in report and "6 abgeschlossene Selbstchecks" in report
         assert "Seitdem" not in report and "technisch nicht laden" not in report
         assert releases(database) == 2
@@ -217,14 +229,9 @@ async def test_an_unreadable_check_a_release_counted_holds_the_round_at_that_rel
         await coordinator.send_command("/gruppenbericht")
         assert "Stand: Bericht 1 vom" in (coordinator.last_text or "")
         await reload_version(bot, questionnaire, "test.3")
-    break_stored_source(database, session_hash(database, 203))
     caplog.set_level(logging.INFO)
-    async with fast_bot(database, **env) as bot:
-        for user_id in (204, 205, 206):
-            await join_and_finish(bot, user_id, token, "trifft eher zu")
+    async with broken_then_three_more(database, env, token, 203, (204, 205, 206)) as (bot, report):
         coordinator = bot.user(100, "Kim")
-        await coordinator.send_command("/gruppenbericht")
-        report = coordinator.last_text or ""
         assert "Stand: Bericht 1 vom" in report and "3 abgeschlossene Selbstchecks" in report
         assert "lässt sich die Fragebogen-Fassung gerade technisch nicht laden" in report
         assert "im nächsten Bericht" not in report
