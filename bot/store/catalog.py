@@ -52,8 +52,8 @@ class StoredVersions:
                 return cached
             self._unreadable[content_hash] = reason
             log.warning(
-                "stored questionnaire version %s cannot be read, sessions on it are offered "
-                "the active version and group reports make no new release: %s",
+                "stored questionnaire version %s cannot be read (its people are offered the "
+                "active version; group reports leave out or hold their checks): %s",
                 content_hash,
                 reason,
             )
