@@ -321,26 +321,19 @@ class GroupDesk:
 
     async def report_views(self, group: GroupRecord, viewer_id: int | None = None) -> list[View]:
         """The group report as chat messages, for one coordinator."""
-        report, pending, own, held = await self._published(group, viewer_id)
+        report, pending, own, held = await self.published_report(group, viewer_id)
         return render_report(self.t, group, report, pending, own=own, held=held)
 
     async def published_report(
         self, group: GroupRecord, viewer_id: int | None
-    ) -> tuple[PublishedReport, int, bool]:
+    ) -> tuple[PublishedReport, int, bool, bool]:
         """The latest release of the group's round as this person may see it.
 
-        Returns (report, checks waiting for the next release, whether the viewer took part).
-        While the round is held at its release (`_latest_release`), no check is said to be
-        waiting for the next one: the page and the PDF would promise a release that does not
-        come; the chat report says why instead (`report_views`).
-        """
-        report, pending, own, held = await self._published(group, viewer_id)
-        return report, 0 if held else pending, own
+        Returns (report, checks waiting for the next release, whether the viewer took part,
+        whether the round is held at this release because a check it counted cannot be read
+        just now: see `_latest_release`; every rendering then says so instead of promising
+        the next release).
 
-    async def _published(
-        self, group: GroupRecord, viewer_id: int | None
-    ) -> tuple[PublishedReport, int, bool, bool]:
-        """`published_report`, and whether the round is held at its last release.
         Every rendering (chat, web page, PDF) shows this object and nothing computed elsewhere:
         the report is never recomputed from live answers; a new release is made only when
         disclosure control allows one (enough checks added or changed since the last). The

@@ -297,6 +297,7 @@ class WorkshopPages(Protocol):
         report: PublishedReport,
         own: bool,
         pending: int,
+        held: bool = False,
     ) -> bytes:
         """The workshop page as PDF, from the release as its viewer may see it."""
         ...

@@ -44,6 +44,7 @@ def render_report(
 
     `pending` counts checks completed or changed since this release (they enter the next one);
     `own` says that the coordinator took part, so their own check does not count for them.
+    `held`: the round stays at this release for now (`GroupDesk._latest_release`).
     """
     k = report.min_group
     counts = [f"{p.label} {p.n}" for p in report.perspective_counts]

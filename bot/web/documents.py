@@ -25,6 +25,7 @@ def workshop_page(data: WorkshopData, renderer: Renderer) -> WorkshopPage:
         round=data.round,
         own=data.own,
         pending=data.pending,
+        held=data.held,
         texts=renderer.t,
     )
 

@@ -160,14 +160,15 @@ def workshop_page_model(
     round: int,
     own: bool = False,
     pending: int = 0,
+    held: bool = False,
     texts: WebTexts | None = None,
 ) -> WorkshopPage:
     """The workshop page for one group and round, from the report as its viewer may see it.
 
-    `report`, `own` and `pending` are what `GroupDesk.published_report(group, viewer)` returns
-    for the chat: the release for this viewer, whether the viewer's own check is in the group
-    (their own check never counts towards their threshold, and the sentences say so), and how
-    many checks wait for the next release.
+    `report`, `own`, `pending` and `held` are what `GroupDesk.published_report(group, viewer)`
+    returns for the chat: the release for this viewer, whether the viewer's own check is in the
+    group (their own check never counts towards their threshold, and the sentences say so), how
+    many checks wait for the next release, and whether there is no next release for now.
     """
     t = texts or load_web_texts()
     k = report.min_group
@@ -181,7 +182,12 @@ def workshop_page_model(
     counts = tuple(CountView(c.label, c.n) for c in report.perspective_counts)
     if report.shown:
         hidden_reason = None
-        pending_note = t.chat("report_pending", n=pending, min_group=k) if pending else None
+        if held:  # a check this release counted cannot be read: no next release to promise
+            pending_note: str | None = t.chat("report_on_hold")
+        elif pending:
+            pending_note = t.chat("report_pending", n=pending, min_group=k)
+        else:
+            pending_note = None
     else:
         hidden_reason = t.chat(
             f"report_hidden{whose(report, own)}", min_group=k, missing=report.missing

@@ -63,11 +63,12 @@ class WebPages:
         report: PublishedReport,
         own: bool,
         pending: int,
+        held: bool = False,
     ) -> bytes:
         from bot.web.documents import workshop_pdf
 
         return await workshop_pdf(
-            workshop_data(group_name, round_number, questionnaire, report, own, pending)
+            workshop_data(group_name, round_number, questionnaire, report, own, pending, held)
         )
 
     async def own_result_pdf(
@@ -85,6 +86,7 @@ def workshop_data(
     report: PublishedReport,
     own: bool,
     pending: int,
+    held: bool = False,
 ) -> WorkshopData:
     """What the page and the PDF show: the published report with its group and round."""
     return WorkshopData(
@@ -94,6 +96,7 @@ def workshop_data(
         report=report,
         own=own,
         pending=pending,
+        held=held,
     )
 
 
@@ -123,8 +126,8 @@ class DeskSource:
         if group is None or round != group.current_round:
             return None
         viewer = await self._participating_coordinator(group)
-        report, pending, own = await self.desk.published_report(group, viewer)
-        return workshop_data(group.name, round, self.catalog.active, report, own, pending)
+        report, pending, own, held = await self.desk.published_report(group, viewer)
+        return workshop_data(group.name, round, self.catalog.active, report, own, pending, held)
 
     async def is_coordinator(self, user_id: int, group_id: int) -> bool:
         return await self.storage.is_coordinator_of(user_id, group_id)

@@ -32,7 +32,7 @@ class WorkshopData:
     """A round's published report with what the page says about it.
 
     `report`, `own` and `pending` are exactly what the chat report renders:
-    `GroupDesk.published_report(group, viewer_id)` returns (report, pending, own). The page
+    `GroupDesk.published_report(group, viewer_id)` returns (report, pending, own, held). The page
     never sees a live aggregation, only the release as its viewer may see it.
     """
 
@@ -42,6 +42,7 @@ class WorkshopData:
     report: PublishedReport
     own: bool = False  # the viewer's own check is in the group (not counted for them)
     pending: int = 0  # checks completed or changed since the release, waiting for the next
+    held: bool = False  # no next release until a check it counted can be read again
 
 
 class WorkshopSource(Protocol):
