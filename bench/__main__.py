@@ -325,13 +325,18 @@ async def section_throughput(
         f"The median run by throughput of {cfg.light_rounds} rounds at light load and "
         f"{cfg.rounds} at saturation, echo and bot alternating (see `typical`)."
     )
-    copy = data.copy_db(history.path, workdir / "history-run.sqlite3") if history else None
+    copy: Path | None = None
     first = data.FIRST_BENCH_USER
     for count in (cfg.light_users, cfg.users):
         echo_runs: list[Measured] = []
         bot_runs: list[Measured] = []
         history_runs: list[Measured] = []
         saturated = count == cfg.users
+        if saturated and history is not None:
+            # Only the saturated rounds use the large database: copied after the light-load
+            # rounds, which a fresh 1.5 GB on the disk would slow for the bot, the one that
+            # writes (see `data.copy_db`).
+            copy = data.copy_db(history.path, workdir / "history-run.sqlite3")
         for round_number in range(1, (cfg.rounds if saturated else cfg.light_rounds) + 1):
             users = range(first, first + count)
             first += count  # every run meets people new to its database
