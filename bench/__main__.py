@@ -286,6 +286,32 @@ LOAD_HEADER = [
 ]
 
 
+SETTLED_LOAD = 1.0  # 1-minute load average below which a section may begin
+SETTLE_LONGEST = 90.0  # seconds: on a machine that never gets this quiet, begin anyway
+
+
+async def settle(section: str) -> None:
+    """Wait until the machine is quiet before a section that compares the two bots.
+
+    The sections before (reading the 1.5 GB large database, generating, copying) leave the
+    machine busy for a while, and the first rounds after them ran slower than the last for
+    both bots (the echo bot 114 → 177 updates/s over six rounds), so the median of each
+    bot's rounds compared different minutes. Waiting for the 1-minute load average to fall
+    below 1 (at most 90 s) starts each comparison on a machine that has calmed down; the
+    wait is printed.
+    """
+    began = time.monotonic()
+    start = os.getloadavg()[0]
+    while os.getloadavg()[0] >= SETTLED_LOAD and time.monotonic() - began < SETTLE_LONGEST:
+        await asyncio.sleep(2.0)
+    waited = time.monotonic() - began
+    if waited >= 1.0:
+        say(
+            f"\n(before {section}: waited {waited:.0f} s for the load average, "
+            f"{start:.2f} → {os.getloadavg()[0]:.2f})"
+        )
+
+
 def typical(runs: list[Measured]) -> Measured:
     """The median run of N by throughput (the lower middle one of an even N), with its own
     latencies and CPU.
@@ -337,6 +363,7 @@ async def section_throughput(
             # rounds, which a fresh 1.5 GB on the disk would slow for the bot, the one that
             # writes (see `data.copy_db`).
             copy = data.copy_db(history.path, workdir / "history-run.sqlite3")
+            await settle(f"{count} users")
         for round_number in range(1, (cfg.rounds if saturated else cfg.light_rounds) + 1):
             users = range(first, first + count)
             first += count  # every run meets people new to its database
@@ -930,10 +957,12 @@ async def main(args: argparse.Namespace) -> int:
                 f"{history.answers:,} answers, {size:,.0f} MiB, {origin}"
             )
         if "throughput" in wanted:
+            await settle("throughput")
             await guarded(
                 "throughput", report, section_throughput(cfg, plan, workdir, report, history)
             )
         if history is not None and "growth" in wanted:
+            await settle("growth")
             await guarded("growth", report, section_growth(cfg, plan, workdir, report, history))
         if history is not None and "plans" in wanted:
             await guarded("query plans", report, section_plans(history, workdir, report))
@@ -942,13 +971,16 @@ async def main(args: argparse.Namespace) -> int:
         if "web" in wanted:
             await guarded("workshop page", report, section_web(cfg, report))
         if "memory" in wanted:
+            await settle("memory")
             await guarded("memory", report, section_memory(cfg, q, workdir, report))
         if "shipped" in wanted:
+            await settle("shipped")
             for _ in range(cfg.shipped_rounds):
                 await guarded(
                     "shipped configuration", report, section_shipped(cfg, plan, workdir, report)
                 )
         if "startup" in wanted:
+            await settle("startup")
             await guarded("start-up", report, section_startup(cfg, workdir))
     startup_target(report)
     say(f"\n## Summary\n\n{machine()}\n")
