@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.app.ports import People, PersonalData, Reports, Sessions, VersionUnavailable
+from bot.app.ports import People, PersonalData, Reports, Sessions, readable
 from bot.app.pseudonyms import alias
 from bot.app.records import SessionRecord, utc_now
 from bot.ui.export import ExportRow, build_csv, build_xlsx, day, pseudonym
@@ -111,10 +111,7 @@ class Admin:
 
     async def _readable(self, content_hash: str) -> Questionnaire | None:
         """The version, or None if it cannot be read (its answers are exported as ids)."""
-        try:
-            return await self.versions(content_hash)
-        except VersionUnavailable:
-            return None
+        return await readable(self.versions, content_hash)
 
     async def find(self, spec: str) -> Person | None:
         """A person by numeric Telegram id or @username; None if the bot does not know them."""

@@ -22,7 +22,7 @@ from bot.app.ports import (
     Releases,
     Sessions,
     Turn,
-    VersionUnavailable,
+    readable,
 )
 from bot.app.records import GroupRecord, SessionRecord, UserRef
 from bot.app.service import SelfCheck
@@ -398,9 +398,8 @@ class GroupDesk:
             participants.add(c.user_id)
             if c.user_id in coordinators:
                 viewers.add(c.session_id)
-            try:
-                own = await self.catalog.get(c.content_hash)
-            except VersionUnavailable:
+            own = await readable(self.catalog.get, c.content_hash)
+            if own is None:
                 unreadable.add(c.session_id)
                 continue
             checks.append(

@@ -7,7 +7,7 @@ a third transport plugs in without touching them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -242,6 +242,17 @@ class VersionUnavailable(LookupError):
         super().__init__(f"questionnaire version {content_hash} cannot be read: {reason}")
         self.content_hash = content_hash
         self.reason = reason
+
+
+async def readable(
+    get: Callable[[str], Awaitable[Questionnaire]], content_hash: str
+) -> Questionnaire | None:
+    """The version `get` finds for this hash, or None where it cannot be read: for the use
+    cases that go on without its texts (`VersionUnavailable`)."""
+    try:
+        return await get(content_hash)
+    except VersionUnavailable:
+        return None
 
 
 class Questionnaires(Protocol):

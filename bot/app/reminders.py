@@ -27,7 +27,7 @@ from bot.app.ports import (
     ReminderStore,
     Sessions,
     Turn,
-    VersionUnavailable,
+    readable,
 )
 from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
@@ -157,9 +157,8 @@ class Reminders:
             if record is None:
                 return 0
             t = self.t
-            try:
-                q = await self.catalog.get(record.content_hash)
-            except VersionUnavailable:
+            q = await readable(self.catalog.get, record.content_hash)
+            if q is None:
                 # Nothing to count progress on: the reminder is the notice and its way on,
                 # which the person would otherwise only see when they come back by themselves.
                 view = version_unavailable_view(t)

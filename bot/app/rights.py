@@ -22,7 +22,7 @@ from bot.app.ports import (
     Reports,
     Sessions,
     Turn,
-    VersionUnavailable,
+    readable,
 )
 from bot.app.pseudonyms import alias
 from bot.app.records import UserRef
@@ -84,11 +84,8 @@ class RightsDesk:
         data = await self.storage.personal_data(user.user_id)
         versions: dict[int, Questionnaire | None] = {}
         for session in data["sessions"]:
-            try:
-                versions[session["id"]] = await self.catalog.get(session["content_hash"])
-            except VersionUnavailable:
-                # Everything stored is still given: the ids, without the words beside them.
-                versions[session["id"]] = None
+            # Unreadable: everything stored is still given, the ids without the words beside.
+            versions[session["id"]] = await readable(self.catalog.get, session["content_hash"])
         sections = explained(self.t, data, versions)
         log.info("person %s: own data sent", alias(user.user_id))
         return _plain(

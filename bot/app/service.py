@@ -20,6 +20,7 @@ from bot.app.ports import (
     Sessions,
     Turn,
     VersionUnavailable,
+    readable,
 )
 from bot.app.pseudonyms import alias
 from bot.app.records import SessionRecord, UserRef, utc_now
@@ -151,7 +152,7 @@ class SelfCheck:
         the menu, where progress shows what carried over.
         """
         record = await self.storage.current_session(user.user_id)
-        if record is not None and await self._unreadable(record.content_hash):
+        if record is not None and await readable(self.catalog.get, record.content_hash) is None:
             active = self.catalog.active
             chosen = record.municipality_type
             target = active.for_type(chosen) if self._offers(active, chosen) else active
@@ -175,13 +176,6 @@ class SelfCheck:
                 return self._turn(record, Reply(edit=view))
         record, q = await self.session_for(user)
         return self._resync(record, q, message_id, self.t.plain("toast_stale"))
-
-    async def _unreadable(self, content_hash: str) -> bool:
-        try:
-            await self.catalog.get(content_hash)
-        except VersionUnavailable:
-            return True
-        return False
 
     @staticmethod
     def _offers(q: Questionnaire, type_id: str | None) -> bool:
