@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,20 +71,17 @@ SECTIONS = ("throughput", "growth", "plans", "group", "web", "memory", "shipped"
 
 
 FULL = Config(10, 50, 40, 200_000, 20_000_000, 10_000, 1_000, 20, 30, 4, 240.0)
-QUICK = Config(
-    10,
-    50,
-    24,
-    20_000,
-    2_000_000,
-    500,
-    1_000,
-    20,
-    8,
-    1,
-    40.0,
-    3,
-    3,
+QUICK = replace(
+    FULL,
+    answers=24,
+    history_sessions=20_000,
+    history_answers=2_000_000,
+    chats=500,
+    shipped_answers=8,
+    rounds=1,
+    time_limit=40.0,
+    growth_users=3,
+    growth_rounds=3,
     shipped_rounds=1,
     light_rounds=4,
 )
@@ -364,11 +361,11 @@ class Paired:
     """Bot ÷ echo, round by round: the median of the per-round ratios, and their range.
 
     Why paired (issue 15): on this shared machine one bot's speed drifts by 20–40 % within
-    minutes (the echo bot's CPU per update 5.2–8.6 ms in ten rounds of the same code), and the
+    minutes (the echo bot's CPU per update 6.1–8.6 ms in ten rounds of the same code), and the
     two runs of a round, seconds apart, drift together. The ratio within each round cancels
     what the minute did to both; its median over many rounds is far steadier than a ratio of
-    two medians, which compares the two bots' typical runs from different minutes. Within a
-    round the order alternates (echo first, then bot first), so neither bot always runs second.
+    two medians, which compares the two bots' typical runs from different minutes. The order
+    within a round alternates from round to round, so neither bot always runs second.
     """
 
     ratios: list[float]
@@ -437,7 +434,6 @@ async def section_throughput(
         for round_number in range(1, (cfg.rounds if saturated else cfg.light_rounds) + 1):
             users = range(first, first + count)
             first += count  # every run meets people new to its database
-
             empty_db = workdir / f"empty-{count}-{round_number}.sqlite3"
             # The order alternates from round to round (see `Paired`).
             for which in ("echo", "bot") if round_number % 2 else ("bot", "echo"):
