@@ -420,7 +420,7 @@ async def test_group_report_shows_the_subtheme_profile_and_what_to_clarify(
     text = await reply_text(coordinator, "/groupreport")
     group = await bot.core.storage.group(group_id)
     assert group is not None
-    report, _, _, _ = await bot.core.groups.published_report(group, 100)
+    report = (await bot.core.groups.published_report(group, 100)).report
 
     # The profile of "Fairer Zugang und Teilhabe", each shown mean recomputed here from the
     # answers: all points given in the subtheme over the most they could have been.

@@ -22,6 +22,7 @@ from bot.app.ports import (
     Releases,
     Sessions,
     Turn,
+    ViewerReport,
     readable,
 )
 from bot.app.records import GroupRecord, SessionRecord, UserRef
@@ -321,17 +322,15 @@ class GroupDesk:
 
     async def report_views(self, group: GroupRecord, viewer_id: int | None = None) -> list[View]:
         """The group report as chat messages, for one coordinator."""
-        report, pending, own, held = await self.published_report(group, viewer_id)
-        return render_report(self.t, group, report, pending, own=own, held=held)
+        seen = await self.published_report(group, viewer_id)
+        return render_report(self.t, group, seen.report, seen.pending, own=seen.own, held=seen.held)
 
-    async def published_report(
-        self, group: GroupRecord, viewer_id: int | None
-    ) -> tuple[PublishedReport, int, bool, bool]:
+    async def published_report(self, group: GroupRecord, viewer_id: int | None) -> ViewerReport:
         """The latest release of the group's round as this person may see it.
 
-        Returns (report, checks waiting for the next release, whether the viewer took part,
+        With it: the checks waiting for the next release, whether the viewer took part, and
         whether the round is held at this release because a check it counted cannot be read
-        just now: see `_latest_release`; every rendering then says so instead of promising
+        just now (see `_latest_release`; every rendering then says so instead of promising
         the next release).
 
         Every rendering (chat, web page, PDF) shows this object and nothing computed elsewhere:
@@ -359,10 +358,10 @@ class GroupDesk:
         if not history:
             # A coordinator's own check never counts towards their threshold.
             report = nothing_yet(q, len(now.checks), k, for_participants=bool(viewers))
-            return report, 0, own, False
+            return ViewerReport(report, own=own)
         # A check held back (see `_latest_release`) is no change anybody made.
         pending = changed_checks(q, history[-1], now.checks, unchanged=now.held)
-        return for_viewers(q, history, viewers), pending, own, bool(now.held)
+        return ViewerReport(for_viewers(q, history, viewers), pending, own, bool(now.held))
 
     async def _latest_release(
         self,

@@ -283,6 +283,22 @@ class Reports(Protocol):
     async def export_answers(self) -> list[dict[str, Any]]: ...
 
 
+@dataclass(frozen=True)
+class ViewerReport:
+    """A round's latest release as one viewer may see it, with what every rendering (chat,
+    page, PDF) says about it: `GroupDesk.published_report` returns it.
+
+    `own`: the viewer's own check is in the group (it never counts towards their threshold);
+    `pending`: checks completed or changed since this release, waiting for the next; `held`:
+    no next release for now, because a check this release counted cannot be read.
+    """
+
+    report: PublishedReport
+    pending: int = 0
+    own: bool = False
+    held: bool = False
+
+
 class WorkshopPages(Protocol):
     """The web transport's side of /workshop and of a person's result PDF.
 
@@ -305,10 +321,7 @@ class WorkshopPages(Protocol):
         group_name: str,
         round_number: int,
         questionnaire: Questionnaire,
-        report: PublishedReport,
-        own: bool,
-        pending: int,
-        held: bool = False,
+        seen: ViewerReport,
     ) -> bytes:
         """The workshop page as PDF, from the release as its viewer may see it."""
         ...

@@ -155,12 +155,13 @@ class SelfCheck:
         if record is not None and await readable(self.catalog.get, record.content_hash) is None:
             active = self.catalog.active
             chosen = record.municipality_type
-            target = active.for_type(chosen) if self._offers(active, chosen) else active
+            offered = self._offers(active, chosen)
+            target = active.for_type(chosen) if offered else active
             state = SessionState(
                 record.state.answers, Position(Screen.MENU), record.state.revision + 1
             )
             # A type the active version no longer has is no choice the person made there.
-            kept_type = type_of(target) if self._offers(active, chosen) else None
+            kept_type = type_of(target) if offered else None
             saved = await self.storage.set_municipality_type(
                 record, kept_type, target.content_hash, state, self.clock()
             )

@@ -117,9 +117,9 @@ class Workshop:
         return View(Html(note + text), rows(browser, app, pdf))
 
     async def _pdf(self, user: UserRef, group: GroupRecord) -> View:
-        report, pending, own, held = await self.groups.published_report(group, user.user_id)
+        seen = await self.groups.published_report(group, user.user_id)
         pdf = await self.pages.workshop_pdf(
-            group.name, group.current_round, self.catalog.active, report, own, pending, held
+            group.name, group.current_round, self.catalog.active, seen
         )
         name = self.t.plain("workshop_pdf_filename", round=group.current_round)
         caption = self.t("workshop_pdf_caption", name=group.name, round=group.current_round)

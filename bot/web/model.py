@@ -165,10 +165,11 @@ def workshop_page_model(
 ) -> WorkshopPage:
     """The workshop page for one group and round, from the report as its viewer may see it.
 
-    `report`, `own`, `pending` and `held` are what `GroupDesk.published_report(group, viewer)`
-    returns for the chat: the release for this viewer, whether the viewer's own check is in the
-    group (their own check never counts towards their threshold, and the sentences say so), how
-    many checks wait for the next release, and whether there is no next release for now.
+    `report`, `own`, `pending` and `held` are the `ViewerReport` that
+    `GroupDesk.published_report(group, viewer)` returns for the chat: the release for this
+    viewer, whether the viewer's own check is in the group (their own check never counts
+    towards their threshold, and the sentences say so), how many checks wait for the next
+    release, and whether there is no next release for now.
     """
     t = texts or load_web_texts()
     k = report.min_group

@@ -17,12 +17,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.app.groups import GroupDesk
-from bot.app.ports import Groups, Questionnaires
+from bot.app.ports import Groups, Questionnaires, ViewerReport
 from bot.app.records import GroupRecord
 from bot.cli.config import Settings
 from bot.web.source import GroupLink, WorkshopData
 from bot.web.tokens import LinkSigner, WorkshopLink, derive_secret, mini_app_path
-from flows.disclosure import PublishedReport
 from flows.questionnaire import Questionnaire
 from flows.scoring import FieldResult
 
@@ -60,16 +59,11 @@ class WebPages:
         group_name: str,
         round_number: int,
         questionnaire: Questionnaire,
-        report: PublishedReport,
-        own: bool,
-        pending: int,
-        held: bool = False,
+        seen: ViewerReport,
     ) -> bytes:
         from bot.web.documents import workshop_pdf
 
-        return await workshop_pdf(
-            workshop_data(group_name, round_number, questionnaire, report, own, pending, held)
-        )
+        return await workshop_pdf(workshop_data(group_name, round_number, questionnaire, seen))
 
     async def own_result_pdf(
         self, results: Sequence[FieldResult], questionnaire: Questionnaire, released: date
@@ -83,20 +77,17 @@ def workshop_data(
     group_name: str,
     round_number: int,
     questionnaire: Questionnaire,
-    report: PublishedReport,
-    own: bool,
-    pending: int,
-    held: bool = False,
+    seen: ViewerReport,
 ) -> WorkshopData:
     """What the page and the PDF show: the published report with its group and round."""
     return WorkshopData(
         group_name=group_name,
         round=round_number,
         questionnaire=questionnaire,
-        report=report,
-        own=own,
-        pending=pending,
-        held=held,
+        report=seen.report,
+        own=seen.own,
+        pending=seen.pending,
+        held=seen.held,
     )
 
 
@@ -126,8 +117,8 @@ class DeskSource:
         if group is None or round != group.current_round:
             return None
         viewer = await self._participating_coordinator(group)
-        report, pending, own, held = await self.desk.published_report(group, viewer)
-        return workshop_data(group.name, round, self.catalog.active, report, own, pending, held)
+        seen = await self.desk.published_report(group, viewer)
+        return workshop_data(group.name, round, self.catalog.active, seen)
 
     async def is_coordinator(self, user_id: int, group_id: int) -> bool:
         return await self.storage.is_coordinator_of(user_id, group_id)

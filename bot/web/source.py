@@ -31,8 +31,8 @@ class GroupLink:
 class WorkshopData:
     """A round's published report with what the page says about it.
 
-    `report`, `own` and `pending` are exactly what the chat report renders:
-    `GroupDesk.published_report(group, viewer_id)` returns (report, pending, own, held). The page
+    `report`, `own`, `pending` and `held` are exactly what the chat report renders: the
+    `ViewerReport` that `GroupDesk.published_report(group, viewer_id)` returns. The page
     never sees a live aggregation, only the release as its viewer may see it.
     """
 
