@@ -145,20 +145,20 @@ class Outcome:
 
 
 def is_complete(questionnaire: Questionnaire, answers: Mapping[str, str | None]) -> bool:
-    return all(q.id in answers for q in questionnaire.questions)
+    return questionnaire.question_ids.issubset(answers)
 
 
 def field_is_complete(
     questionnaire: Questionnaire, field_id: str, answers: Mapping[str, str | None]
 ) -> bool:
-    return all(q.id in answers for q in questionnaire.field_questions(field_id))
+    return questionnaire.field_question_ids(field_id).issubset(answers)
 
 
 def field_is_new(
     questionnaire: Questionnaire, field_id: str, answers: Mapping[str, str | None]
 ) -> bool:
     """No question of the field has a stored value yet: the person is entering it first."""
-    return not any(q.id in answers for q in questionnaire.field_questions(field_id))
+    return questionnaire.field_question_ids(field_id).isdisjoint(answers)
 
 
 def skipped_questions(questionnaire: Questionnaire, answers: Mapping[str, str | None]) -> list[str]:
@@ -172,7 +172,7 @@ def answered_count(questionnaire: Questionnaire, answers: Mapping[str, str | Non
     Answers kept for questions that do not apply (after a change of municipality type) are
     not counted, so progress never exceeds the questions the person is asked.
     """
-    return sum(1 for q in questionnaire.questions if q.id in answers)
+    return len(questionnaire.question_ids.intersection(answers))
 
 
 def first_open_question(

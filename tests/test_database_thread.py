@@ -8,6 +8,7 @@ checkpoint is off (checkpoints run in the database thread, never in the event lo
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from bot.app.records import UserRef, utc_now
 from bot.store import storage as storage_module
-from bot.store.storage import CHECKPOINT_EVERY, Storage
+from bot.store.storage import BUSY_TIMEOUT_MS, CHECKPOINT_EVERY, Storage
 
 
 async def test_the_connection_is_used_here_only_while_the_thread_is_idle(tmp_path: Path) -> None:
@@ -34,6 +35,28 @@ async def test_the_connection_is_used_here_only_while_the_thread_is_idle(tmp_pat
         assert (ran, value) == (True, 0)
     finally:
         release.set()
+        await storage.close()
+
+
+def busy_timeout(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+
+
+async def test_only_the_database_thread_waits_for_another_processs_lock(tmp_path: Path) -> None:
+    """The event loop's thread never waits (timeout 0), the thread's work always does, in
+    whatever order the two take turns."""
+    storage = await Storage.open(tmp_path / "db.sqlite3")
+    database = storage._db
+    try:
+        seen = []
+        for _ in range(2):
+            seen.append(await database.run(busy_timeout))
+            seen.append(database.run_here(busy_timeout)[1])
+            seen.append(database.run_here(busy_timeout)[1])
+        assert seen == [BUSY_TIMEOUT_MS, 0, 0] * 2
+        await database.set_busy_timeout(800)
+        assert (database.run_here(busy_timeout)[1], await database.run(busy_timeout)) == (0, 800)
+    finally:
         await storage.close()
 
 

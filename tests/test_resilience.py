@@ -411,7 +411,7 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     async def open_with_short_timeout(cls: type[Storage], path: Path | str) -> Storage:
         storage = await original(cls, path)
-        await storage._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await storage._db.set_busy_timeout(BUSY_TIMEOUT_MS)
         return storage
 
     monkeypatch.setattr(Storage, "open", classmethod(open_with_short_timeout))

@@ -141,6 +141,12 @@ class Database:
         # (database thread). Equal means the database thread is waiting for work.
         self._handed = 0
         self.finished = 0
+        # SQLite's busy timeout: how long the database thread's work waits for another
+        # process's lock, and what the connection has now (`run_here` needs 0). Switched only
+        # when the other side needs it, not twice per piece of work: three PRAGMAs were
+        # three of an answer's eight statements.
+        self._busy_timeout_ms = 0
+        self._timeout_now_ms = 0
 
     @classmethod
     async def connect(cls, path: Path | str) -> Database:
@@ -170,6 +176,22 @@ class Database:
         self._queue.put((future, function))
         return future
 
+    async def set_busy_timeout(self, milliseconds: int) -> None:
+        """How long the database thread's work waits for a lock another process holds.
+
+        The only way to set it: `PRAGMA busy_timeout` run directly would go unnoticed here.
+        """
+        self._busy_timeout_ms = int(milliseconds)
+        await self._call(lambda: None)  # the thread applies it before this (empty) work
+
+    def _wait_for_locks(self, milliseconds: int) -> None:
+        """Give the connection this busy timeout, if it has another (in whichever thread
+        may use the connection at the moment)."""
+        connection = self._connection
+        if self._timeout_now_ms != milliseconds and connection is not None:
+            connection.execute(f"PRAGMA busy_timeout={milliseconds}")
+            self._timeout_now_ms = milliseconds
+
     def run_here(self, work: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
         """`work(connection)` right here in the event loop's thread, if the database thread
         has nothing in hand (it then waits for work and never touches the connection, and
@@ -184,16 +206,13 @@ class Database:
         if self._handed != self.finished:
             return False, None
         connection = self.connection
-        (timeout,) = connection.execute("PRAGMA busy_timeout").fetchone()
-        connection.execute("PRAGMA busy_timeout=0")
+        self._wait_for_locks(0)  # stays so until the thread has work again
         try:
             return True, work(connection)
         except (sqlite3.OperationalError, StoreBusy) as error:
             if is_busy(error):
                 return False, None
             raise
-        finally:
-            connection.execute(f"PRAGMA busy_timeout={int(timeout)}")
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         if self._connection is None:
@@ -255,6 +274,7 @@ def _serve(database: Database) -> None:
     while (item := database._queue.get()) is not None:
         future, function = item
         try:
+            database._wait_for_locks(database._busy_timeout_ms)
             settle = partial(_succeed, future, function())
         except BaseException as error:
             settle = partial(_fail, future, error)

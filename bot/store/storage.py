@@ -35,6 +35,11 @@ from bot.store.startup_checks import (
 from bot.store.versions import VersionRepository
 
 T = TypeVar("T")
+
+# How long a write waits for a lock another process holds (a backup, an admin command's own
+# connection) before the person is asked to try again.
+BUSY_TIMEOUT_MS = 5000
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
@@ -220,7 +225,7 @@ class Storage(
             raise database_problem(path, error) from error
 
         async def prepare() -> Storage:
-            await connection.execute("PRAGMA busy_timeout=5000")
+            await connection.set_busy_timeout(BUSY_TIMEOUT_MS)
             await check_database(connection, path, len(MIGRATIONS))
             await connection.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a killed process; only a power cut may lose the last
