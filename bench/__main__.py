@@ -167,7 +167,12 @@ def ratio(a: float, b: float) -> float:
 
 
 def fmt_ratio(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.2f}×"
+    """Two decimals; three where two would round onto a tenth, where every target lies, so a
+    MISS is never printed beside a figure that reads as the target itself ("0.90×")."""
+    if math.isnan(value):
+        return "n/a"
+    two = f"{value:.2f}"
+    return f"{value:.3f}×" if two.endswith("0") else f"{two}×"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
