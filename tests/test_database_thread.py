@@ -16,6 +16,7 @@ import pytest
 
 from bot.app.records import UserRef, utc_now
 from bot.store import storage as storage_module
+from bot.store.database import Database
 from bot.store.storage import BUSY_TIMEOUT_MS, CHECKPOINT_EVERY, Storage
 
 
@@ -58,6 +59,11 @@ async def test_only_the_database_thread_waits_for_another_processs_lock(tmp_path
         assert (database.run_here(busy_timeout)[1], await database.run(busy_timeout)) == (0, 800)
     finally:
         await storage.close()
+    bare = await Database.connect(tmp_path / "bare.sqlite3")  # no wait until it is set
+    try:
+        assert (await bare.run(busy_timeout), bare.run_here(busy_timeout)[1]) == (0, 0)
+    finally:
+        await bare.close()
 
 
 async def wal_after_commits(path: Path, commits: int) -> int:

@@ -142,9 +142,10 @@ class Database:
         self._handed = 0
         self.finished = 0
         # SQLite's busy timeout: how long the database thread's work waits for another
-        # process's lock, and what the connection has now (`run_here` needs 0). Switched only
-        # when the other side needs it, not twice per piece of work: three PRAGMAs were
-        # three of an answer's eight statements.
+        # process's lock, and what the connection has now (`run_here` needs 0; `connect`
+        # opens with 0 until `set_busy_timeout`). Switched only when the other side needs
+        # it, not twice per piece of work: three PRAGMAs were three of an answer's seven
+        # statements.
         self._busy_timeout_ms = 0
         self._timeout_now_ms = 0
 
@@ -155,7 +156,13 @@ class Database:
         database._thread.start()
         try:
             connection = await database._submit(
-                partial(sqlite3.connect, str(path), isolation_level=None, check_same_thread=False)
+                partial(
+                    sqlite3.connect,
+                    str(path),
+                    timeout=0,  # sqlite3's default is 5 s; see `set_busy_timeout`
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
             )
         except BaseException:
             database._queue.put(None)
