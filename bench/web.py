@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.app.ports import ViewerReport
 from bot.store.content import DEFAULT_QUESTIONNAIRE
 from bot.web.charts import clear_chart_cache
 from bot.web.documents import workshop_page
@@ -71,7 +72,7 @@ def measure_web(participants: int = 1_000, repeats: int = 3, seed: int = 1) -> W
     report = for_viewers(q, [release], ())
     disclosure = time.perf_counter() - began
     renderer = Renderer()
-    data = WorkshopData("Stadt Benchhausen", 2, q, report)
+    data = WorkshopData("Stadt Benchhausen", 2, q, ViewerReport(report))
 
     def page() -> str:
         return renderer.workshop_html(

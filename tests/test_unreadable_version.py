@@ -246,7 +246,7 @@ async def test_an_unreadable_check_a_release_counted_holds_the_round_at_that_rel
         assert group is not None
         source = DeskSource(bot.core.storage, bot.core.groups, bot.core.catalog)
         page = await source.page_data(group.id, group.current_round)
-        assert page is not None and page.held and page.report.release == 1
+        assert page is not None and page.seen.held and page.seen.report.release == 1
         model = workshop_page(page, shared_renderer())
         assert model.pending_note is not None and "technisch nicht laden" in model.pending_note
         # The person comes back and goes on with the active version: the round moves on.

@@ -148,7 +148,7 @@ async def test_page_source_reads_the_store_and_the_published_release(database: P
         group = await core.storage.group(group_id)
         assert group is not None
         seen = await core.groups.published_report(group, None)
-        assert (data.report, data.pending, data.own) == (seen.report, seen.pending, seen.own)
+        assert data.seen == seen
         assert data.group_name == "Stadt Musterstadt" and data.round == 1
         assert await source.is_coordinator(100, group_id)
         assert not await source.is_coordinator(200, group_id)

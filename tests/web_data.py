@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.app.ports import ViewerReport
 from bot.web.source import GroupLink, WorkshopData
 from flows.disclosure import (
     Check,
@@ -162,9 +163,7 @@ def round_data(name: str, round: int, result: Published) -> WorkshopData:
         group_name=name,
         round=round,
         questionnaire=QUESTIONNAIRE,
-        report=result.report,
-        own=result.own,
-        pending=result.pending,
+        seen=ViewerReport(result.report, pending=result.pending, own=result.own),
     )
 
 

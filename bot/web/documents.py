@@ -18,14 +18,15 @@ from flows.scoring import FieldResult
 
 def workshop_page(data: WorkshopData, renderer: Renderer) -> WorkshopPage:
     """The page model of one round, from the published report the source delivered."""
+    seen = data.seen
     return workshop_page_model(
-        data.report,
+        seen.report,
         data.questionnaire,
         group_name=data.group_name,
         round=data.round,
-        own=data.own,
-        pending=data.pending,
-        held=data.held,
+        own=seen.own,
+        pending=seen.pending,
+        held=seen.held,
         texts=renderer.t,
     )
 

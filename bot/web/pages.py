@@ -63,7 +63,7 @@ class WebPages:
     ) -> bytes:
         from bot.web.documents import workshop_pdf
 
-        return await workshop_pdf(workshop_data(group_name, round_number, questionnaire, seen))
+        return await workshop_pdf(WorkshopData(group_name, round_number, questionnaire, seen))
 
     async def own_result_pdf(
         self, results: Sequence[FieldResult], questionnaire: Questionnaire, released: date
@@ -71,24 +71,6 @@ class WebPages:
         from bot.web.documents import own_result_pdf
 
         return await own_result_pdf(results, questionnaire, released=released)
-
-
-def workshop_data(
-    group_name: str,
-    round_number: int,
-    questionnaire: Questionnaire,
-    seen: ViewerReport,
-) -> WorkshopData:
-    """What the page and the PDF show: the published report with its group and round."""
-    return WorkshopData(
-        group_name=group_name,
-        round=round_number,
-        questionnaire=questionnaire,
-        report=seen.report,
-        own=seen.own,
-        pending=seen.pending,
-        held=seen.held,
-    )
 
 
 class DeskSource:
@@ -118,7 +100,7 @@ class DeskSource:
             return None
         viewer = await self._participating_coordinator(group)
         seen = await self.desk.published_report(group, viewer)
-        return workshop_data(group.name, round, self.catalog.active, seen)
+        return WorkshopData(group.name, round, self.catalog.active, seen)
 
     async def is_coordinator(self, user_id: int, group_id: int) -> bool:
         return await self.storage.is_coordinator_of(user_id, group_id)

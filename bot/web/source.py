@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from flows.disclosure import PublishedReport
+from bot.app.ports import ViewerReport
 from flows.questionnaire import Questionnaire
 
 
@@ -29,20 +29,17 @@ class GroupLink:
 
 @dataclass(frozen=True)
 class WorkshopData:
-    """A round's published report with what the page says about it.
+    """A round's published report with its group and round, as the page and the PDF show it.
 
-    `report`, `own`, `pending` and `held` are exactly what the chat report renders: the
-    `ViewerReport` that `GroupDesk.published_report(group, viewer_id)` returns. The page
-    never sees a live aggregation, only the release as its viewer may see it.
+    `seen` is exactly what the chat report renders: the `ViewerReport` that
+    `GroupDesk.published_report(group, viewer_id)` returns. The page never sees a live
+    aggregation, only the release as its viewer may see it.
     """
 
     group_name: str
     round: int
     questionnaire: Questionnaire
-    report: PublishedReport
-    own: bool = False  # the viewer's own check is in the group (not counted for them)
-    pending: int = 0  # checks completed or changed since the release, waiting for the next
-    held: bool = False  # no next release until a check it counted can be read again
+    seen: ViewerReport
 
 
 class WorkshopSource(Protocol):
