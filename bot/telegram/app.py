@@ -36,7 +36,8 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 class TolerantBot(ExtBot[Any]):
-    """A bot that skips an update it cannot parse instead of stopping long polling.
+    """A bot that skips an update it cannot parse instead of stopping long polling, and
+    parses only what the self-check reads.
 
     python-telegram-bot parses a whole getUpdates batch at once; one malformed update makes
     it fail, and the updater fetches the same batch again, forever. Here each update is
@@ -46,7 +47,16 @@ class TolerantBot(ExtBot[Any]):
     Each update is parsed once (it is the bot's largest CPU cost per press after the HTTP
     calls): `_post` parses the batch and hands PTB's own parse an empty list, and
     `get_updates` returns what `_post` parsed.
+
+    The message Telegram sends back for an edit is not parsed at all: the messenger only
+    needs to know that the edit succeeded (a refusal still raises), and parsing the edited
+    question with its entities and keyboard into PTB's objects took about 0.3 ms per press,
+    as long as the self-check's own work for an answer (issue 15). PTB's edit methods return
+    `Message | bool`; they return True here, as Telegram itself does for inline messages.
     """
+
+    # Bot API methods whose result (the edited message) nobody reads.
+    UNREAD_RESULTS = frozenset({"editMessageText", "editMessageReplyMarkup"})
 
     _parsed: tuple[Update, ...] = ()
 
@@ -59,6 +69,8 @@ class TolerantBot(ExtBot[Any]):
 
     async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:
         result = await super()._post(endpoint, *args, **kwargs)
+        if endpoint in self.UNREAD_RESULTS:
+            return True
         if endpoint != "getUpdates" or not isinstance(result, list):
             return result
         self._parsed = tuple(self._parsable(raw) for raw in result)
