@@ -1,7 +1,8 @@
 """The bot's python-telegram-bot `Bot` against the local Bot API server, over real HTTP.
 
-Why: `TolerantBot` changes what PTB does with two kinds of responses (getUpdates batches,
-edits); the messenger relies on edits still reaching Telegram and refusals still raising.
+Why: `TolerantBot` changes what PTB does with two kinds of responses, getUpdates batches
+(`tests/test_e2e_defects.py`: an unreadable update is skipped) and edits (here): the messenger
+relies on edits still reaching Telegram and on refusals still raising.
 """
 
 from __future__ import annotations
