@@ -19,6 +19,7 @@ from typing import Protocol
 from bot.app import codec
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
+from bot.app.pacing import Pace
 from bot.app.ports import (
     Clock,
     Delivery,
@@ -71,9 +72,12 @@ class Reminders:
         policy: ReminderPolicy,
         clock: Clock,
         retention: Retention | None = None,
+        pace: Pace | None = None,
     ) -> None:
-        """`retention` runs on every round too, whether reminders are switched on or off."""
+        """`retention` runs on every round too, whether reminders are switched on or off;
+        `pace` spaces the reminders (`bot.app.pacing`; none: as fast as Telegram answers)."""
         self.retention = retention
+        self.pace = pace or Pace(0)
         self.storage = storage
         self.catalog = catalog
         self.t = texts
@@ -137,6 +141,9 @@ class Reminders:
                 if self._stopping.is_set():
                     break
                 seen.add(session_id)
+                await self.pace.turn()
+                if self._stopping.is_set():
+                    break
                 try:
                     sent += await self._remind(session_id, user_id, chat_id, count)
                 except Exception:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
+from bot.app.pacing import Pace
 from bot.app.ports import Clock, Delivery, RetentionStore, Turn
 from bot.app.rights import RightsDesk
 from bot.ui.texts import Texts
@@ -47,7 +48,10 @@ class Retention:
         delivery: Delivery,
         policy: RetentionPolicy,
         clock: Clock,
+        pace: Pace | None = None,
     ) -> None:
+        """`pace` spaces the notices (`bot.app.pacing`; none: as fast as Telegram answers)."""
+        self.pace = pace or Pace(0)
         self.storage = storage
         self.rights = rights
         self.t = texts
@@ -92,6 +96,7 @@ class Retention:
         for person in await self.storage.inactive_people(before):
             if person["blocked_at"] is not None:
                 continue  # cannot be reached; deleted on time all the same
+            await self.pace.turn()
             async with self.locks.hold(person["user_id"]):
                 if not await self.storage.claim_retention_notice(
                     person["user_id"], before, self.clock()

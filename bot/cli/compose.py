@@ -15,6 +15,7 @@ from bot.app.admin_desk import AdminDesk
 from bot.app.groups import GroupDesk, GroupPolicy
 from bot.app.locks import PersonLocks
 from bot.app.outbox import Outbox
+from bot.app.pacing import Pace
 from bot.app.ports import Clock, Delivery
 from bot.app.records import utc_now
 from bot.app.reminders import ReminderPolicy, Reminders
@@ -131,6 +132,8 @@ def build_core(
         rights,
         workshop=workshop,
     )
+    # Reminders and retention notices share one background budget (bot.app.pacing).
+    pace = Pace.for_limit(settings.telegram_rate_limit)
     retention = Retention(
         storage,
         rights,
@@ -140,9 +143,10 @@ def build_core(
         notify,
         RetentionPolicy(settings.retention_months, settings.retention_notice_days),
         clock,
+        pace,
     )
     reminders = Reminders(
-        storage, catalog, texts, locks, outbox, notify, reminders_policy, clock, retention
+        storage, catalog, texts, locks, outbox, notify, reminders_policy, clock, retention, pace
     )
     return Core(
         storage, catalog, texts, table, selfcheck, groups, router, reminders, retention, pages
