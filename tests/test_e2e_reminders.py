@@ -190,37 +190,21 @@ async def test_due_reminder_query_uses_the_open_sessions_index(
     assert "SCAN s" not in plan and "SCAN sessions" not in plan, plan
 
 
-async def test_a_round_of_reminders_is_paced_and_people_answering_are_not_kept_waiting(
+async def test_a_round_of_reminders_is_paced_at_a_third_of_the_rate_limit(
     server: BotApiServer, database: Path
 ) -> None:
-    """Reminders use a third of TELEGRAM_RATE_LIMIT (here 12/s: one every 0.25 s), so someone
-    starting their check while a round goes out is served in between, not after it."""
+    """Reminders use a third of TELEGRAM_RATE_LIMIT (30/s by default: 10 requests/s), two
+    requests each (the reminder, and the old message's buttons taken off): one every 0.2 s.
+    Unpaced, the limiter's burst of 30 would let a whole round of eight through at once."""
     clock = FakeClock()
-    env = bot_env(
-        server,
-        database,
-        QUESTIONNAIRE_PATH=str(MINI),
-        REMINDER_DAYS="3",
-        REMINDER_MAX="2",
-        REMINDER_CHECK_SECONDS="0.05",
-        TELEGRAM_RATE_LIMIT="12",
-    )
-    bot = InProcessBot(server, load_settings(env), clock=clock)
-    await bot.start()
-    try:
+    async with reminder_bot(server, database, clock):
         idle = [SimulatedUser(server, 8200 + number) for number in range(8)]
         await asyncio.gather(*(answer_some(user, 1) for user in idle))
         clock.advance(days=3, minutes=1)
-        await wait_for(lambda: any(reminders_sent(server, u) for u in idle), 5, "a reminder")
-        newcomer = SimulatedUser(server, 8300)
-        await newcomer.send_command("/start")
-        await newcomer.wait_for_message(lambda m: "Willkommen" in m.visible_text)
-        await newcomer.press("▶️ Los geht’s")
-        await newcomer.wait_for_message(lambda m: "trifft voll zu" in m.button_texts)
-        served = max(call.time for call in server.calls(chat_id=newcomer.chat_id))
         await wait_for(lambda: all(reminders_sent(server, u) for u in idle), 10, "the round")
-    finally:
-        await bot.shutdown()
+        for user in idle:  # the reminder carries the buttons now, the question no longer
+            await user.wait_until_idle(quiet=0.05)
+            assert [m for m in user.messages if m.button_texts] == [user.messages[-1]]
     sent = sorted(
         call.time
         for user in idle
@@ -228,9 +212,7 @@ async def test_a_round_of_reminders_is_paced_and_people_answering_are_not_kept_w
         if REMINDER in str(call.params.get("text", ""))
     )
     assert len(sent) == len(idle)
-    # Paced at the bot: one held up in the limiter may arrive closer to the next, but eight
-    # reminders at 4 per second take at least 1.75 s however they bunch on the way (unpaced,
-    # the limiter alone lets them through in about half of that).
+    # Paced in the bot: one held up on the way may arrive closer to the next, but eight
+    # reminders 0.2 s apart take at least 1.4 s however they bunch (unpaced: about 0.06 s).
     gaps = [round(later - earlier, 2) for earlier, later in itertools.pairwise(sent)]
-    assert sent[-1] - sent[0] > 0.9 * 1.75, f"reminders {gaps} s apart: not paced at 4/s"
-    assert served < sent[-1], "the newcomer was served only after the whole round"
+    assert sent[-1] - sent[0] > 0.7 * 1.4, f"reminders {gaps} s apart: not paced"

@@ -6,6 +6,8 @@ answering (`tests/test_e2e_reminders.py` shows it end to end).
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.app.pacing import BACKGROUND_SHARE, Pace
 
 
@@ -22,6 +24,10 @@ class FakeTime:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(round(seconds, 6))
         self.now += seconds
+
+    async def record_only(self, seconds: float) -> None:
+        """A sleep during which others run (here: the clock stands still)."""
+        self.slept.append(round(seconds, 6))
 
 
 async def test_messages_in_a_row_are_spaced_by_the_interval() -> None:
@@ -42,6 +48,23 @@ async def test_time_spent_between_messages_counts_towards_the_interval() -> None
     time.now += 1.0  # nothing due for a second
     await pace.turn()
     assert time.slept == [0.15]
+
+
+async def test_a_message_of_several_requests_takes_as_many_slots() -> None:
+    time = FakeTime()
+    pace = Pace(10, clock=time.clock, sleep=time.sleep)
+    await pace.turn(2)
+    await pace.turn(2)
+    await pace.turn(1)
+    await pace.turn(1)
+    assert time.slept == [0.2, 0.2, 0.1]
+
+
+async def test_senders_at_the_same_time_get_one_slot_after_the_other() -> None:
+    time = FakeTime()
+    pace = Pace(10, clock=time.clock, sleep=time.record_only)
+    await asyncio.gather(*(pace.turn() for _ in range(3)))  # the clock does not move
+    assert sorted(time.slept) == [0.1, 0.2]
 
 
 async def test_the_share_follows_the_limit_and_no_limit_means_no_pace() -> None:

@@ -20,10 +20,11 @@ BACKGROUND_SHARE = 1 / 3
 
 
 class Pace:
-    """Spaces background messages at least `1 / per_second` apart; 0 does not pace.
+    """Spaces background requests at `per_second` at most; 0 does not pace.
 
     One instance is shared by every background sender, so reminders and retention notices
-    together stay within the share.
+    together stay within the share. Each turn books its slot before it waits, so senders
+    running at the same time would still go out one slot after the other.
     """
 
     def __init__(
@@ -42,13 +43,13 @@ class Pace:
         """The background share of the shipped limiter's rate (0: the limiter is off)."""
         return cls(telegram_rate_limit * BACKGROUND_SHARE)
 
-    async def turn(self) -> None:
-        """Wait until the next background message may go out (call it before taking a
-        person's lock: a person who presses meanwhile is not kept waiting by the pace)."""
+    async def turn(self, requests: int = 1) -> None:
+        """Wait until a background message of `requests` Bot API requests may go out (call it
+        before taking a person's lock: a person who presses meanwhile is not kept waiting)."""
         if not self.interval:
             return
         now = self._clock()
-        if now < self._next:
-            await self._sleep(self._next - now)
-            now = max(self._clock(), self._next)
-        self._next = now + self.interval
+        slot = max(now, self._next)
+        self._next = slot + self.interval * requests
+        if slot > now:
+            await self._sleep(slot - now)

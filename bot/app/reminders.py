@@ -41,6 +41,8 @@ from bot.ui.views import Button, Reply, View
 log = logging.getLogger(__name__)
 
 BATCH = 50
+# The reminder, and (usually) taking the buttons off the message that had them until then.
+REQUESTS_PER_REMINDER = 2
 
 
 class RemindersStore(ReminderStore, Sessions, People, Protocol):
@@ -114,7 +116,7 @@ class Reminders:
                 if self.policy.enabled:
                     await self.check()
                 if self.retention is not None:
-                    await self.retention.sweep()
+                    await self.retention.sweep(self._stopping)
             except Exception:
                 log.exception("reminder check failed; trying again later")
             with contextlib.suppress(TimeoutError):
@@ -141,7 +143,7 @@ class Reminders:
                 if self._stopping.is_set():
                     break
                 seen.add(session_id)
-                await self.pace.turn()
+                await self.pace.turn(REQUESTS_PER_REMINDER)
                 if self._stopping.is_set():
                     break
                 try:

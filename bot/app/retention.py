@@ -10,6 +10,7 @@ their inactivity is checked again there, so someone who writes at that very mome
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,17 +65,17 @@ class Retention:
     def _due(self, person: dict[str, Any], now: datetime) -> bool:
         """Whether the person's deletion date has come (see `flows.retention.deleted_on`)."""
         last = datetime.fromisoformat(person["last_active"])
-        noticed = person["noticed_at"]
         if person["blocked_at"] is not None:
             notice = None  # cannot be reached: deleted on time
-        elif noticed is None or noticed < person["last_active"]:
+        elif not _told(person):
             return False  # reachable and not told yet: the notice goes out first
         else:
-            notice = datetime.fromisoformat(noticed)
+            notice = datetime.fromisoformat(person["noticed_at"])
         return deleted_on(last, notice, self.policy.months, self.policy.notice_days) <= now
 
-    async def sweep(self) -> tuple[int, int]:
-        """One round: (notices sent, people deleted)."""
+    async def sweep(self, stopping: asyncio.Event | None = None) -> tuple[int, int]:
+        """One round: (notices sent, people deleted). Notices stop being sent once `stopping`
+        is set (they are paced, so many of them take a while; deletions are all done first)."""
         months = self.policy.months
         now = self.clock()
         deleted = 0
@@ -94,9 +95,11 @@ class Retention:
         notices = 0
         before = notice_cutoff(now, months, self.policy.notice_days)
         for person in await self.storage.inactive_people(before):
-            if person["blocked_at"] is not None:
-                continue  # cannot be reached; deleted on time all the same
+            if person["blocked_at"] is not None or _told(person):
+                continue  # cannot be reached, or told already: nothing to send (or to pace)
             await self.pace.turn()
+            if stopping is not None and stopping.is_set():
+                break
             async with self.locks.hold(person["user_id"]):
                 if not await self.storage.claim_retention_notice(
                     person["user_id"], before, self.clock()
@@ -119,3 +122,9 @@ class Retention:
         if notices or deleted:  # counts only: nobody is named, not even by pseudonym
             log.info("retention: %s notices sent, %s people deleted", notices, deleted)
         return notices, deleted
+
+
+def _told(person: dict[str, Any]) -> bool:
+    """Whether the person got the notice since they were last active (what the claim checks)."""
+    noticed = person["noticed_at"]
+    return noticed is not None and noticed >= person["last_active"]
