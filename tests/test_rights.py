@@ -330,6 +330,9 @@ async def test_retention_notice_then_deletion_with_a_controlled_clock(database: 
         moment[0] = datetime(2027, 12, 10, tzinfo=UTC)  # 36 days before: nothing yet
         assert await bot.core.retention.sweep() == (0, 0)
         moment[0] = datetime(2027, 12, 29, tzinfo=UTC)  # 17 days before
+        shutting_down = asyncio.Event()
+        shutting_down.set()  # the bot stops: no notice goes out, and none is used up
+        assert await bot.core.retention.sweep(shutting_down) == (0, 0)
         for person in (quiet, keeps):
             person.mark_seen()
         assert await bot.core.retention.sweep() == (2, 0)
