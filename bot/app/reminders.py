@@ -73,13 +73,13 @@ class Reminders:
         delivery: Delivery,
         policy: ReminderPolicy,
         clock: Clock,
-        retention: Retention | None = None,
-        pace: Pace | None = None,
+        retention: Retention | None,
+        pace: Pace,
     ) -> None:
         """`retention` runs on every round too, whether reminders are switched on or off;
-        `pace` spaces the reminders (`bot.app.pacing`; none: as fast as Telegram answers)."""
+        `pace` spaces the reminders (`bot.app.pacing`)."""
         self.retention = retention
-        self.pace = pace or Pace(0)
+        self.pace = pace
         self.storage = storage
         self.catalog = catalog
         self.t = texts

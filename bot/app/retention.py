@@ -49,10 +49,10 @@ class Retention:
         delivery: Delivery,
         policy: RetentionPolicy,
         clock: Clock,
-        pace: Pace | None = None,
+        pace: Pace,
     ) -> None:
-        """`pace` spaces the notices (`bot.app.pacing`; none: as fast as Telegram answers)."""
-        self.pace = pace or Pace(0)
+        """`pace` spaces the notices (`bot.app.pacing`)."""
+        self.pace = pace
         self.storage = storage
         self.rights = rights
         self.t = texts
